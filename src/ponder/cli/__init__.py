@@ -1,0 +1,57 @@
+"""The ``ponder`` command line: a thin shell over the public API.
+
+:func:`main` is the entry point. It turns every error a person must fix into
+one line on stderr and a non-zero exit; it never shows a traceback unless
+``PONDER_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..errors import PonderError
+from .ask import ask
+from .models import models
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ponder-rlm", prog_name="ponder")
+def cli() -> None:
+    """ponder: run language models in visible, budgeted reasoning loops."""
+
+
+cli.add_command(ask)
+cli.add_command(models)
+
+
+def _fail(message: str, code: int) -> int:
+    line = " ".join(message.split())
+    print(f"ponder: error: {line}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 runtime error, 2 bad usage, 130 interrupted)."""
+    try:
+        result = cli.main(args=argv, prog_name="ponder", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Abort:
+        return _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except click.ClickException as exc:
+        return _fail(exc.format_message(), exc.exit_code or 2)
+    except PonderError as exc:
+        return _fail(str(exc), 1)
+    except Exception as exc:  # a bug in ponder: still one line, traceback on request
+        if os.environ.get("PONDER_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (set PONDER_DEBUG=1 for a traceback)", 1)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

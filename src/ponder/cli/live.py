@@ -1,0 +1,42 @@
+"""Live display of a run in the terminal: each pass streams as it is produced."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from ..events import Event, StepRecorded, StepStarted
+from ..result import RunResult
+
+
+class LiveView:
+    """An event sink plus a text observer that print a run as it happens."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            indent = "  " * event.depth
+            self.console.print()
+            self.console.rule(Text(f"{indent}step {event.step + 1}: {event.kind}", style="bold cyan"), align="left")
+        elif isinstance(event, StepRecorded):
+            self.console.print()
+            self.console.print(Text(f"  [{event.kind}] {event.text}", style="dim"))
+
+    def on_text(self, step: int, kind: str, piece: str) -> None:
+        self.console.out(piece, end="", highlight=False)
+
+    def summary(self, result: RunResult) -> None:
+        u = result.usage
+        self.console.print()
+        self.console.print(Panel(result.answer or "(no answer)", title="answer", title_align="left"))
+        self.console.print(
+            f"stop reason: [bold]{result.stop_reason}[/bold]"
+            + (f" ({result.detail})" if result.detail else "")
+            + f"\nmodel calls: {u.model_calls}   prompt tokens: {u.prompt_tokens}"
+            f" (evaluated {u.prompt_tokens_evaluated})   completion tokens: {u.completion_tokens}"
+            f"\ntime: {result.seconds:.1f}s   model: {result.model}   strategy: {result.strategy}",
+            highlight=False,
+        )

@@ -1,0 +1,25 @@
+"""``ponder models``: which backends this machine can use."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..models import list_backends
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def models(as_json: bool) -> None:
+    """List the model backends and whether each is available."""
+    backends = list_backends()
+    if as_json:
+        click.echo(json.dumps([{"spec": b.spec, "available": b.available, "detail": b.detail} for b in backends]))
+        return
+    table = Table("model", "available", "detail")
+    for b in backends:
+        table.add_row(b.spec, "yes" if b.available else "no", b.detail)
+    Console().print(table)

@@ -1,0 +1,285 @@
+"""The engine: the state manager that drives strategies.
+
+A strategy is a generator of requests (see :mod:`ponder.requests`). The engine
+sends it the result of each request, and is the one place that
+
+* executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
+  concurrently when the backend allows it),
+* enforces the :class:`~ponder.budget.Budget` before every call; when a limit
+  is reached it throws :class:`~ponder.errors.StopRun` into the strategy, which
+  may catch it and return its best answer so far,
+* records every step and model call as typed events, delivered to the sinks
+  as they happen,
+* runs child strategies (``Child``) with the shared budget, up to a depth limit.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from typing import Any
+
+from .budget import Budget, BudgetMeter
+from .errors import ConfigError, StopRun
+from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
+from .models.base import Model
+from .requests import Batch, Child, Generate, Outcome, Record, Request
+from .result import RunResult, Step
+from .strategies.base import Strategy
+from .types import Completion, GenerationOptions, Usage
+
+#: called with (step index, step kind, text piece) while a single model call streams
+TextObserver = Callable[[int, str, str], None]
+
+
+class _Run:
+    """Mutable state of one (possibly child) run."""
+
+    __slots__ = ("run_id", "depth", "steps", "usage", "events", "stopping", "started")
+
+    def __init__(self, depth: int) -> None:
+        self.run_id = uuid.uuid4().hex[:12]
+        self.depth = depth
+        self.steps: list[Step] = []
+        self.usage = Usage()
+        self.events: list[Event] = []
+        self.stopping: StopRun | None = None
+        self.started = time.perf_counter()
+
+
+class Engine:
+    """Runs strategies against one model under one budget.
+
+    >>> from ponder import Engine, ScriptedModel, strategies
+    >>> engine = Engine(ScriptedModel(["Paris"]))
+    >>> engine.run(strategies.Single(), "Capital of France?").answer
+    'Paris'
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        budget: Budget | None = None,
+        options: GenerationOptions | None = None,
+        sinks: Iterable[EventSink] = (),
+        on_text: TextObserver | None = None,
+        max_concurrency: int = 8,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.model = model
+        self.budget = budget or Budget()
+        self.options = options or GenerationOptions()
+        self.sinks = list(sinks)
+        self.on_text = on_text
+        self.max_concurrency = max_concurrency
+        self._seq = 0
+        self._index = 0
+
+    # -- public -------------------------------------------------------------
+
+    def run(self, strategy: Strategy, question: str) -> RunResult:
+        """Run ``strategy`` on ``question`` to completion and return the result.
+
+        Raises :class:`~ponder.errors.PonderError` for problems a person must fix
+        (after recording a ``run_finished`` event with stop reason ``error``).
+        """
+        if not question or not question.strip():
+            raise ConfigError("the question is empty")
+        self._seq = 0
+        self._index = 0
+        meter = BudgetMeter(self.budget)
+        return self._run(strategy, question, meter, depth=0, parent=None)
+
+    # -- internals ----------------------------------------------------------
+
+    def _emit(self, run: _Run, event: Event) -> None:
+        run.events.append(event)
+        for sink in self.sinks:
+            sink(event)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _run(self, strategy: Strategy, question: str, meter: BudgetMeter, depth: int, parent: str | None) -> RunResult:
+        run = _Run(depth)
+        budget = {k: v for k, v in asdict(self.budget).items() if v is not None}
+        self._emit(
+            run,
+            RunStarted(
+                run.run_id, self._next_seq(), time.time(), strategy.name, self.model.name, question, depth, parent, budget
+            ),
+        )
+        gen = strategy.run(question)
+        outcome: Outcome | None = None
+        value: Any = None
+        pending: StopRun | None = None
+        try:
+            while outcome is None:
+                try:
+                    request = gen.throw(pending) if pending is not None else gen.send(value)
+                except StopIteration as done:
+                    outcome = done.value if isinstance(done.value, Outcome) else Outcome(done.value)
+                    break
+                except StopRun as stop:
+                    outcome = Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+                    break
+                pending = None
+                if run.stopping is not None:
+                    # the strategy caught StopRun but asked for more: end it here
+                    outcome = Outcome(None, run.stopping.reason, run.stopping.detail)  # type: ignore[arg-type]
+                    break
+                try:
+                    value = self._execute(request, run, meter)
+                except StopRun as stop:
+                    run.stopping = pending = stop
+        except BaseException as exc:
+            error = str(exc) or type(exc).__name__
+            self._finish(run, Outcome(None, "error", error), error=error)
+            raise
+        finally:
+            gen.close()
+        return self._finish(run, outcome, question=question, strategy=strategy.name)
+
+    def _finish(
+        self, run: _Run, outcome: Outcome, *, error: str | None = None, question: str = "", strategy: str = ""
+    ) -> RunResult:
+        seconds = time.perf_counter() - run.started
+        self._emit(
+            run,
+            RunFinished(
+                run.run_id,
+                self._next_seq(),
+                time.time(),
+                outcome.answer,
+                outcome.stop_reason,
+                outcome.detail,
+                run.usage,
+                seconds,
+                error,
+            ),
+        )
+        return RunResult(
+            run.run_id,
+            question,
+            outcome.answer,
+            outcome.stop_reason,
+            outcome.detail,
+            strategy,
+            self.model.name,
+            run.steps,
+            run.usage,
+            seconds,
+            run.events,
+        )
+
+    def _execute(self, request: Request, run: _Run, meter: BudgetMeter) -> Any:
+        if isinstance(request, Generate):
+            meter.check(1, 1)
+            return self._generate([request], run, meter, stream=True)[0]
+        if isinstance(request, Batch):
+            if not request.requests:
+                return []
+            meter.check(len(request.requests), len(request.requests))
+            return self._generate(request.requests, run, meter, stream=False)
+        if isinstance(request, Record):
+            step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
+            run.steps.append(step)
+            self._emit(
+                run,
+                StepRecorded(
+                    run.run_id, self._next_seq(), time.time(), step.index, request.kind, request.text, step.data
+                ),
+            )
+            return None
+        if isinstance(request, Child):
+            if run.depth + 1 > self.budget.max_depth:
+                raise StopRun("budget", f"recursion depth limit of {self.budget.max_depth} reached")
+            child = self._run(request.strategy, request.question, meter, run.depth + 1, run.run_id)
+            run.usage.add(child.usage)
+            run.steps.extend(child.steps)
+            return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+        raise TypeError(f"strategy yielded an unknown request: {request!r}")
+
+    def _take_index(self) -> int:
+        index = self._index
+        self._index += 1
+        return index
+
+    def _options_for(self, request: Generate, meter: BudgetMeter) -> GenerationOptions:
+        """The request's options, with ``max_tokens`` cut to what the token budget has left.
+
+        With a token budget the prompt is counted first (the backend's tokenizer),
+        so a call whose prompt alone would break the budget is never started.
+        """
+        options = request.options or self.options
+        left = meter.tokens_left()
+        if left is None:
+            return options
+        prompt = sum(self.model.count_tokens(m.content) for m in request.messages)
+        if prompt >= left:
+            raise StopRun("budget", f"token limit of {meter.budget.max_tokens} reached")
+        if left - prompt < options.max_tokens:
+            options = GenerationOptions(options.temperature, left - prompt, options.seed, options.stop, options.top_p)
+        return options
+
+    def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
+        options = [self._options_for(r, meter) for r in requests]
+        indices = []
+        for request in requests:
+            index = self._take_index()
+            indices.append(index)
+            meter.steps += 1
+            self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
+
+        def call(i: int) -> tuple[Completion, float]:
+            req = requests[i]
+            on_text = None
+            if stream and self.on_text is not None:
+                observer, index, kind = self.on_text, indices[i], req.kind
+
+                def on_text(piece: str) -> None:
+                    observer(index, kind, piece)
+
+            t0 = time.perf_counter()
+            completion = self.model.complete(req.messages, options[i], on_text)
+            return completion, time.perf_counter() - t0
+
+        if len(requests) > 1 and self.model.supports_concurrency and self.max_concurrency > 1:
+            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests))) as pool:
+                results = list(pool.map(call, range(len(requests))))
+        else:
+            results = [call(i) for i in range(len(requests))]
+
+        completions = []
+        for i, (completion, seconds) in enumerate(results):
+            req = requests[i]
+            usage = completion.usage
+            meter.usage.add(usage)
+            run.usage.add(usage)
+            run.steps.append(
+                Step(indices[i], req.kind, completion.text, run.run_id, run.depth, usage, seconds, completion.finish_reason)
+            )
+            self._emit(
+                run,
+                ModelCalled(
+                    run.run_id,
+                    self._next_seq(),
+                    time.time(),
+                    indices[i],
+                    req.kind,
+                    req.messages,
+                    options[i],
+                    completion.text,
+                    completion.finish_reason,
+                    usage,
+                    seconds,
+                ),
+            )
+            completions.append(completion)
+        return completions

@@ -1,0 +1,46 @@
+"""The user/developer-facing error tree.
+
+These are the errors a *person* must fix (unknown model, missing file,
+unreachable server, bad configuration). Problems the *model* caused (malformed
+output, a failing tool) never raise: they go back to the model as observations.
+Every error carries one human-readable line; the CLI prints exactly that line.
+"""
+
+from __future__ import annotations
+
+
+class PonderError(Exception):
+    """Base class of every error ponder raises on purpose."""
+
+
+class ConfigError(PonderError, ValueError):
+    """A setting or argument is invalid (negative budget, empty question, ...)."""
+
+
+class ModelNotFoundError(PonderError):
+    """The model specification names nothing ponder can load."""
+
+
+class ModelUnavailableError(PonderError):
+    """The model exists but cannot be used now (missing dependency, unreachable server)."""
+
+
+class ModelCallError(PonderError):
+    """A backend call failed for a reason that retrying will not fix."""
+
+
+class StrategyNotFoundError(PonderError):
+    """The strategy name is not registered."""
+
+
+class StopRun(Exception):  # noqa: N818 - a control signal, not an error
+    """Thrown *into* a strategy by the engine when a budget or limit ends the run.
+
+    A strategy may catch it to return its best answer so far; ``reason`` is the
+    stop reason the engine will record (``max_steps`` or ``budget``).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,138 @@
+"""Typed, versioned run events, emitted by the engine as they happen.
+
+Every event carries the run it belongs to, a sequence number and a wall-clock
+timestamp. Events are small dataclasses; they are only turned into dicts when a
+sink serialises them (so recording costs little on the hot path).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import IO, Any, ClassVar, Protocol
+
+from .types import GenerationOptions, Message, Usage
+
+#: bump when the shape of an event changes incompatibly
+TRACE_FORMAT = "ponder-trace"
+TRACE_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Message | Usage):
+        return value.to_dict()
+    if isinstance(value, GenerationOptions):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(slots=True)
+class Event:
+    type: ClassVar[str] = "event"
+    run_id: str
+    seq: int
+    time: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
+        for f in fields(self):
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+
+@dataclass(slots=True)
+class RunStarted(Event):
+    type: ClassVar[str] = "run_started"
+    strategy: str = ""
+    model: str = ""
+    question: str = ""
+    depth: int = 0
+    parent_run_id: str | None = None
+    budget: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StepStarted(Event):
+    type: ClassVar[str] = "step_started"
+    step: int = 0
+    kind: str = ""
+    depth: int = 0
+
+
+@dataclass(slots=True)
+class ModelCalled(Event):
+    """One model call: the exact messages sent, the options, the output and its cost."""
+
+    type: ClassVar[str] = "model_call"
+    step: int = 0
+    kind: str = ""
+    messages: tuple[Message, ...] = ()
+    options: GenerationOptions | None = None
+    text: str = ""
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class StepRecorded(Event):
+    """A step that is not a model call (a decision, a check, a vote)."""
+
+    type: ClassVar[str] = "step"
+    step: int = 0
+    kind: str = ""
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunFinished(Event):
+    type: ClassVar[str] = "run_finished"
+    answer: str | None = None
+    stop_reason: str = ""
+    detail: str = ""
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class EventSink(Protocol):
+    """Anything that receives events as they happen."""
+
+    def __call__(self, event: Event) -> None: ...
+
+
+class JsonlTrace:
+    """Writes each event as one JSON line, flushed immediately (nothing lost on a crash).
+
+    The first line is a header naming the format and its version.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        header = {"format": TRACE_FORMAT, "version": TRACE_VERSION}
+        stream.write(json.dumps(header) + "\n")
+        stream.flush()
+
+    def __call__(self, event: Event) -> None:
+        self._stream.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+
+def read_trace(stream: IO[str]) -> list[dict[str, Any]]:
+    """Read a JSONL trace back as a list of event dicts (header checked and dropped)."""
+    from .errors import ConfigError
+
+    lines = [line for line in stream if line.strip()]
+    if not lines:
+        raise ConfigError("trace is empty")
+    header = json.loads(lines[0])
+    if header.get("format") != TRACE_FORMAT:
+        raise ConfigError("not a ponder trace (missing header)")
+    if header.get("version") != TRACE_VERSION:
+        raise ConfigError(f"unsupported trace version {header.get('version')}")
+    return [json.loads(line) for line in lines[1:]]

@@ -1,0 +1,82 @@
+"""What a strategy may ask the engine to do.
+
+A strategy is a generator: it *yields* one of these requests and receives the
+result back from ``yield``; when it is done it *returns* an :class:`Outcome`.
+It never calls a backend itself, so the engine is the one place where budgets,
+tracing, concurrency and (later) replay happen.
+
+============  ====================================  =========================
+request       what the engine does                  what ``yield`` returns
+============  ====================================  =========================
+Generate      one model call, recorded as a step    :class:`Completion`
+Batch         independent Generates, concurrently   ``list[Completion]``
+Record        records a step without a model call   ``None``
+Child         runs another strategy as a child run  :class:`Outcome`
+============  ====================================  =========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from .types import GenerationOptions, Message
+
+if TYPE_CHECKING:
+    from .strategies.base import Strategy
+
+StopReason = Literal["answered", "converged", "max_steps", "budget", "loop", "error"]
+STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "budget", "loop", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Generate:
+    """Ask the model for one completion. ``kind`` labels the step (draft, critique, ...)."""
+
+    messages: tuple[Message, ...]
+    kind: str = "generate"
+    options: GenerationOptions | None = None
+
+    @classmethod
+    def of(
+        cls, messages: Sequence[Message], kind: str = "generate", options: GenerationOptions | None = None
+    ) -> Generate:
+        return cls(tuple(messages), kind, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Independent model calls the engine may run concurrently; results keep their order."""
+
+    requests: tuple[Generate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A visible step that is not a model call (a decision, a check, a vote)."""
+
+    kind: str
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """Run ``strategy`` on ``question`` as a child run sharing this run's budget."""
+
+    strategy: Strategy
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a strategy ended: its answer (if any), the stop reason and a short explanation."""
+
+    answer: str | None
+    stop_reason: StopReason = "answered"
+    detail: str = ""
+
+
+Request = Union[Generate, Batch, Record, Child]
+StrategyGen = Generator[Request, Any, Outcome]

@@ -1,0 +1,101 @@
+"""Plain data types shared by the whole runtime: messages, completions, usage.
+
+Everything here is a small dataclass with no behaviour beyond arithmetic and
+serialisation, so it can be created cheaply on the engine's hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "tool_calls", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message, exactly as it is sent to a backend."""
+
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+def system(content: str) -> Message:
+    return Message("system", content)
+
+
+def user(content: str) -> Message:
+    return Message("user", content)
+
+
+def assistant(content: str) -> Message:
+    return Message("assistant", content)
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token accounting for one call or a whole run.
+
+    ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
+    backend actually had to process (smaller when a cached KV prefix was reused).
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    model_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.prompt_tokens_evaluated += other.prompt_tokens_evaluated
+        self.model_calls += other.model_calls
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
+            "model_calls": self.model_calls,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """Sampling options for one model call. Validated on construction."""
+
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = 0
+    stop: tuple[str, ...] = ()
+    top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        if self.temperature < 0:
+            raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
+        if self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What one backend call returns."""
+
+    text: str
+    finish_reason: FinishReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    raw: dict[str, Any] | None = None
