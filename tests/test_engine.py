@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -50,10 +51,8 @@ class Stubborn:
 
     def run(self, question):
         while True:
-            try:
+            with contextlib.suppress(StopRun):
                 yield Generate.of([user(question)])
-            except StopRun:
-                pass
 
 
 def test_single_answers_and_records_one_step(echo_model):

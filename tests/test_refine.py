@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from ponder import Budget, Engine, Refine, ScriptedModel
 from ponder.prompts import load
 from ponder.strategies.refine import similarity
@@ -18,7 +20,7 @@ def model_kinds(result):
 
 
 def test_stops_when_critique_finds_nothing():
-    model, result = run(["Draft one.", "NO ISSUES"])
+    _model, result = run(["Draft one.", "NO ISSUES"])
     assert result.stop_reason == "converged"
     assert result.answer == "Draft one."
     assert model_kinds(result) == ["draft", "critique"]
@@ -36,7 +38,7 @@ def test_critique_that_mentions_no_issues_later_is_not_convergence():
 
 
 def test_stops_when_revision_no_longer_changes():
-    model, result = run(["Economic decline.", "- too short", "Economic decline. ", "- more"])
+    _model, result = run(["Economic decline.", "- too short", "Economic decline. ", "- more"])
     assert result.stop_reason == "converged"
     assert result.answer == "Economic decline."
     assert model_kinds(result) == ["draft", "critique", "revision"]
@@ -69,7 +71,7 @@ def test_max_rounds_bounds_the_loop():
 def test_prompts_grow_byte_stably_for_prefix_reuse():
     model, _ = run(["draft", "- fix", "revised text", "NO ISSUES"])
     calls = [c.messages for c in model.calls]
-    for earlier, later in zip(calls, calls[1:], strict=False):
+    for earlier, later in itertools.pairwise(calls):
         assert later[: len(earlier)] == earlier
     assert calls[1][-1].content == load("refine/critique")
     assert calls[2][-1].content == load("refine/revise")

@@ -41,7 +41,7 @@ class Budget:
 class BudgetMeter:
     """Running totals for one run tree, checked against a :class:`Budget`."""
 
-    __slots__ = ("budget", "usage", "steps", "started")
+    __slots__ = ("budget", "started", "steps", "usage")
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget

@@ -38,7 +38,7 @@ TextObserver = Callable[[int, str, str], None]
 class _Run:
     """Mutable state of one (possibly child) run."""
 
-    __slots__ = ("run_id", "depth", "steps", "usage", "events", "stopping", "started")
+    __slots__ = ("depth", "events", "run_id", "started", "steps", "stopping", "usage")
 
     def __init__(self, depth: int) -> None:
         self.run_id = uuid.uuid4().hex[:12]
@@ -112,7 +112,15 @@ class Engine:
         self._emit(
             run,
             RunStarted(
-                run.run_id, self._next_seq(), time.time(), strategy.name, self.model.name, question, depth, parent, budget
+                run.run_id,
+                self._next_seq(),
+                time.time(),
+                strategy.name,
+                self.model.name,
+                question,
+                depth,
+                parent,
+                budget,
             ),
         )
         gen = strategy.run(question)
@@ -263,7 +271,16 @@ class Engine:
             meter.usage.add(usage)
             run.usage.add(usage)
             run.steps.append(
-                Step(indices[i], req.kind, completion.text, run.run_id, run.depth, usage, seconds, completion.finish_reason)
+                Step(
+                    indices[i],
+                    req.kind,
+                    completion.text,
+                    run.run_id,
+                    run.depth,
+                    usage,
+                    seconds,
+                    completion.finish_reason,
+                )
             )
             self._emit(
                 run,

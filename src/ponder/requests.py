@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from .types import GenerationOptions, Message
 
@@ -78,5 +78,5 @@ class Outcome:
     detail: str = ""
 
 
-Request = Union[Generate, Batch, Record, Child]
+Request = Generate | Batch | Record | Child
 StrategyGen = Generator[Request, Any, Outcome]

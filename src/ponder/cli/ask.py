@@ -25,7 +25,14 @@ _POSITIVE = click.IntRange(min=1)
 @click.command()
 @click.argument("question")
 @click.option("--strategy", "-s", default="single", show_default=True, help=f"One of: {', '.join(STRATEGIES)}.")
-@click.option("--model", "-m", "model_spec", default=DEFAULT_MODEL, show_default=True, help="smollm2, gguf:PATH, openai:MODEL or scripted.")
+@click.option(
+    "--model",
+    "-m",
+    "model_spec",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    help="smollm2, gguf:PATH, openai:MODEL or scripted.",
+)
 @click.option("--base-url", default=None, help="Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL).")
 @click.option("--max-steps", type=_POSITIVE, default=8, show_default=True, help="Most model-call steps in the run.")
 @click.option("--max-calls", type=_POSITIVE, default=None, help="Most model calls in the run.")
@@ -35,7 +42,13 @@ _POSITIVE = click.IntRange(min=1)
 @click.option("--temperature", "-t", type=click.FloatRange(min=0), default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the run's events as JSON lines to FILE.")
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run's events as JSON lines to FILE.",
+)
 def ask(
     question: str,
     strategy: str,
@@ -55,7 +68,9 @@ def ask(
     if not question.strip():
         raise ConfigError("the question is empty")
     chosen = get_strategy(strategy)  # fail on a bad name before loading a model
-    budget = Budget(max_steps=max_steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds)
+    budget = Budget(
+        max_steps=max_steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
+    )
     options = GenerationOptions(temperature=temperature, max_tokens=max_tokens, seed=seed)
     with ExitStack() as stack:
         sinks: list[EventSink] = []

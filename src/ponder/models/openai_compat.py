@@ -83,7 +83,9 @@ class OpenAIModel:
             return self._streamed(kwargs, messages, on_text)
         except self._openai.APIConnectionError as exc:
             where = self.base_url or "the OpenAI API"
-            raise ModelUnavailableError(f"cannot reach the model server at {where} ({exc.__class__.__name__})") from None
+            raise ModelUnavailableError(
+                f"cannot reach the model server at {where} ({exc.__class__.__name__})"
+            ) from None
         except self._openai.AuthenticationError:
             raise ModelUnavailableError(f"the server rejected the API key for {self.name}") from None
         except self._openai.NotFoundError as exc:
@@ -109,9 +111,7 @@ class OpenAIModel:
         return Completion(text, _finish(choice.finish_reason), self._usage(response.usage, messages, text), self.name)
 
     def _streamed(self, kwargs: dict[str, Any], messages: Sequence[Message], on_text: TextCallback) -> Completion:
-        stream = self._client.chat.completions.create(
-            **kwargs, stream=True, stream_options={"include_usage": True}
-        )
+        stream = self._client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
         pieces: list[str] = []
         finish: str | None = None
         usage = None

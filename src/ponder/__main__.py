@@ -1,0 +1,5 @@
+"""``python -m ponder`` runs the CLI."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,162 @@
+"""In-process GGUF models through ``llama-cpp-python`` (the embedded default).
+
+KV prefix reuse: an iterative strategy re-sends a prompt that mostly equals the
+previous one. ``llama-cpp-python`` keeps the KV cache of the last sequence and
+only evaluates tokens past the longest common prefix. This backend renders
+prompts itself (the GGUF's own chat template, deterministic, so the same
+messages give the same bytes), and counts the prompt tokens that were really
+evaluated by watching the model's ``eval`` calls, so every completion reports
+both ``prompt_tokens`` (sent) and ``prompt_tokens_evaluated`` (processed).
+Pass ``prefix_cache=False`` to evaluate every prompt from scratch.
+
+Calls are serialised with a lock: one in-process model runs one call at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelCallError, ModelUnavailableError
+from ..types import Completion, GenerationOptions, Message, Usage
+from .base import TextCallback
+
+DEFAULT_CONTEXT = 8192
+
+
+def default_threads() -> int:
+    """Threads for generation: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _chatml(messages: Sequence[dict[str, str]]) -> str:
+    parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+class LlamaCppModel:
+    """A GGUF model run in this process."""
+
+    supports_tools = False
+    supports_concurrency = False
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        n_ctx: int | None = None,
+        threads: int | None = None,
+        prefix_cache: bool = True,
+        seed: int = 0,
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailableError("GGUF models need llama-cpp-python (pip install llama-cpp-python)") from exc
+        self.path = Path(path)
+        self.name = name or f"gguf:{self.path}"
+        self.prefix_cache = prefix_cache
+        self.threads = threads or default_threads()
+        try:
+            self._llm: Any = Llama(
+                model_path=str(self.path),
+                n_ctx=n_ctx or DEFAULT_CONTEXT,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                n_batch=512,
+                seed=seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailableError(f"cannot load the GGUF model {self.path}: {exc}") from None
+        train_ctx = int(
+            self._llm.metadata.get(f"{self._llm.metadata.get('general.architecture', '')}.context_length", 0)
+        )
+        self.context_window = min(self._llm.n_ctx(), train_ctx) if train_ctx else self._llm.n_ctx()
+        self._formatter = self._make_formatter()
+        self._lock = threading.Lock()
+        self._first_eval: int | None = None
+        original_eval = self._llm.eval
+
+        def counting_eval(tokens: Sequence[int]) -> None:
+            if self._first_eval is None:  # the first eval of a call is its prompt suffix
+                self._first_eval = len(tokens)
+            original_eval(tokens)
+
+        self._llm.eval = counting_eval  # type: ignore[method-assign]
+
+    def _make_formatter(self) -> Any:
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        model = self._llm._model
+        eos = model.token_get_text(self._llm.token_eos())
+        bos = model.token_get_text(self._llm.token_bos()) if self._llm.token_bos() != -1 else ""
+        return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def render(self, messages: Sequence[Message]) -> str:
+        """The exact prompt text sent to the model for ``messages``."""
+        dicts = [m.to_dict() for m in messages]
+        if self._formatter is None:
+            return _chatml(dicts)
+        prompt: str = self._formatter(messages=dicts).prompt
+        return prompt
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        return tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text)) if text else 0
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: GenerationOptions,
+        on_text: TextCallback | None = None,
+    ) -> Completion:
+        prompt = self.tokenize(self.render(messages), special=True)
+        room = self._llm.n_ctx() - len(prompt)
+        if room < 1:
+            raise ModelCallError(
+                f"the prompt has {len(prompt)} tokens, more than the context window of {self._llm.n_ctx()}"
+            )
+        with self._lock:
+            if not self.prefix_cache:
+                self._llm.reset()
+            self._first_eval = None
+            pieces: list[str] = []
+            finish = "stop"
+            try:
+                stream = self._llm.create_completion(
+                    prompt=prompt,
+                    max_tokens=min(options.max_tokens, room),
+                    temperature=options.temperature,
+                    top_p=options.top_p,
+                    seed=options.seed,
+                    stop=list(options.stop) or None,
+                    stream=True,
+                )
+                for chunk in stream:
+                    choice = chunk["choices"][0]
+                    if choice["text"]:
+                        pieces.append(choice["text"])
+                        if on_text is not None:
+                            on_text(choice["text"])
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            except (RuntimeError, ValueError) as exc:
+                raise ModelCallError(f"{self.name} failed: {exc}") from None
+            evaluated = self._first_eval or 0
+        text = "".join(pieces)
+        usage = Usage(len(prompt), self.count_tokens(text), evaluated, 1)
+        return Completion(text, "length" if finish == "length" else "stop", usage, self.name)
