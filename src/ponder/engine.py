@@ -19,14 +19,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter
 from .errors import ConfigError, StopRun
-from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
+from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
-from .requests import Batch, Child, Generate, Outcome, Record, Request
+from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request
 from .result import RunResult, Step
 from .strategies.base import Strategy
 from .types import Completion, GenerationOptions, Usage
@@ -205,6 +205,8 @@ class Engine:
                 ),
             )
             return None
+        if isinstance(request, CallTool):
+            return self._call_tool(request, run, meter)
         if isinstance(request, Child):
             if run.depth + 1 > self.budget.max_depth:
                 raise StopRun("budget", f"recursion depth limit of {self.budget.max_depth} reached")
@@ -214,18 +216,52 @@ class Engine:
             return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
         raise TypeError(f"strategy yielded an unknown request: {request!r}")
 
+    def _call_tool(self, request: CallTool, run: _Run, meter: BudgetMeter) -> Any:
+        """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
+        meter.check(steps=0, calls=0)
+        tool = request.tool
+        index = self._take_index()
+        self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
+        if isinstance(request.arguments, str):
+            result = tool.invoke_text(request.arguments)
+        else:
+            result = tool.invoke(request.arguments)
+        data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
+        step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
+        run.steps.append(step)
+        self._emit(
+            run,
+            ToolCalled(
+                run.run_id,
+                self._next_seq(),
+                time.time(),
+                index,
+                tool.name,
+                request.arguments,
+                result.ok,
+                result.output,
+                result.error,
+                result.seconds,
+            ),
+        )
+        return result
+
     def _take_index(self) -> int:
         index = self._index
         self._index += 1
         return index
 
     def _options_for(self, request: Generate, meter: BudgetMeter) -> GenerationOptions:
-        """The request's options, with ``max_tokens`` cut to what the token budget has left.
+        """The options for one call: the request's (or the engine's), plus its stop/grammar.
 
-        With a token budget the prompt is counted first (the backend's tokenizer),
-        so a call whose prompt alone would break the budget is never started.
+        With a token budget, ``max_tokens`` is cut to what is left; the prompt is
+        counted first (the backend's tokenizer), so a call whose prompt alone
+        would break the budget is never started.
         """
         options = request.options or self.options
+        if request.stop or request.grammar is not None:
+            stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
+            options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
         left = meter.tokens_left()
         if left is None:
             return options
@@ -233,7 +269,7 @@ class Engine:
         if prompt >= left:
             raise StopRun("budget", f"token limit of {meter.budget.max_tokens} reached")
         if left - prompt < options.max_tokens:
-            options = GenerationOptions(options.temperature, left - prompt, options.seed, options.stop, options.top_p)
+            options = replace(options, max_tokens=left - prompt)
         return options
 
     def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
@@ -254,8 +290,9 @@ class Engine:
                 def on_text(piece: str) -> None:
                     observer(index, kind, piece)
 
+            schemas = [t.to_openai() for t in req.tools] if req.tools and self.model.supports_tools else None
             t0 = time.perf_counter()
-            completion = self.model.complete(req.messages, options[i], on_text)
+            completion = self.model.complete(req.messages, options[i], on_text, schemas)
             return completion, time.perf_counter() - t0
 
         if len(requests) > 1 and self.model.supports_concurrency and self.max_concurrency > 1:

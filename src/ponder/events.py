@@ -90,6 +90,20 @@ class StepRecorded(Event):
 
 
 @dataclass(slots=True)
+class ToolCalled(Event):
+    """One tool call: the tool, the arguments as the model gave them, and the observation."""
+
+    type: ClassVar[str] = "tool_call"
+    step: int = 0
+    tool: str = ""
+    arguments: Any = None
+    ok: bool = True
+    output: str = ""
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
 class RunFinished(Event):
     type: ClassVar[str] = "run_finished"
     answer: str | None = None

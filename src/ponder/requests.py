@@ -11,6 +11,7 @@ request       what the engine does                  what ``yield`` returns
 Generate      one model call, recorded as a step    :class:`Completion`
 Batch         independent Generates, concurrently   ``list[Completion]``
 Record        records a step without a model call   ``None``
+CallTool      calls a tool, recorded as a step      :class:`~ponder.tools.ToolResult`
 Child         runs another strategy as a child run  :class:`Outcome`
 ============  ====================================  =========================
 """
@@ -25,6 +26,7 @@ from .types import GenerationOptions, Message
 
 if TYPE_CHECKING:
     from .strategies.base import Strategy
+    from .tools import Tool
 
 StopReason = Literal["answered", "converged", "max_steps", "budget", "loop", "error"]
 STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "budget", "loop", "error")
@@ -32,17 +34,33 @@ STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "budget",
 
 @dataclass(frozen=True, slots=True)
 class Generate:
-    """Ask the model for one completion. ``kind`` labels the step (draft, critique, ...)."""
+    """Ask the model for one completion. ``kind`` labels the step (draft, critique, ...).
+
+    ``options`` replaces the engine's default options; ``stop`` and ``grammar``
+    are added to whichever options apply (so a strategy can ask for a stop
+    sequence without overriding the user's temperature or token limit).
+    ``tools`` are offered to the model as native tool calls when the backend
+    supports them (``Model.supports_tools``); other backends never see them.
+    """
 
     messages: tuple[Message, ...]
     kind: str = "generate"
     options: GenerationOptions | None = None
+    tools: tuple[Tool, ...] = ()
+    stop: tuple[str, ...] = ()
+    grammar: str | None = None
 
     @classmethod
     def of(
-        cls, messages: Sequence[Message], kind: str = "generate", options: GenerationOptions | None = None
+        cls,
+        messages: Sequence[Message],
+        kind: str = "generate",
+        options: GenerationOptions | None = None,
+        tools: Sequence[Tool] = (),
+        stop: Sequence[str] = (),
+        grammar: str | None = None,
     ) -> Generate:
-        return cls(tuple(messages), kind, options)
+        return cls(tuple(messages), kind, options, tuple(tools), tuple(stop), grammar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,18 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class CallTool:
+    """Call ``tool`` with ``arguments``: a dict, or the model's raw text (ReAct's Action Input).
+
+    Problems the model caused come back as a failed ToolResult, never as an exception.
+    """
+
+    tool: Tool
+    arguments: str | dict[str, Any]
+    kind: str = "tool"
+
+
+@dataclass(frozen=True, slots=True)
 class Child:
     """Run ``strategy`` on ``question`` as a child run sharing this run's budget."""
 
@@ -78,5 +108,5 @@ class Outcome:
     detail: str = ""
 
 
-Request = Generate | Batch | Record | Child
+Request = Generate | Batch | Record | CallTool | Child
 StrategyGen = Generator[Request, Any, Outcome]

@@ -14,14 +14,37 @@ FinishReason = Literal["stop", "length", "tool_calls", "error"]
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A native tool call requested by the model (OpenAI-style); ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message, exactly as it is sent to a backend."""
+    """One chat message, exactly as it is sent to a backend.
+
+    ``tool_calls`` (on assistant messages) and ``tool_call_id`` (on ``tool``
+    messages) are only used with backends that support native tool calls.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 def system(content: str) -> Message:
@@ -78,6 +101,9 @@ class GenerationOptions:
     seed: int | None = 0
     stop: tuple[str, ...] = ()
     top_p: float = 1.0
+    #: a GBNF grammar constraining the output. A hint: honoured by backends with
+    #: ``supports_grammar`` (the embedded/GGUF backend), ignored by the others.
+    grammar: str | None = None
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
@@ -98,4 +124,4 @@ class Completion:
     finish_reason: FinishReason = "stop"
     usage: Usage = field(default_factory=Usage)
     model: str = ""
-    raw: dict[str, Any] | None = None
+    tool_calls: tuple[ToolCall, ...] = ()

@@ -15,7 +15,8 @@ from ..engine import Engine
 from ..errors import ConfigError, PonderError
 from ..events import EventSink, JsonlTrace
 from ..models import DEFAULT_MODEL, load_model
-from ..strategies import STRATEGIES, get_strategy
+from ..strategies import NEEDS_TOOLS, STRATEGIES, get_strategy
+from ..tools import close_tools, parse_tool_specs
 from ..types import GenerationOptions
 from .live import LiveView
 
@@ -41,6 +42,14 @@ _POSITIVE = click.IntRange(min=1)
 @click.option("--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call.")
 @click.option("--temperature", "-t", type=click.FloatRange(min=0), default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE.")
+@click.option(
+    "--tool-protocol",
+    type=click.Choice(["auto", "text", "native"]),
+    default="auto",
+    show_default=True,
+    help="react: text protocol, native tool calls, or native when the backend supports it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
 @click.option(
     "--trace",
@@ -61,13 +70,20 @@ def ask(
     max_tokens: int,
     temperature: float,
     seed: int,
+    tool_spec: str,
+    tool_protocol: str,
     as_json: bool,
     trace_path: Path | None,
 ) -> None:
     """Answer QUESTION, showing each pass as it is produced."""
     if not question.strip():
         raise ConfigError("the question is empty")
-    chosen = get_strategy(strategy)  # fail on a bad name before loading a model
+    if strategy not in STRATEGIES:  # fail on a bad name before loading anything
+        get_strategy(strategy)
+    if strategy in NEEDS_TOOLS and not tool_spec.strip():
+        raise ConfigError(f"--strategy {strategy} needs --tools (e.g. --tools calculator)")
+    if tool_spec.strip() and strategy not in NEEDS_TOOLS:
+        raise ConfigError(f"--tools needs a strategy that uses tools (--strategy react), not {strategy}")
     budget = Budget(
         max_steps=max_steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
     )
@@ -76,7 +92,13 @@ def ask(
         sinks: list[EventSink] = []
         if trace_path is not None:
             sinks.append(JsonlTrace(_open_trace(trace_path, stack)))
+        tools = parse_tool_specs(tool_spec) if tool_spec.strip() else []
+        stack.callback(close_tools, tools)
         model = load_model(model_spec, base_url=base_url)
+        extra = {}
+        if strategy in NEEDS_TOOLS:
+            extra["native"] = tool_protocol == "native" or (tool_protocol == "auto" and model.supports_tools)
+        chosen = get_strategy(strategy, tools=tools, **extra)
         console = Console(stderr=False)
         view = None if as_json else LiveView(console)
         if view is not None:

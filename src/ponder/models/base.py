@@ -10,7 +10,7 @@ pieces as they are produced. Capabilities are plain attributes, never
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..types import Completion, GenerationOptions, Message
 
@@ -30,14 +30,22 @@ class Model(Protocol):
     #: whether several calls may run at the same time (remote servers: yes;
     #: an in-process model: no, the engine serialises calls to it)
     supports_concurrency: bool
+    #: whether ``GenerationOptions.grammar`` (GBNF) is honoured
+    supports_grammar: bool
 
     def complete(
         self,
         messages: Sequence[Message],
         options: GenerationOptions,
         on_text: TextCallback | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Completion:
-        """Run one chat completion. ``on_text`` (if given) receives streamed text."""
+        """Run one chat completion.
+
+        ``on_text`` (if given) receives streamed text. ``tools`` are OpenAI-style
+        function schemas, passed only to backends with ``supports_tools``; the
+        model's native calls come back in ``Completion.tool_calls``.
+        """
         ...
 
     def count_tokens(self, text: str) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelCallError, ModelUnavailableError
+from ..errors import ConfigError, ModelCallError, ModelUnavailableError
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import TextCallback
 
@@ -45,6 +45,7 @@ class LlamaCppModel:
 
     supports_tools = False
     supports_concurrency = False
+    supports_grammar = True
 
     def __init__(
         self,
@@ -82,6 +83,7 @@ class LlamaCppModel:
         self.context_window = min(self._llm.n_ctx(), train_ctx) if train_ctx else self._llm.n_ctx()
         self._formatter = self._make_formatter()
         self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
         self._first_eval: int | None = None
         original_eval = self._llm.eval
 
@@ -91,6 +93,19 @@ class LlamaCppModel:
             original_eval(tokens)
 
         self._llm.eval = counting_eval  # type: ignore[method-assign]
+
+    def _grammar(self, text: str) -> Any:
+        """Compile (and cache) a GBNF grammar; a bad grammar is a ConfigError."""
+        cached = self._grammars.get(text)
+        if cached is None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            try:
+                cached = LlamaGrammar.from_string(text, verbose=False)
+            except (ValueError, RuntimeError) as exc:
+                raise ConfigError(f"invalid GBNF grammar: {exc}") from None
+            self._grammars[text] = cached
+        return cached
 
     def _make_formatter(self) -> Any:
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -123,8 +138,10 @@ class LlamaCppModel:
         messages: Sequence[Message],
         options: GenerationOptions,
         on_text: TextCallback | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> Completion:
         prompt = self.tokenize(self.render(messages), special=True)
+        grammar = self._grammar(options.grammar) if options.grammar else None
         room = self._llm.n_ctx() - len(prompt)
         if room < 1:
             raise ModelCallError(
@@ -144,6 +161,7 @@ class LlamaCppModel:
                     top_p=options.top_p,
                     seed=options.seed,
                     stop=list(options.stop) or None,
+                    grammar=grammar,
                     stream=True,
                 )
                 for chunk in stream:

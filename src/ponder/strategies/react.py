@@ -1,0 +1,169 @@
+"""``react``: reason and act with tools (Yao et al., ReAct), bounded and loop-safe.
+
+Two protocols:
+
+* **text** (any model, written for small ones): the model writes ``Action`` /
+  ``Action Input`` lines or a ``Final Answer`` line (see
+  :mod:`ponder.strategies.react_format`); few-shot examples for the tools in
+  use are included, and a GBNF grammar constrains the output on backends that
+  support it (the embedded one), so a 135M model stays in the format.
+* **native** (backends with ``supports_tools``): the tools are sent as
+  function schemas; the model answers by calling ``final_answer``.
+
+Every tool call goes through the engine (``CallTool``), so it is budgeted and
+traced. Malformed steps, unknown tools and failing tools go back to the model
+as observations; after ``max_format_errors`` malformed steps the run ends with
+stop reason ``error``. The same action repeated (or steps cycling) ends it with
+``loop``. The answer is only ever the explicit final answer, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .. import prompts
+from ..errors import ConfigError, StopRun
+from ..requests import CallTool, Generate, Outcome, Record, StrategyGen
+from ..stop import LoopDetector
+from ..tools import Tool, ToolResult, tool
+from ..types import Message, system, user
+from . import react_format as fmt
+
+
+@tool(name="final_answer")
+def _final_answer(answer: str) -> str:
+    """Give the final answer to the question and stop.
+
+    Args:
+        answer: the answer
+    """
+    return answer
+
+
+@dataclass(frozen=True)
+class React:
+    """Reason + act with ``tools``. See the module docs for the protocols."""
+
+    tools: Sequence[Tool] = field(default_factory=tuple)
+    native: bool = False
+    constrained: bool = True
+    max_format_errors: int = 3
+    loop_threshold: int = 3
+    max_observation: int = 2000
+    examples_per_tool: int = 3
+    name: str = "react"
+
+    def __post_init__(self) -> None:
+        if not self.tools:
+            raise ConfigError("react needs at least one tool (e.g. --tools calculator)")
+        names = [t.name for t in self.tools]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"react: two tools share a name in {names}")
+        if self.max_format_errors < 1:
+            raise ConfigError("max_format_errors must be >= 1")
+
+    def run(self, question: str) -> StrategyGen:
+        loops = LoopDetector(self.loop_threshold)
+        try:
+            if self.native:
+                return (yield from self._native(question, loops))
+            return (yield from self._text(question, loops))
+        except StopRun as stop:
+            return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+
+    # -- text protocol ------------------------------------------------------
+
+    def _text(self, question: str, loops: LoopDetector) -> StrategyGen:
+        by_name = {t.name: t for t in self.tools}
+        listing = "\n".join(f"{t.signature()}: {t.description.splitlines()[0] if t.description else ''}" for t in self.tools)
+        history: list[Message] = [system(prompts.render("react/system", tools=listing))]
+        history += fmt.examples(list(by_name), self.examples_per_tool)
+        history.append(user(f"Question: {question}"))
+        stop = ("Observation:", "\nQuestion:")
+        rule = None
+        if self.constrained:
+            rule = fmt.grammar([(t.name, getattr(t, "input_grammar", None), t.name == "python") for t in self.tools])
+        errors = 0
+        while True:
+            completion = yield Generate.of(history, kind="action", stop=stop, grammar=rule)
+            parsed = fmt.parse(completion.text)
+            if isinstance(parsed, Final):
+                return Outcome(parsed.answer, "answered", "the model gave its final answer")
+            if isinstance(parsed, fmt.Malformed) or parsed.tool not in by_name:
+                errors += 1
+                reason = parsed.reason if isinstance(parsed, fmt.Malformed) else f"unknown tool {parsed.tool!r}"
+                yield Record("format_error", reason, {"count": errors, "output": completion.text})
+                if errors >= self.max_format_errors:
+                    return Outcome(None, "error", f"{errors} malformed steps (last: {reason})")
+                history.append(Message("assistant", completion.text.strip()))
+                history.append(user("Observation: " + prompts.render("react/format_error", names=", ".join(by_name))))
+                continue
+            result: ToolResult = yield CallTool(by_name[parsed.tool], parsed.input)
+            observation = self._clip(result.observation)
+            why = loops.add(parsed.tool, parsed.input, observation)
+            if why is not None:
+                yield Record("loop", why)
+                return Outcome(None, "loop", why)
+            history.append(Message("assistant", fmt.step_text(parsed)))
+            history.append(user(f"Observation: {observation}"))
+
+    # -- native tool calls --------------------------------------------------
+
+    def _native(self, question: str, loops: LoopDetector) -> StrategyGen:
+        tools = [*self.tools, _final_answer]
+        by_name = {t.name: t for t in tools}
+        history: list[Message] = [system(prompts.load("react/native_system")), user(question)]
+        errors = 0
+        while True:
+            completion = yield Generate.of(history, kind="action", tools=tools)
+            if not completion.tool_calls:
+                errors += 1
+                yield Record("format_error", "no tool call", {"count": errors, "output": completion.text})
+                if errors >= self.max_format_errors:
+                    return Outcome(None, "error", f"{errors} replies without a tool call")
+                history.append(Message("assistant", completion.text))
+                history.append(user("Call a tool, or call final_answer with your answer."))
+                continue
+            history.append(Message("assistant", completion.text, tool_calls=completion.tool_calls))
+            for call in completion.tool_calls:
+                if call.name == "final_answer":
+                    answer = _answer_of(call.arguments)
+                    if answer is not None:
+                        return Outcome(answer, "answered", "the model called final_answer")
+                chosen = by_name.get(call.name)
+                if chosen is None:
+                    observation = f"Error: unknown tool {call.name!r}; tools: {', '.join(by_name)}"
+                else:
+                    result = yield CallTool(chosen, _arguments(call.arguments))
+                    observation = self._clip(result.observation)
+                why = loops.add(call.name, call.arguments, observation)
+                if why is not None:
+                    yield Record("loop", why)
+                    return Outcome(None, "loop", why)
+                history.append(Message("tool", observation, tool_call_id=call.id))
+
+    def _clip(self, text: str) -> str:
+        if len(text) <= self.max_observation:
+            return text
+        return text[: self.max_observation] + f"\n[... {len(text) - self.max_observation} more characters not shown]"
+
+
+Final = fmt.Final
+
+
+def _arguments(raw: str) -> str | dict[str, object]:
+    """Native call arguments: a JSON object when they parse, else the raw text (the tool reports the problem)."""
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return raw
+    return value if isinstance(value, dict) else raw
+
+
+def _answer_of(raw: str) -> str | None:
+    args = _arguments(raw)
+    if isinstance(args, dict) and isinstance(args.get("answer"), str | int | float):
+        return str(args["answer"]).strip() or None
+    return None

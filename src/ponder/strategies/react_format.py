@@ -1,0 +1,122 @@
+"""The ReAct text protocol: few-shot examples, the output grammar, and the parser.
+
+A step the model writes is either an action::
+
+    Thought: <optional reasoning>
+    Action: <tool name>
+    Action Input: <input, may span lines>
+
+or an explicit finish::
+
+    Final Answer: <the answer>
+
+(``Action: finish`` with the answer as its input is accepted too). Anything
+else is a format error that goes back to the model as an observation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from .. import prompts
+from ..types import Message, assistant, user
+
+_FINAL = re.compile(r"^\s*Final Answer\s*:\s*(.*)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_ACTION = re.compile(r"^\s*Action\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_INPUT = re.compile(r"^\s*Action Input\s*:[ \t]*(.*)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_OBS = re.compile(r"^\s*Observation\s*:", re.IGNORECASE | re.MULTILINE)
+
+#: input rule for tools without a grammar of their own: one line, bounded
+LINE_RULE = r"[^\n]+"
+#: input rule for code: several lines, bounded (the stop sequence "Observation:" ends it)
+BLOCK_RULE = r"[^\x00]+"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    tool: str
+    input: str
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    reason: str
+
+
+Parsed = Action | Final | Malformed
+
+
+def parse(text: str) -> Parsed:
+    """Parse one model step. Text after a hallucinated ``Observation:`` is ignored."""
+    cut = _OBS.search(text)
+    if cut:
+        text = text[: cut.start()]
+    action = _ACTION.search(text)
+    final = _FINAL.search(text)
+    if final and (action is None or final.start() < action.start()):
+        answer = final.group(1).strip()
+        return Final(answer) if answer else Malformed("the Final Answer is empty")
+    if action is None:
+        return Malformed("no Action and no Final Answer")
+    name = action.group(1).strip().strip("`*").strip()
+    rest = text[action.end() :]
+    given = _INPUT.search(rest)
+    value = given.group(1).strip() if given else ""
+    if name.lower() == "finish":
+        return Final(value) if value else Malformed("finish needs the answer as its Action Input")
+    if given is None:
+        return Malformed(f"Action {name!r} has no Action Input")
+    return Action(name, value)
+
+
+def step_text(parsed: Action | Final) -> str:
+    """The canonical text of a step, as stored in the history (keeps prompts byte-stable)."""
+    if isinstance(parsed, Final):
+        return f"Final Answer: {parsed.answer}"
+    return f"Action: {parsed.tool}\nAction Input: {parsed.input}"
+
+
+def grammar(tools: Sequence[tuple[str, str | None, bool]]) -> str:
+    """A GBNF grammar for one step. ``tools`` holds (name, input rule or None, multiline)."""
+    alts = []
+    for i, (name, rule, multiline) in enumerate(tools):
+        body = rule or (BLOCK_RULE if multiline else LINE_RULE)
+        alts.append(f'a{i} ::= "Action: {name}\\nAction Input: " {body}')
+    names = " | ".join(f"a{i}" for i in range(len(tools)))
+    head = f"root ::= {names} | final" if tools else "root ::= final"
+    return "\n".join([head, *alts, f'final ::= "Final Answer: " {LINE_RULE}'])
+
+
+def examples(tool_names: Sequence[str], per_tool: int = 3) -> list[Message]:
+    """Few-shot turns for the given tools, from ``prompts/react/examples/<tool>.txt``."""
+    folder = resources.files(prompts.__package__).joinpath("react", "examples")
+    turns: list[Message] = []
+    for name in tool_names:
+        path = folder.joinpath(f"{name}.txt")
+        if not path.is_file():
+            continue
+        blocks = path.read_text(encoding="utf-8").split("\n---\n")
+        for block in blocks[:per_tool]:
+            turns.extend(_turns(block))
+    return turns
+
+
+def _turns(block: str) -> list[Message]:
+    fields: dict[str, str] = {}
+    for line in block.strip().splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return [
+        user(f"Question: {fields['Question']}"),
+        assistant(step_text(Action(fields["Action"], fields["Action Input"]))),
+        user(f"Observation: {fields['Observation']}"),
+        assistant(step_text(Final(fields["Final Answer"]))),
+    ]
