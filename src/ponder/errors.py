@@ -33,6 +33,10 @@ class StrategyNotFoundError(PonderError):
     """The strategy name is not registered."""
 
 
+class SandboxUnavailableError(PonderError):
+    """The code sandbox cannot be used as asked (isolation required but bubblewrap unusable, worker won't start)."""
+
+
 class StopRun(Exception):  # noqa: N818 - a control signal, not an error
     """Thrown *into* a strategy by the engine when a budget or limit ends the run.
 

@@ -15,6 +15,7 @@ import click
 from ..errors import PonderError
 from .ask import ask
 from .models import models
+from .sandbox import sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +26,7 @@ def cli() -> None:
 
 cli.add_command(ask)
 cli.add_command(models)
+cli.add_command(sandbox)
 
 
 def _fail(message: str, code: int) -> int:

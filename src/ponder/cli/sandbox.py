@@ -1,0 +1,72 @@
+"""``ponder sandbox run``: run a Python file (or stdin) in the isolated sandbox."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from ..sandbox import ExecResult, IsolationWarning, Sandbox, SandboxConfig
+
+
+@click.group()
+def sandbox() -> None:
+    """Run Python code in the bubblewrap sandbox."""
+
+
+@sandbox.command("run")
+@click.argument("source")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Wall-clock seconds.",
+)
+@click.option("--memory-mb", type=click.IntRange(min=64), default=512, show_default=True, help="Address-space limit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stdout, stderr, error, timed_out, ...).")
+@click.option(
+    "--require-isolation", is_flag=True, help="Fail instead of running unisolated when bubblewrap is unusable."
+)
+def run(source: str, timeout: float, memory_mb: int, as_json: bool, require_isolation: bool) -> int:
+    """Run the Python file SOURCE ('-' for stdin) in a fresh sandbox; exit status 1 if the code failed."""
+    code = _read_source(source)
+    config = SandboxConfig(timeout=timeout, memory_mb=memory_mb, require_isolation=require_isolation)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IsolationWarning)
+        box = Sandbox(config).start()
+    for warning in caught:
+        message = str(warning.message).removeprefix("ponder sandbox: ")
+        click.echo(f"ponder: warning: {message}", err=True)
+    with box:
+        result = box.run(code)
+    _print(result, as_json)
+    return 0 if result.ok else 1
+
+
+def _read_source(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no such file: {source}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {source}: {exc}") from None
+
+
+def _print(result: ExecResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    if result.stdout:
+        click.echo(result.stdout, nl=False)
+    if result.stderr:
+        click.echo(result.stderr, nl=False, err=True)
+    if result.error and result.error not in result.stderr:
+        click.echo(f"error: {result.error}", err=True)

@@ -1,0 +1,18 @@
+"""An isolated, persistent Python REPL for model-written code.
+
+    from ponder.sandbox import Sandbox, SandboxConfig
+    with Sandbox(SandboxConfig(timeout=10)) as sb:
+        sb.set_variable("context", long_text)
+        result = sb.run("print(len(context.split()))")
+
+The worker runs under bubblewrap (no network, read-only system, private /tmp, uid 65534,
+rlimits); without bubblewrap it falls back to a plain rlimited subprocess and warns with
+:class:`IsolationWarning` (or raises, with ``require_isolation=True``).
+"""
+
+from .config import SandboxConfig
+from .fallback import IsolationWarning
+from .result import ExecResult
+from .sandbox import HostHandler, Sandbox
+
+__all__ = ["ExecResult", "HostHandler", "IsolationWarning", "Sandbox", "SandboxConfig"]
