@@ -69,7 +69,9 @@ def test_unconstrained_sends_no_grammar():
 
 
 def test_tool_error_goes_back_as_observation_and_run_continues():
-    model, result = run(["Action: calculator\nAction Input: 12 x 34", "Action: calculator\nAction Input: 12*34", "Final Answer: 408"])
+    model, result = run(
+        ["Action: calculator\nAction Input: 12 x 34", "Action: calculator\nAction Input: 12*34", "Final Answer: 408"]
+    )
     assert result.answer == "408"
     assert result.steps[1].data["ok"] is False
     assert model.calls[1].messages[-1].content.startswith("Observation: Error:")
@@ -152,6 +154,6 @@ def test_native_text_reply_is_a_format_error():
 
 def test_grammar_lists_every_tool_and_final():
     g = grammar([("calculator", "[0-9+*/ -]{1,50}", False), ("python", None, True)])
-    assert 'root ::= a0 | a1 | final' in g
+    assert "root ::= a0 | a1 | final" in g
     assert '"Action: calculator\\nAction Input: " [0-9+*/ -]{1,50}' in g
     assert 'final ::= "Final Answer: "' in g

@@ -77,7 +77,9 @@ class React:
 
     def _text(self, question: str, loops: LoopDetector) -> StrategyGen:
         by_name = {t.name: t for t in self.tools}
-        listing = "\n".join(f"{t.signature()}: {t.description.splitlines()[0] if t.description else ''}" for t in self.tools)
+        listing = "\n".join(
+            f"{t.signature()}: {t.description.splitlines()[0] if t.description else ''}" for t in self.tools
+        )
         history: list[Message] = [system(prompts.render("react/system", tools=listing))]
         history += fmt.examples(list(by_name), self.examples_per_tool)
         history.append(user(f"Question: {question}"))
