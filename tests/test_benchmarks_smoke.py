@@ -1,0 +1,55 @@
+"""The engine-overhead benchmark still runs and prints its table (so the script cannot rot).
+
+Only the shape of the output is checked, never a timing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+NUMBER = r"-?\d+\.\d\d"
+
+
+def test_engine_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("engine_overhead")
+    assert bench.main(["--steps", "20", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "20 steps per run, 1 repeats" in out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"configuration", "---", "bare loop (model.complete)", "engine", "engine + JSONL trace"}
+    assert re.fullmatch(
+        rf"\| bare loop \(model\.complete\) \| {NUMBER} \| {NUMBER} \| – \| – \| 1\.00 \|",
+        rows["bare loop (model.complete)"],
+    )
+    for name in ("engine", "engine + JSONL trace"):
+        cells = [c.strip() for c in rows[name].strip("|").split("|")]
+        assert len(cells) == 6
+        assert all(re.fullmatch(NUMBER, c) for c in cells[1:]), rows[name]
+        assert float(cells[1]) > 0
+    assert re.search(r"target: engine overhead < 50 µs/step: (met|NOT met)", out)
+
+
+def test_engine_overhead_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("engine_overhead")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--steps", "0"])
+    assert exc.value.code == 2
+    assert "--steps and --repeats must be >= 1" in capsys.readouterr().err
