@@ -12,7 +12,7 @@ setup: $(STAMP)
 
 # the project installs what it needs: the Python packages, and bubblewrap for the sandbox
 $(STAMP): pyproject.toml
-	@command -v bwrap >/dev/null 2>&1 || bash scripts/install-system-deps.sh
+	@bash scripts/install-system-deps.sh
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

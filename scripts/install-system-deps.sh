@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Installs the system packages ponder uses (bubblewrap, for the code sandbox).
+# Installs the system packages ponder uses: bubblewrap (the code sandbox) and chromium
+# (the trace viewer's browser test). Idempotent and quiet: does nothing when both are there.
 # Runs apt-get as root, or through sudo when available; otherwise says what to install.
 set -euo pipefail
-command -v bwrap >/dev/null 2>&1 && exit 0
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ponder: please install bubblewrap (bwrap) with your package manager" >&2
+    echo "ponder: please install ${missing[*]} with your package manager" >&2
     exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-        echo "ponder: not root and no sudo: install bubblewrap by hand (apt-get install bubblewrap)" >&2
+        echo "ponder: not root and no sudo: install ${missing[*]} by hand (apt-get install ${missing[*]})" >&2
         exit 0
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq || true
-$SUDO apt-get install -y -qq bubblewrap >/dev/null
-echo "ponder: installed bubblewrap"
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "ponder: installed ${missing[*]}"

@@ -10,3 +10,11 @@ from ponder import ScriptedModel
 @pytest.fixture
 def echo_model() -> ScriptedModel:
     return ScriptedModel(lambda messages: f"reply to: {messages[-1].content}")
+
+
+@pytest.fixture(autouse=True)
+def _private_run_store(tmp_path_factory, monkeypatch):
+    """Runs recorded by tests go to a temporary store, never to the user's data directory."""
+    base = tmp_path_factory.mktemp("ponder-data")
+    monkeypatch.setenv("PONDER_STORE", str(base / "runs.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base))

@@ -109,3 +109,21 @@ def test_real_process_exit_code_and_no_traceback():
         == "ponder: error: unknown model 'nosuch' (use smollm2, gguf:PATH, openai:MODEL or scripted)"
     )
     assert proc.stdout == ""
+
+
+def test_live_view_shows_tool_calls(capsys):
+    from rich.console import Console
+
+    from ponder import Engine, ScriptedModel
+    from ponder.cli.live import LiveView
+    from ponder.strategies import React
+    from ponder.tools import calculator_tool
+
+    view = LiveView(Console(force_terminal=False, width=100))
+    model = ScriptedModel(["Action: calculator\nAction Input: 6*7", "Final Answer: 42"])
+    result = Engine(model, sinks=[view], on_text=view.on_text).run(React(tools=[calculator_tool()]), "6 times 7?")
+    view.summary(result)
+    out = capsys.readouterr().out
+    assert "calculator(6*7)" in out
+    assert "42" in out
+    assert "step 2: tool" in out

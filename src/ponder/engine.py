@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Protocol
 
 from .budget import Budget, BudgetMeter
 from .errors import ConfigError, StopRun
@@ -29,20 +29,35 @@ from .models.base import Model
 from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request
 from .result import RunResult, Step
 from .strategies.base import Strategy
-from .types import Completion, GenerationOptions, Usage
+from .types import Completion, GenerationOptions, Message, Usage
 
 #: called with (step index, step kind, text piece) while a single model call streams
 TextObserver = Callable[[int, str, str], None]
 
 
+class Replay(Protocol):
+    """Recorded results served back to a rerun (``ponder resume``); see :mod:`ponder.store.replay`."""
+
+    def run_id(self) -> str | None: ...
+
+    def model_call(
+        self, messages: Sequence[Message], options: GenerationOptions, kind: str
+    ) -> tuple[Completion, float] | None: ...
+
+    def tool_call(self, tool: str, arguments: Any) -> Any: ...
+
+
 class _Run:
     """Mutable state of one (possibly child) run."""
 
-    __slots__ = ("depth", "events", "run_id", "started", "steps", "stopping", "usage")
+    __slots__ = ("depth", "events", "run_id", "seed", "started", "steps", "stopping", "temperature", "usage")
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, temperature: float | None = None, seed: int | None = None) -> None:
         self.run_id = uuid.uuid4().hex[:12]
         self.depth = depth
+        #: sampling overrides for every call of this run (from ``Child``), or None
+        self.temperature = temperature
+        self.seed = seed
         self.steps: list[Step] = []
         self.usage = Usage()
         self.events: list[Event] = []
@@ -68,6 +83,7 @@ class Engine:
         sinks: Iterable[EventSink] = (),
         on_text: TextObserver | None = None,
         max_concurrency: int = 8,
+        replay: Replay | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -77,6 +93,8 @@ class Engine:
         self.sinks = list(sinks)
         self.on_text = on_text
         self.max_concurrency = max_concurrency
+        #: recorded results to replay before calling the model or tools live (resume)
+        self.replay = replay
         self._seq = 0
         self._index = 0
 
@@ -106,8 +124,20 @@ class Engine:
         self._seq += 1
         return self._seq
 
-    def _run(self, strategy: Strategy, question: str, meter: BudgetMeter, depth: int, parent: str | None) -> RunResult:
-        run = _Run(depth)
+    def _run(
+        self,
+        strategy: Strategy,
+        question: str,
+        meter: BudgetMeter,
+        depth: int,
+        parent: str | None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> RunResult:
+        run = _Run(depth, temperature, seed)
+        recorded_id = self.replay.run_id() if self.replay is not None else None
+        if recorded_id is not None:
+            run.run_id = recorded_id
         budget = {k: v for k, v in asdict(self.budget).items() if v is not None}
         self._emit(
             run,
@@ -210,7 +240,10 @@ class Engine:
         if isinstance(request, Child):
             if run.depth + 1 > self.budget.max_depth:
                 raise StopRun("budget", f"recursion depth limit of {self.budget.max_depth} reached")
-            child = self._run(request.strategy, request.question, meter, run.depth + 1, run.run_id)
+            meter.check(1, 1)  # a child that could not make one call would only swallow the StopRun
+            temperature = request.temperature if request.temperature is not None else run.temperature
+            seed = _mix_seed(run.seed, request.seed)
+            child = self._run(request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed)
             run.usage.add(child.usage)
             run.steps.extend(child.steps)
             return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
@@ -222,7 +255,10 @@ class Engine:
         tool = request.tool
         index = self._take_index()
         self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
-        if isinstance(request.arguments, str):
+        replayed = self.replay.tool_call(tool.name, request.arguments) if self.replay is not None else None
+        if replayed is not None:
+            result = replayed
+        elif isinstance(request.arguments, str):
             result = tool.invoke_text(request.arguments)
         else:
             result = tool.invoke(request.arguments)
@@ -251,8 +287,9 @@ class Engine:
         self._index += 1
         return index
 
-    def _options_for(self, request: Generate, meter: BudgetMeter) -> GenerationOptions:
-        """The options for one call: the request's (or the engine's), plus its stop/grammar.
+    def _options_for(self, request: Generate, meter: BudgetMeter, run: _Run) -> GenerationOptions:
+        """The options for one call: the request's (or the engine's), plus its stop/grammar
+        and the temperature/seed overrides of the request and of its (child) run.
 
         With a token budget, ``max_tokens`` is cut to what is left; the prompt is
         counted first (the backend's tokenizer), so a call whose prompt alone
@@ -262,6 +299,12 @@ class Engine:
         if request.stop or request.grammar is not None:
             stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
             options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
+        temperature = request.temperature if request.temperature is not None else run.temperature
+        seed = _mix_seed(run.seed, request.seed)
+        if temperature is not None and temperature != options.temperature:
+            options = replace(options, temperature=temperature)
+        if seed is not None and seed != options.seed:
+            options = replace(options, seed=seed)
         left = meter.tokens_left()
         if left is None:
             return options
@@ -273,7 +316,7 @@ class Engine:
         return options
 
     def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
-        options = [self._options_for(r, meter) for r in requests]
+        options = [self._options_for(r, meter, run) for r in requests]
         indices = []
         for request in requests:
             index = self._take_index()
@@ -281,8 +324,19 @@ class Engine:
             meter.steps += 1
             self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
 
+        # recorded results (resume) are taken in request order, before any concurrent call
+        replayed = [
+            self.replay.model_call(r.messages, o, r.kind) if self.replay is not None else None
+            for r, o in zip(requests, options, strict=True)
+        ]
+
         def call(i: int) -> tuple[Completion, float]:
             req = requests[i]
+            recorded = replayed[i]
+            if recorded is not None:
+                if stream and self.on_text is not None and recorded[0].text:
+                    self.on_text(indices[i], req.kind, recorded[0].text)
+                return recorded
             on_text = None
             if stream and self.on_text is not None:
                 observer, index, kind = self.on_text, indices[i], req.kind
@@ -317,6 +371,7 @@ class Engine:
                     usage,
                     seconds,
                     completion.finish_reason,
+                    data=dict(req.data),
                 )
             )
             self._emit(
@@ -333,7 +388,17 @@ class Engine:
                     completion.finish_reason,
                     usage,
                     seconds,
+                    dict(req.data),
                 ),
             )
             completions.append(completion)
         return completions
+
+
+def _mix_seed(outer: int | None, inner: int | None) -> int | None:
+    """The seed for a call or child: the inner one, the outer one, or both mixed when both are set."""
+    if outer is None:
+        return inner
+    if inner is None:
+        return outer
+    return (outer * 1_000_003 + inner) % (2**31 - 1)

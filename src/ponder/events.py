@@ -76,6 +76,8 @@ class ModelCalled(Event):
     finish_reason: str = "stop"
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    #: the request's ``data`` (e.g. which sample or tree node the call was for)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

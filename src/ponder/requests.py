@@ -41,6 +41,9 @@ class Generate:
     sequence without overriding the user's temperature or token limit).
     ``tools`` are offered to the model as native tool calls when the backend
     supports them (``Model.supports_tools``); other backends never see them.
+    ``temperature`` and ``seed`` override just those two options (a sampler
+    asks for distinct seeds without touching the user's token limit); ``data``
+    is copied into the recorded step (e.g. ``{"sample": 3}``).
     """
 
     messages: tuple[Message, ...]
@@ -49,6 +52,9 @@ class Generate:
     tools: tuple[Tool, ...] = ()
     stop: tuple[str, ...] = ()
     grammar: str | None = None
+    temperature: float | None = None
+    seed: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -59,8 +65,14 @@ class Generate:
         tools: Sequence[Tool] = (),
         stop: Sequence[str] = (),
         grammar: str | None = None,
+        *,
+        temperature: float | None = None,
+        seed: int | None = None,
+        data: dict[str, Any] | None = None,
     ) -> Generate:
-        return cls(tuple(messages), kind, options, tuple(tools), tuple(stop), grammar)
+        return cls(
+            tuple(messages), kind, options, tuple(tools), tuple(stop), grammar, temperature, seed, dict(data or {})
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +105,20 @@ class CallTool:
 
 @dataclass(frozen=True, slots=True)
 class Child:
-    """Run ``strategy`` on ``question`` as a child run sharing this run's budget."""
+    """Run ``strategy`` on ``question`` as a child run sharing this run's budget.
+
+    A child starts only while the budget allows one more model call; otherwise
+    the engine throws :class:`~ponder.errors.StopRun` into the parent, so a
+    child that used up the budget stops its parent too. ``temperature`` and
+    ``seed`` apply to every model call of the child run (and its children) that
+    sets no override of its own; seeds set inside a seeded child are mixed with
+    the child's seed, so nested samplers stay distinct.
+    """
 
     strategy: Strategy
     question: str
+    temperature: float | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ import click
 from ..errors import PonderError
 from .ask import ask
 from .models import models
+from .resume import resume
+from .runs import runs
 from .sandbox import sandbox
 
 
@@ -26,6 +28,8 @@ def cli() -> None:
 
 cli.add_command(ask)
 cli.add_command(models)
+cli.add_command(runs)
+cli.add_command(resume)
 cli.add_command(sandbox)
 
 

@@ -5,20 +5,26 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from rich.console import Console
 
+from .. import telemetry
 from ..budget import Budget
 from ..engine import Engine
 from ..errors import ConfigError, PonderError
 from ..events import EventSink, JsonlTrace
 from ..models import DEFAULT_MODEL, load_model
-from ..strategies import NEEDS_TOOLS, STRATEGIES, get_strategy
+from ..strategies import STRATEGIES, close_strategy, get_strategy
+from ..strategies.recursive import recursive_mode
 from ..tools import close_tools, parse_tool_specs
 from ..types import GenerationOptions
 from .live import LiveView
+from .progress import ChunkProgress
+from .stop_option import stop_option, with_stop_policy
+from .store_options import open_store, store_options
+from .strategy_options import chain_of, default_steps, knob_options, needs_tools, strategy_options
 
 _POSITIVE = click.IntRange(min=1)
 
@@ -42,7 +48,9 @@ _POSITIVE = click.IntRange(min=1)
 @click.option("--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call.")
 @click.option("--temperature", "-t", type=click.FloatRange(min=0), default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE.")
+@click.option(
+    "--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE."
+)
 @click.option(
     "--tool-protocol",
     type=click.Choice(["auto", "text", "native"]),
@@ -58,6 +66,23 @@ _POSITIVE = click.IntRange(min=1)
     default=None,
     help="Write the run's events as JSON lines to FILE.",
 )
+@click.option(
+    "--context",
+    "context_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A file or folder the question is about (read lazily; implies --strategy recursive).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "plan", "code"]),
+    default="auto",
+    show_default=True,
+    help="recursive: a fixed plan (small models) or model-written code.",
+)
+@store_options(writes=True)
+@stop_option
+@strategy_options
 def ask(
     question: str,
     strategy: str,
@@ -74,16 +99,30 @@ def ask(
     tool_protocol: str,
     as_json: bool,
     trace_path: Path | None,
+    store_path: Path | None = None,
+    no_store: bool = False,
+    stop: str | None = None,
+    context_path: Path | None = None,
+    mode: str = "auto",
+    **knobs: Any,
 ) -> None:
     """Answer QUESTION, showing each pass as it is produced."""
     if not question.strip():
         raise ConfigError("the question is empty")
+    if context_path is not None and strategy == "single":
+        strategy = "recursive"
     if strategy not in STRATEGIES:  # fail on a bad name before loading anything
         get_strategy(strategy)
-    if strategy in NEEDS_TOOLS and not tool_spec.strip():
-        raise ConfigError(f"--strategy {strategy} needs --tools (e.g. --tools calculator)")
-    if tool_spec.strip() and strategy not in NEEDS_TOOLS:
+    chain = chain_of(strategy, knobs)
+    if needs_tools(chain) and not tool_spec.strip():
+        raise ConfigError(f"--strategy {' + '.join(chain)} needs --tools (e.g. --tools calculator)")
+    if tool_spec.strip() and not needs_tools(chain):
         raise ConfigError(f"--tools needs a strategy that uses tools (--strategy react), not {strategy}")
+    given = click.get_current_context().get_parameter_source
+    seed_given = given("seed") is not click.core.ParameterSource.DEFAULT
+    knob_extra = knob_options(strategy, knobs, seed=seed if seed_given else None)
+    if given("max_steps") is click.core.ParameterSource.DEFAULT:
+        max_steps = default_steps(strategy, knobs, max_steps)
     budget = Budget(
         max_steps=max_steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
     )
@@ -95,20 +134,37 @@ def ask(
         tools = parse_tool_specs(tool_spec) if tool_spec.strip() else []
         stack.callback(close_tools, tools)
         model = load_model(model_spec, base_url=base_url)
-        extra = {}
-        if strategy in NEEDS_TOOLS:
+        extra: dict[str, Any] = dict(knob_extra)
+        if needs_tools(chain):
             extra["native"] = tool_protocol == "native" or (tool_protocol == "auto" and model.supports_tools)
-        chosen = get_strategy(strategy, tools=tools, **extra)
+        if context_path is not None:
+            extra.update(context_path=str(context_path), mode=recursive_mode(mode, model))
+        chosen = with_stop_policy(get_strategy(strategy, tools=tools, **extra), stop)
+        stack.callback(close_strategy, chosen)
+        store = None if no_store else open_store(store_path, stack)
+        if store is not None:
+            from ..store import Recipe
+
+            recipe = Recipe.of(
+                strategy, model_spec, budget, options, base_url=base_url, tools=tool_spec,
+                tool_protocol=tool_protocol, strategy_options=extra, stop=stop,
+            )  # fmt: skip
+            sinks.append(store.sink(recipe))
+        sinks.extend(telemetry.sinks_from_env())
         console = Console(stderr=False)
         view = None if as_json else LiveView(console)
         if view is not None:
             sinks.append(view)
+            if context_path is not None:
+                sinks.append(ChunkProgress(console))
         engine = Engine(model, budget=budget, options=options, sinks=sinks, on_text=view.on_text if view else None)
         result = engine.run(chosen, question)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     elif view is not None:
         view.summary(result)
+        if store is not None:
+            click.echo(f"run {result.run_id} stored in {store.path}")
 
 
 def _open_trace(path: Path, stack: ExitStack) -> IO[str]:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from ..events import Event, StepRecorded, StepStarted
+from ..events import Event, StepRecorded, StepStarted, ToolCalled
 from ..result import RunResult
 
 
@@ -24,6 +24,11 @@ class LiveView:
         elif isinstance(event, StepRecorded):
             self.console.print()
             self.console.print(Text(f"  [{event.kind}] {event.text}", style="dim"))
+        elif isinstance(event, ToolCalled):
+            args = event.arguments if isinstance(event.arguments, str) else repr(event.arguments)
+            self.console.print(Text(f"{event.tool}({args[:200]})", style="yellow"))
+            shown = event.output if event.ok else "\n".join(p for p in (event.output, f"Error: {event.error}") if p)
+            self.console.print(Text(shown[:2000] or "(no output)", style="green" if event.ok else "red"))
 
     def on_text(self, step: int, kind: str, piece: str) -> None:
         self.console.out(piece, end="", highlight=False)

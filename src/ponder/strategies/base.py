@@ -16,6 +16,9 @@ class Strategy(Protocol):
     (later) replay everything it does.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The strategy's name, shown in results and traces (a plain attribute in implementations)."""
+        ...
 
     def run(self, question: str) -> StrategyGen: ...

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 from .. import prompts
 from ..errors import ConfigError, StopRun
+from ..memory import Memory
 from ..requests import CallTool, Generate, Outcome, Record, StrategyGen
 from ..stop import LoopDetector
 from ..tools import Tool, ToolResult, tool
-from ..types import Message, system, user
+from ..types import Completion, Message, system, user
 from . import react_format as fmt
 
 
@@ -53,6 +54,8 @@ class React:
     loop_threshold: int = 3
     max_observation: int = 2000
     examples_per_tool: int = 3
+    #: keeps the text protocol's prompt within a token budget (None: the prompt grows)
+    memory: Memory | None = None
     name: str = "react"
 
     def __post_init__(self) -> None:
@@ -83,13 +86,19 @@ class React:
         history: list[Message] = [system(prompts.render("react/system", tools=listing))]
         history += fmt.examples(list(by_name), self.examples_per_tool)
         history.append(user(f"Question: {question}"))
+        head = len(history)  # system, examples and the question stay verbatim
+        last: Completion | None = None
+        sent = 0
         stop = ("Observation:", "\nQuestion:")
         rule = None
         if self.constrained:
             rule = fmt.grammar([(t.name, getattr(t, "input_grammar", None), t.name == "python") for t in self.tools])
         errors = 0
         while True:
-            completion = yield Generate.of(history, kind="action", stop=stop, grammar=rule)
+            if self.memory is not None and self.memory.needs(history, last, sent):
+                history = yield from self.memory.compact(history, head)
+            sent = sum(len(m.content) for m in history)
+            completion = last = yield Generate.of(history, kind="action", stop=stop, grammar=rule)
             parsed = fmt.parse(completion.text)
             if isinstance(parsed, Final):
                 return Outcome(parsed.answer, "answered", "the model gave its final answer")

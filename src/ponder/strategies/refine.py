@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from .. import prompts
 from ..errors import StopRun
 from ..requests import Generate, Outcome, Record, StrategyGen
+from ..stop_learned import PassState, StopPolicy
 from ..types import Message, assistant, system, user
 
 
@@ -47,6 +48,8 @@ class Refine:
     max_rounds: int | None = None
     system_prompt: str | None = None
     name: str = "refine"
+    #: consulted after each pass (e.g. :class:`~ponder.stop_learned.LearnedStop`); stops early when it says so
+    stop_policy: StopPolicy | None = None
 
     def run(self, question: str) -> StrategyGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
@@ -60,18 +63,31 @@ class Refine:
             draft = completion.text.strip()
             drafts.append(draft)
             history.append(assistant(draft))
+            state = PassState(
+                0, draft, truncated=completion.finish_reason == "length", tokens_used=completion.usage.total_tokens
+            )
             rounds = 0
             while self.max_rounds is None or rounds < self.max_rounds:
+                if self.stop_policy is not None and self.stop_policy.should_stop(state):
+                    yield Record(
+                        "check", "the learned stop policy expects no further improvement", {"verdict": "learned_stop"}
+                    )
+                    return Outcome(draft, "converged", "the learned stop policy predicts no further improvement")
                 rounds += 1
                 history.append(user(critique_ask))
-                critique = (yield Generate.of(history, kind="critique")).text.strip()
+                reply = yield Generate.of(history, kind="critique")
+                critique = reply.text.strip()
+                tokens = state.tokens_used + reply.usage.total_tokens
                 history.append(assistant(critique))
                 if self._no_issues(critique):
                     yield Record("check", "critique found nothing to fix", {"verdict": "no_issues"})
                     return Outcome(draft, "converged", "the critique found nothing to fix")
                 history.append(user(revise_ask))
-                revision = (yield Generate.of(history, kind="revision")).text.strip()
+                reply = yield Generate.of(history, kind="revision")
+                revision = reply.text.strip()
                 history.append(assistant(revision))
+                tokens += reply.usage.total_tokens
+                state = PassState(state.pass_index, draft, state.previous, critique, state.truncated, tokens)
                 if not revision:
                     yield Record("check", "empty revision ignored", {"verdict": "empty"})
                     continue
@@ -84,6 +100,8 @@ class Refine:
                     yield Record("check", f"revision repeats draft {earlier[0]}", {"similarity": ratio})
                     return Outcome(revision, "loop", f"the revision went back to draft {earlier[0]}")
                 yield Record("check", f"revision changed the answer (similarity {ratio:.3f})", {"similarity": ratio})
+                truncated = reply.finish_reason == "length"
+                state = PassState(len(drafts), revision, draft, critique, truncated, tokens)
                 draft = revision
                 drafts.append(draft)
             return Outcome(draft, "max_steps", f"stopped after {self.max_rounds} rounds")

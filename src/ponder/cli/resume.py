@@ -1,0 +1,39 @@
+"""``ponder resume``: continue a stored run that was interrupted or killed."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .. import telemetry
+from ..store import resume as resume_run
+from .live import LiveView
+from .store_options import open_store, store_options
+
+
+@click.command()
+@click.argument("run_id")
+@store_options()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
+def resume(run_id: str, store_path: Path | None, as_json: bool) -> None:
+    """Continue RUN_ID: recorded model and tool results are replayed, the rest runs live."""
+    with ExitStack() as stack:
+        store = open_store(store_path, stack)
+        view = None if as_json else LiveView(Console(stderr=False))
+        result, replayer = resume_run(
+            store,
+            run_id,
+            sinks=[*([view] if view is not None else []), *telemetry.sinks_from_env()],
+            on_text=view.on_text if view else None,
+        )
+    if as_json:
+        out = result.to_dict()
+        out["resumed"] = {"replayed_calls": replayer.replayed_calls, "replayed_tools": replayer.replayed_tools}
+        click.echo(json.dumps(out, ensure_ascii=False))
+    elif view is not None:
+        view.summary(result)
+        click.echo(f"resumed run {result.run_id}: {replayer.replayed_calls} model calls replayed from the store")

@@ -1,0 +1,38 @@
+"""The ``--store PATH`` option shared by every command that reads or writes runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..store import RunStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_options(*, writes: bool = False) -> Callable[[F], F]:
+    """Add ``--store PATH`` (and, for commands that write runs, ``--no-store``)."""
+
+    def decorate(func: F) -> F:
+        if writes:
+            func = click.option("--no-store", is_flag=True, help="Do not record the run in the run store.")(func)
+        func = click.option(
+            "--store",
+            "store_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Run store file (default: $PONDER_STORE, else $XDG_DATA_HOME/ponder/runs.db or ~/.local/share/ponder/runs.db).",
+        )(func)
+        return func
+
+    return decorate
+
+
+def open_store(path: Path | None, stack: ExitStack) -> RunStore:
+    store = RunStore(path)
+    stack.callback(store.close)
+    return store

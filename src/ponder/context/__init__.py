@@ -1,0 +1,14 @@
+"""Long inputs for the ``recursive`` strategy: lazy sources, chunking and filtering.
+
+A :class:`Context` is a string, a file or a folder of files; files are
+memory-mapped and read one chunk at a time, so a multi-gigabyte input is never
+loaded (and never loaded twice). :func:`split` cuts it into overlapping chunks
+at sentence or line boundaries; :func:`bm25_scores` ranks chunks against a
+question in one streaming pass.
+"""
+
+from .chunks import Chunk, split
+from .filter import bm25_scores, query_terms
+from .source import Context, Document, open_context
+
+__all__ = ["Chunk", "Context", "Document", "bm25_scores", "open_context", "query_terms", "split"]

@@ -1,0 +1,59 @@
+"""Grounding: keep only answers supported by the text they came from.
+
+A small model asked about a chunk that does not hold the answer often makes
+one up ("The secret code for X is 42") or restates the question. A candidate
+is *grounded* when it says something beyond the question and every content
+word it states (its subject too) occurs in its source text; the sentence of the source that holds
+those words is kept as the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .filter import STOP_WORDS
+
+_WORDS = re.compile(r"[A-Za-z0-9_]+")
+_NONE = re.compile(r"^\W*(none|n/a|no answer|not (found|given|mentioned|stated|in the text))\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]?")
+
+
+def is_none(reply: str) -> bool:
+    """Whether ``reply`` says the text does not answer (NONE, empty, ...)."""
+    text = reply.strip()
+    return not text or bool(_NONE.match(text))
+
+
+def added_words(answer: str, question: str) -> list[str]:
+    """The content words of ``answer`` that the question does not already contain."""
+    asked = {w.lower() for w in _WORDS.findall(question)}
+    out = []
+    for w in _WORDS.findall(answer):
+        low = w.lower()
+        if low not in asked and low not in STOP_WORDS and low not in out:
+            out.append(low)
+    return out
+
+
+def grounded(answer: str, question: str, source: str) -> bool:
+    """True when ``answer`` adds something to the question and every content word it states
+    (the question's words it repeats included, so its subject too) occurs in ``source``."""
+    if is_none(answer) or not added_words(answer, question):
+        return False
+    present = {w.lower() for w in _WORDS.findall(source)}
+    stated = {w.lower() for w in _WORDS.findall(answer)} - STOP_WORDS
+    return all(w in present for w in stated)
+
+
+def evidence(answer: str, question: str, source: str, limit: int = 300) -> str:
+    """The sentence of ``source`` that holds most of the words ``answer`` adds (for the reduce step)."""
+    new = set(added_words(answer, question))
+    best, best_hits = "", -1
+    for m in _SENTENCE.finditer(source):
+        sentence = m.group(0).strip()
+        if not sentence:
+            continue
+        hits = len(new & {w.lower() for w in _WORDS.findall(sentence)})
+        if hits > best_hits:
+            best, best_hits = sentence, hits
+    return best[:limit]

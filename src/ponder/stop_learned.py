@@ -1,0 +1,214 @@
+"""A learned stop policy: a small classifier that decides whether another refine pass is worth it.
+
+After each pass of a refine run (the first draft, then every revision) the
+state is summarised as a few numbers (:func:`features`): the pass index, how
+much the last revision changed the draft, what the critique said, how long the
+draft is, whether it was cut off, and the tokens used so far. A logistic
+regression fitted on recorded runs with known outcomes predicts the
+probability that a later pass still turns a wrong answer into a right one; the
+policy stops when that probability falls below ``threshold``.
+
+Fitting needs scikit-learn (``pip install 'ponder-rlm[learn]'``); the saved
+policy is a small JSON file of coefficients, so using it needs nothing but
+Python (and no pickle is ever loaded).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import ConfigError
+
+FORMAT = "ponder-learned-stop"
+FEATURES = (
+    "pass_index",
+    "change",
+    "critique_words",
+    "critique_no_issues",
+    "draft_words",
+    "draft_has_number",
+    "truncated",
+    "tokens_used",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PassState:
+    """What a refine run knows after one pass."""
+
+    pass_index: int
+    draft: str
+    previous: str | None = None
+    critique: str | None = None
+    truncated: bool = False
+    tokens_used: int = 0
+    no_issues: bool = False
+
+
+def features(state: PassState) -> list[float]:
+    """The feature vector of a pass (in :data:`FEATURES` order)."""
+    from .strategies.refine import similarity
+
+    change = 1.0 - similarity(state.draft, state.previous) if state.previous is not None else 1.0
+    critique = state.critique or ""
+    return [
+        float(state.pass_index),
+        change,
+        math.log1p(len(critique.split())),
+        1.0 if state.no_issues else 0.0,
+        math.log1p(len(state.draft.split())),
+        1.0 if any(ch.isdigit() for ch in state.draft) else 0.0,
+        1.0 if state.truncated else 0.0,
+        math.log1p(state.tokens_used),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedStop:
+    """A fitted policy: standardisation, logistic-regression weights and the stop threshold."""
+
+    weights: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float = 0.5
+    names: tuple[str, ...] = FEATURES
+    min_passes: int = 0
+
+    def improve_probability(self, state: PassState) -> float:
+        x = features(state)
+        z = self.intercept + sum(
+            w * (v - m) / (s or 1.0) for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def should_stop(self, state: PassState) -> bool:
+        if state.pass_index < self.min_passes:
+            return False
+        return self.improve_probability(state) < self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": 1,
+            "features": list(self.names),
+            "weights": list(self.weights),
+            "intercept": self.intercept,
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "threshold": self.threshold,
+            "min_passes": self.min_passes,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedStop:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the stop policy {path}: {exc.strerror}") from None
+        except json.JSONDecodeError:
+            raise ConfigError(f"{path} is not a ponder stop policy (not JSON)") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ConfigError(f"{path} is not a ponder stop policy")
+        if tuple(data.get("features", ())) != FEATURES:
+            raise ConfigError(f"the stop policy {path} uses other features than this ponder (refit it)")
+        return cls(
+            tuple(float(w) for w in data["weights"]),
+            float(data["intercept"]),
+            tuple(float(v) for v in data["mean"]),
+            tuple(float(v) for v in data["scale"]),
+            float(data.get("threshold", 0.5)),
+            FEATURES,
+            int(data.get("min_passes", 0)),
+        )
+
+
+def parse_stop(spec: str | None) -> LearnedStop | None:
+    """``--stop`` values: ``fixed`` (or empty: the strategy's own rules) or ``learned:PATH``."""
+    if not spec or spec == "fixed":
+        return None
+    kind, _, path = spec.partition(":")
+    if kind != "learned" or not path:
+        raise ConfigError(f"unknown stop policy {spec!r} (use fixed or learned:PATH)")
+    return LearnedStop.load(path)
+
+
+# -- training data from recorded runs ---------------------------------------------
+
+
+def refine_passes(events: Sequence[dict[str, Any]]) -> list[PassState]:
+    """The pass states of one recorded top-level refine run (its draft, then each revision)."""
+    root = next((e["run_id"] for e in events if e["type"] == "run_started"), None)
+    passes: list[PassState] = []
+    tokens = 0
+    critique: str | None = None
+    no_issues = False
+    for event in events:
+        if event["type"] != "model_call" or event["run_id"] != root:
+            continue
+        tokens += int(event.get("usage", {}).get("total_tokens", 0))
+        text = event["text"].strip()
+        if event["kind"] == "critique":
+            critique = text
+            no_issues = text.lstrip("-*# ").upper().startswith("NO ISSUES")
+        elif event["kind"] in ("draft", "revision") and text:
+            previous = passes[-1].draft if passes else None
+            truncated = event.get("finish_reason") == "length"
+            passes.append(PassState(len(passes), text, previous, critique, truncated, tokens, no_issues))
+    return passes
+
+
+def labelled_rows(passes: Sequence[PassState], correct: Callable[[str], bool]) -> list[tuple[list[float], int]]:
+    """Rows (features, label): label 1 when the draft is wrong and a later pass of the run gets it right."""
+    ok = [correct(p.draft) for p in passes]
+    return [(features(p), int(not ok[i] and any(ok[i + 1 :]))) for i, p in enumerate(passes)]
+
+
+def rows_from_outcome(passes: Sequence[PassState], final_correct: bool) -> list[tuple[list[float], int]]:
+    """Rows when only the run's outcome is known (``ponder runs fit-stop``): a pass is labelled 1 when the
+    run ended correct and the answer still changed after it (a later pass made the difference)."""
+    from .strategies.refine import similarity
+
+    final = passes[-1].draft if passes else ""
+    return [
+        (features(p), int(final_correct and i < len(passes) - 1 and similarity(p.draft, final) < 0.98))
+        for i, p in enumerate(passes)
+    ]
+
+
+def fit(rows: Iterable[tuple[list[float], int]], *, threshold: float = 0.5, min_passes: int = 0) -> LearnedStop:
+    """Fit the policy on labelled rows (needs scikit-learn). With one class only, the policy is constant."""
+    data = list(rows)
+    if not data:
+        raise ConfigError("no training rows: record some refine runs with outcomes first")
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        raise ConfigError("fitting a stop policy needs scikit-learn: pip install 'ponder-rlm[learn]'") from None
+    xs = [x for x, _ in data]
+    ys = [y for _, y in data]
+    scaler = StandardScaler().fit(xs)
+    mean = tuple(float(v) for v in scaler.mean_)
+    scale = tuple(float(v) or 1.0 for v in scaler.scale_)
+    if len(set(ys)) < 2:  # nothing to separate: always (or never) another pass
+        intercept = 20.0 if ys[0] else -20.0
+        return LearnedStop(tuple(0.0 for _ in FEATURES), intercept, mean, scale, threshold, FEATURES, min_passes)
+    model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000)
+    model.fit(scaler.transform(xs), ys)
+    weights = tuple(float(w) for w in model.coef_[0])
+    return LearnedStop(weights, float(model.intercept_[0]), mean, scale, threshold, FEATURES, min_passes)
+
+
+class StopPolicy(Protocol):
+    """Anything that decides, after a pass, whether to stop (a :class:`LearnedStop`, or your own)."""
+
+    def should_stop(self, state: PassState) -> bool: ...

@@ -1,0 +1,29 @@
+"""Persistent runs: a SQLite store of every event, resume with replay, and export.
+
+>>> from ponder.store import RunStore
+>>> store = RunStore("/tmp/runs.db")            # doctest: +SKIP
+>>> engine = Engine(model, sinks=[store.sink()])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .location import STORE_ENV, default_store_path
+from .recipe import Recipe
+from .replay import ReplayDivergedError, Replayer
+from .resume import resume
+from .schema import SCHEMA_VERSION, StoreError
+from .sqlite import OUTCOMES, RunStore, StoreSink
+
+__all__ = [
+    "OUTCOMES",
+    "SCHEMA_VERSION",
+    "STORE_ENV",
+    "Recipe",
+    "ReplayDivergedError",
+    "Replayer",
+    "RunStore",
+    "StoreError",
+    "StoreSink",
+    "default_store_path",
+    "resume",
+]

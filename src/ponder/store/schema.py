@@ -1,0 +1,116 @@
+"""The store's SQLite schema: a version in ``PRAGMA user_version`` and forward migrations.
+
+Each migration moves the schema from version ``i`` to ``i + 1`` and runs in one
+transaction. A file with a newer version, another application's id or no
+SQLite header at all is refused with one clear line.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ..errors import PonderError
+
+#: ``PRAGMA application_id`` of a ponder store ("PNDR")
+APPLICATION_ID = 0x504E4452
+
+
+class StoreError(PonderError):
+    """The run store cannot be used (corrupted, foreign or newer file; unknown run; nothing to resume)."""
+
+
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: runs and their events
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        root_id TEXT NOT NULL,
+        parent_run_id TEXT,
+        depth INTEGER NOT NULL DEFAULT 0,
+        strategy TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        question TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'unfinished',
+        answer TEXT,
+        stop_reason TEXT,
+        detail TEXT,
+        usage TEXT,
+        started REAL,
+        finished REAL
+    );
+    CREATE INDEX runs_root ON runs(root_id);
+    CREATE TABLE events (
+        root_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        time REAL NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (root_id, seq)
+    );
+    """,
+    # 1 -> 2: how to rebuild a run (resume), resumes, and outcomes recorded by benchmarks
+    """
+    CREATE TABLE recipes (root_id TEXT PRIMARY KEY, recipe TEXT NOT NULL);
+    CREATE TABLE resumes (
+        root_id TEXT NOT NULL,
+        time REAL NOT NULL,
+        replayed_calls INTEGER NOT NULL,
+        replayed_tools INTEGER NOT NULL
+    );
+    CREATE TABLE outcomes (root_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, source TEXT, time REAL NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
+    """Open (creating if needed) the store at ``path`` and migrate it to version ``upto``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store directory {path.parent}: {exc.strerror}") from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the run store {path}: {exc}") from None
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(f"{path} is not a ponder run store (another application's SQLite file)")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the run store {path} has schema version {version}; this ponder knows up to {SCHEMA_VERSION} (upgrade ponder)"
+            )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        _migrate(conn, version, upto)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a usable ponder run store ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
+    while version < upto:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current == version:  # another process may have migrated meanwhile
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -1,0 +1,312 @@
+"""The run store: every event of every run, committed to SQLite as it happens.
+
+One row per event (``events``, keyed by the top-level run and the event's
+sequence number), one row per run and child run (``runs``), plus the recipe
+that rebuilds a run, the resumes it went through and the outcome a benchmark
+recorded. The file uses WAL and a busy timeout, so several processes can write
+runs into the same store at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..events import Event, RunFinished, RunStarted
+from .location import default_store_path
+from .recipe import Recipe
+from .schema import StoreError, connect
+
+OUTCOMES = ("correct", "incorrect", "unknown")
+
+
+class RunStore:
+    """A SQLite file of runs. ``RunStore()`` opens the default store (see :func:`default_store_path`)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self._conn = connect(self.path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write to the run store {self.path}: {exc}") from None
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK")
+            raise StoreError(
+                f"the run store {self.path} already holds this event: is the run being written (or resumed)"
+                " by another process?"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"cannot write to the run store {self.path}: {exc}") from None
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- writing ----------------------------------------------------------------
+
+    def sink(self, recipe: Recipe | None = None, *, resume: str | None = None) -> StoreSink:
+        """An event sink recording runs into this store (see :class:`StoreSink`)."""
+        return StoreSink(self, recipe, resume=resume)
+
+    def write_event(self, root_id: str, event: Event, recipe: Recipe | None = None) -> None:
+        data = event.to_dict()
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
+                (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+            )
+            if isinstance(event, RunStarted):
+                conn.execute(
+                    "INSERT OR IGNORE INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
+                    " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        event.run_id,
+                        root_id,
+                        event.parent_run_id,
+                        event.depth,
+                        event.strategy,
+                        event.model,
+                        event.question,
+                        event.time,
+                    ),
+                )
+                if recipe is not None and event.run_id == root_id:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO recipes (root_id, recipe) VALUES (?, ?)", (root_id, recipe.to_json())
+                    )
+            elif isinstance(event, RunFinished):
+                conn.execute(
+                    "UPDATE runs SET status = ?, answer = ?, stop_reason = ?, detail = ?, usage = ?, finished = ?"
+                    " WHERE run_id = ?",
+                    (
+                        "error" if event.stop_reason == "error" else "finished",
+                        event.answer,
+                        event.stop_reason,
+                        event.error or event.detail,
+                        json.dumps(event.usage.to_dict()),
+                        event.time,
+                        event.run_id,
+                    ),
+                )
+
+    def set_outcome(self, run_id: str, outcome: str, source: str = "") -> None:
+        """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark."""
+        if outcome not in OUTCOMES:
+            raise StoreError(f"unknown outcome {outcome!r} (use {', '.join(OUTCOMES)})")
+        root = self.resolve(run_id)
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO outcomes (root_id, outcome, source, time) VALUES (?, ?, ?, ?)",
+                (root, outcome, source, time.time()),
+            )
+
+    def add_resume(self, root_id: str, replayed_calls: int, replayed_tools: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO resumes (root_id, time, replayed_calls, replayed_tools) VALUES (?, ?, ?, ?)",
+                (root_id, time.time(), replayed_calls, replayed_tools),
+            )
+
+    def drop_error_tail(self, root_id: str) -> int:
+        """Delete the ``run_finished`` error events that end a failed run (so it can go on); returns how many."""
+        rows = self._conn.execute(
+            "SELECT seq, type, data FROM events WHERE root_id = ? ORDER BY seq DESC", (root_id,)
+        ).fetchall()
+        tail: list[tuple[int, str]] = []
+        for seq, kind, data in rows:
+            if kind != "run_finished" or json.loads(data).get("stop_reason") != "error":
+                break
+            tail.append((seq, json.loads(data)["run_id"]))
+        if tail:
+            with self._tx() as conn:
+                for seq, run_id in tail:
+                    conn.execute("DELETE FROM events WHERE root_id = ? AND seq = ?", (root_id, seq))
+                    conn.execute(
+                        "UPDATE runs SET status = 'unfinished', answer = NULL, stop_reason = NULL, detail = NULL,"
+                        " finished = NULL WHERE run_id = ?",
+                        (run_id,),
+                    )
+        return len(tail)
+
+    # -- reading ----------------------------------------------------------------
+
+    def resolve(self, run_id: str) -> str:
+        """The top-level run id for ``run_id`` (a full id or a unique prefix of a run or child run)."""
+        rows = self._conn.execute(
+            "SELECT run_id, root_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
+            (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+        ).fetchall()
+        if not rows or not run_id:
+            raise StoreError(f"no run {run_id!r} in the store {self.path}")
+        exact = [r for r in rows if r[0] == run_id]
+        if len(rows) > 1 and not exact:
+            raise StoreError(f"run id prefix {run_id!r} is ambiguous; give more characters")
+        return str((exact or rows)[0][1])
+
+    def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Top-level runs, newest first."""
+        sql = (
+            "SELECT r.run_id, r.strategy, r.model, r.question, r.status, r.answer, r.stop_reason, r.started,"
+            " r.finished, (SELECT count(*) FROM events e WHERE e.root_id = r.run_id AND e.type = 'model_call'),"
+            " o.outcome FROM runs r LEFT JOIN outcomes o ON o.root_id = r.run_id WHERE r.depth = 0"
+            " ORDER BY r.started DESC, r.rowid DESC"
+        )
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        keys = (
+            "run_id",
+            "strategy",
+            "model",
+            "question",
+            "status",
+            "answer",
+            "stop_reason",
+            "started",
+            "finished",
+            "model_calls",
+            "outcome",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in self._conn.execute(sql, params)]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One top-level run: its summary, child runs, resumes, outcome and counts."""
+        root = self.resolve(run_id)
+        summary = next((r for r in self._runs_of(root) if r["run_id"] == root), None)
+        if summary is None:
+            raise StoreError(f"no run {run_id!r} in the store {self.path}")
+        counts = dict(
+            self._conn.execute("SELECT type, count(*) FROM events WHERE root_id = ? GROUP BY type", (root,)).fetchall()
+        )
+        resumes = [
+            {"time": t, "replayed_calls": c, "replayed_tools": k}
+            for t, c, k in self._conn.execute(
+                "SELECT time, replayed_calls, replayed_tools FROM resumes WHERE root_id = ? ORDER BY time", (root,)
+            )
+        ]
+        outcome = self._conn.execute("SELECT outcome, source FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        summary.update(
+            children=[r for r in self._runs_of(root) if r["run_id"] != root],
+            model_calls=counts.get("model_call", 0),
+            tool_calls=counts.get("tool_call", 0),
+            events=sum(counts.values()),
+            resumes=resumes,
+            outcome=outcome[0] if outcome else None,
+            outcome_source=outcome[1] if outcome else None,
+        )
+        return summary
+
+    def _runs_of(self, root: str) -> list[dict[str, Any]]:
+        keys = (
+            "run_id",
+            "parent_run_id",
+            "depth",
+            "strategy",
+            "model",
+            "question",
+            "status",
+            "answer",
+            "stop_reason",
+            "detail",
+            "usage",
+            "started",
+            "finished",
+        )
+        rows = self._conn.execute(
+            f"SELECT {', '.join(keys)} FROM runs WHERE root_id = ? ORDER BY started, rowid", (root,)
+        ).fetchall()
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["usage"] = json.loads(item["usage"]) if item["usage"] else None
+            out.append(item)
+        return out
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        """Every event of a top-level run (children included), in order."""
+        root = self.resolve(run_id)
+        return [
+            json.loads(data)
+            for (data,) in self._conn.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
+        ]
+
+    def recipe(self, run_id: str) -> Recipe | None:
+        root = self.resolve(run_id)
+        row = self._conn.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
+        return Recipe.from_json(row[0]) if row else None
+
+    def outcome(self, run_id: str) -> str | None:
+        root = self.resolve(run_id)
+        row = self._conn.execute("SELECT outcome FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        return str(row[0]) if row else None
+
+    def root_ids(self, strategy: str | None = None, outcome: str | None = None) -> list[str]:
+        """Top-level run ids, oldest first, optionally filtered by strategy and recorded outcome."""
+        sql = "SELECT r.run_id FROM runs r LEFT JOIN outcomes o ON o.root_id = r.run_id WHERE r.depth = 0"
+        params: list[Any] = []
+        if strategy is not None:
+            sql += " AND r.strategy = ?"
+            params.append(strategy)
+        if outcome == "unknown":
+            sql += " AND (o.outcome IS NULL OR o.outcome = 'unknown')"
+        elif outcome is not None:
+            sql += " AND o.outcome = ?"
+            params.append(outcome)
+        sql += " ORDER BY r.started, r.rowid"
+        return [row[0] for row in self._conn.execute(sql, params)]
+
+
+class StoreSink:
+    """An engine event sink that commits each event to a :class:`RunStore` as it happens.
+
+    With ``resume=ROOT_ID`` it continues a stored run: the events the replayed
+    part of the run produces again (sequence numbers already stored) are not
+    written twice, so the store ends up with each event once.
+    """
+
+    def __init__(self, store: RunStore, recipe: Recipe | None = None, *, resume: str | None = None) -> None:
+        self.store = store
+        self.recipe = recipe
+        self._roots: dict[str, str] = {}
+        self._skip_through = 0
+        self.root_id: str | None = None
+        if resume is not None:
+            self.root_id = resume
+            row = store._conn.execute("SELECT max(seq) FROM events WHERE root_id = ?", (resume,)).fetchone()
+            self._skip_through = int(row[0] or 0)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            if event.parent_run_id is None:
+                if self.root_id is None or self._skip_through == 0:
+                    self.root_id = event.run_id
+                self._roots[event.run_id] = self.root_id
+            else:
+                self._roots[event.run_id] = self._roots.get(event.parent_run_id, event.parent_run_id)
+        root = self._roots.get(event.run_id)
+        if root is None or event.seq <= self._skip_through:
+            return
+        self.store.write_event(root, event, self.recipe)

@@ -1,0 +1,80 @@
+"""``recursive``: answer questions about inputs far larger than the model's window.
+
+Two modes (Zhang, Kraska & Khattab, "Recursive Language Models", arXiv 2512.24601):
+
+* ``plan`` — for small models: a fixed split → filter → map → ground → reduce
+  plan run by the engine (:mod:`ponder.strategies.recursive_plan`);
+* ``code`` — for models that write Python: the context lives in a sandboxed
+  REPL and the model writes the code that reads it and calls sub-models
+  (:mod:`ponder.strategies.recursive_code`). The whole context is loaded into
+  the REPL, so code mode reads a file once, fully.
+
+The context is a string, a list of strings, a path (file or folder) or a
+:class:`~ponder.context.Context`; files are read lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..context import Context, open_context
+from ..errors import ConfigError
+from ..models.base import Model
+from ..requests import StrategyGen
+from .recursive_code import RecursiveCode
+from .recursive_plan import RecursivePlan
+
+MODES = ("plan", "code")
+
+
+def recursive_mode(mode: str, model: Model) -> str:
+    """Resolve ``auto``: code mode for OpenAI-compatible servers (models that can write the code),
+    plan mode for local/embedded models (small ones cannot)."""
+    if mode == "auto":
+        return "code" if model.name.startswith("openai:") else "plan"
+    return mode
+
+
+def as_context(context: Context | str | Path | list[str]) -> Context:
+    """Turn a string, list of strings or path into a :class:`Context` (a str is text, a Path is a file/folder)."""
+    if isinstance(context, Context):
+        return context
+    if isinstance(context, Path):
+        return open_context(context)
+    if isinstance(context, list):
+        return Context.from_texts(context)
+    return Context.from_text(context)
+
+
+@dataclass(frozen=True, slots=True)
+class Recursive:
+    """Dispatch to plan mode or code mode over ``context`` (or the file/folder at ``context_path``)."""
+
+    context: Context | str | Path | list[str] | None = None
+    context_path: str | None = None
+    mode: str = "plan"
+    chunk_bytes: int = 1500
+    top_k: int = 3
+    #: code mode: how deep rlm_query may nest child runs
+    max_depth: int = 1
+    name: str = "recursive"
+
+    def run(self, question: str) -> StrategyGen:
+        if self.context is None and self.context_path is None:
+            raise ConfigError("the recursive strategy needs a context (--context PATH)")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown recursive mode {self.mode!r} (known: {', '.join(MODES)})")
+        if self.mode == "code":
+            with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:
+                texts = [d.read(0, d.size) for d in ctx.documents]
+            code = RecursiveCode(texts[0] if ctx.kind in ("string", "file") else texts, max_depth=self.max_depth)
+            return (yield from code.run(question))
+        if self.context is not None:
+            context = as_context(self.context)
+            plan = RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k)
+            return (yield from plan.run(question))
+        assert self.context_path is not None
+        with open_context(self.context_path) as context:
+            plan = RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k)
+            return (yield from plan.run(question))

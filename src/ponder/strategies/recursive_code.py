@@ -1,0 +1,159 @@
+"""``recursive`` code mode: the model writes the code that reads the context (RLM REPL).
+
+The context is a variable in a sandboxed Python REPL; the root model sees the
+question and the context's metadata (type, size, a short preview), writes
+```python blocks, and sees each block's output cut to ``max_output``
+characters. In the REPL it can call ``llm_query``, ``llm_query_batched`` and
+``rlm_query`` (a child run of this strategy on a smaller context, up to
+``max_depth`` levels); these reach the engine through
+:class:`~ponder.strategies.recursive_repl.Bridge`, so they are budgeted and
+traced. The run ends only when the code calls ``FINAL(answer)`` (never on a
+text marker), or when the budget ends it.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import prompts
+from ..errors import StopRun
+from ..requests import Batch, Child, Generate, Outcome, Record, Request, StrategyGen
+from ..sandbox import ExecResult, Sandbox, SandboxConfig
+from ..types import Message, assistant, system, user
+from .recursive_repl import SETUP, Bridge, Call
+
+_BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+def code_blocks(text: str) -> list[str]:
+    """The fenced code blocks of a model reply, in order."""
+    return [b for b in _BLOCK.findall(text) if b.strip()]
+
+
+@dataclass(frozen=True)
+class RecursiveCode:
+    """Root model + REPL over ``context`` (a str or a list of str). See the module docs."""
+
+    context: str | list[str]
+    max_output: int = 2000
+    chunk_chars: int = 4000
+    max_depth: int = 1
+    depth: int = 0
+    sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig(timeout=60))
+    name: str = "recursive"
+
+    def run(self, question: str) -> StrategyGen:
+        bridge = Bridge()
+        with Sandbox(self.sandbox, handler=bridge.handler) as sandbox:
+            sandbox.set_variable("context", self.context)
+            sandbox.run(SETUP)
+            history: list[Message] = [
+                system(
+                    prompts.render(
+                        "recursive/code_system", max_output=str(self.max_output), chunk_chars=str(self.chunk_chars)
+                    )
+                ),
+                user(prompts.render("recursive/code_task", question=question, **self._metadata())),
+            ]
+            try:
+                while True:
+                    reply = (yield Generate.of(history, kind="code")).text
+                    history.append(assistant(reply))
+                    blocks = code_blocks(reply)
+                    if not blocks:
+                        yield Record("repl", "no code block in the reply", {"ok": False})
+                        history.append(user(prompts.load("recursive/code_nocode")))
+                        continue
+                    outputs = []
+                    for code in blocks:
+                        result = yield from self._execute(bridge, sandbox, code)
+                        outputs.append(self._show(result))
+                        if bridge.answer is not None:
+                            return Outcome(bridge.answer, "answered", "the code called FINAL")
+                    history.append(user(prompts.render("recursive/code_output", output="\n".join(outputs))))
+            except StopRun as stop:
+                return Outcome(bridge.answer, stop.reason, stop.detail)  # type: ignore[arg-type]
+            finally:
+                bridge.stopped = True
+
+    def _metadata(self) -> dict[str, str]:
+        ctx = self.context
+        docs = ctx if isinstance(ctx, list) else [ctx]
+        first = docs[0] if docs else ""
+        return {
+            "kind": "list of str" if isinstance(ctx, list) else "str",
+            "size": str(sum(len(d) for d in docs)),
+            "documents": str(len(docs)),
+            "preview": first[:300],
+        }
+
+    def _execute(self, bridge: Bridge, sandbox: Sandbox, code: str) -> Generator[Request, Any, ExecResult]:
+        """Run one block, serving its host calls through the engine until it finishes."""
+        thread = bridge.start(sandbox, code)
+        try:
+            while True:
+                item = bridge.calls.get()
+                if isinstance(item, tuple):
+                    _, result = item
+                    if isinstance(result, BaseException):
+                        raise result
+                    yield Record("repl", self._show(result), {"code": code, "ok": result.ok})
+                    return result
+                yield from self._serve(item)
+        except BaseException:
+            bridge.stopped = True
+            self._drain(bridge)
+            thread.join(timeout=30)
+            raise
+
+    def _serve(self, call: Call) -> Generator[Request, Any, None]:
+        try:
+            if call.name == "llm_query":
+                prompts_ = [str(p) for p in call.payload.get("prompts", [])]
+                requests = tuple(Generate.of([user(p)], kind="sub_query") for p in prompts_)
+                completions = yield Batch(requests)
+                call.reply.put((True, [c.text for c in completions]))
+            elif call.name == "rlm_query":
+                if self.depth + 1 > self.max_depth:
+                    call.reply.put((False, f"rlm_query: depth limit {self.max_depth} reached; use llm_query"))
+                    return
+                child = RecursiveCode(
+                    call.payload.get("context") or "",
+                    self.max_output,
+                    self.chunk_chars,
+                    self.max_depth,
+                    self.depth + 1,
+                    self.sandbox,
+                )
+                outcome = yield Child(child, str(call.payload.get("prompt", "")))
+                call.reply.put(
+                    (True, outcome.answer if outcome.answer is not None else f"(no answer: {outcome.detail})")
+                )
+            else:
+                call.reply.put((False, f"unknown host function {call.name!r}"))
+        except BaseException as exc:
+            call.reply.put((False, f"the run is stopping: {exc}"))
+            raise
+
+    def _drain(self, bridge: Bridge) -> None:
+        """Fail every call still waiting, so the REPL thread can finish."""
+        while True:
+            try:
+                item = bridge.calls.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Call):
+                item.reply.put((False, "the run is over"))
+
+    def _show(self, result: ExecResult) -> str:
+        text = result.stdout
+        if result.error:
+            text += ("\n" if text else "") + (result.stderr.strip().splitlines() or [result.error])[-1]
+        text = text.strip() or "(no output)"
+        if len(text) > self.max_output:
+            text = text[: self.max_output] + f"\n[... {len(text) - self.max_output} more characters not shown]"
+        return text

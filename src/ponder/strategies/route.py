@@ -1,0 +1,69 @@
+"""``route`` (System 1 / System 2): answer fast; escalate to a slower strategy only when a check fails.
+
+1. ``fast`` (default: ``single``) answers, as a child run;
+2. ``check`` (a verifier; default: :class:`~ponder.verifiers.Agreement`, i.e.
+   fresh samples must agree with the fast answer; a number is taken as that
+   agreement threshold) judges the fast answer;
+3. passed → the fast answer is final; failed, or no fast answer → ``slow``
+   (default: ``consistency``; any strategy) runs as a child run and its answer
+   is final (the fast answer is kept when the slow path gives none).
+
+A ``route`` step records the decision (``path``: fast or slow, and why, with
+the verdict) and the outcome's detail says the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import StopRun
+from ..requests import Child, Outcome, Record, StrategyGen
+from ..verifiers.agreement import Agreement
+from ..verifiers.base import Verdict, Verifier
+from .base import Strategy
+from .consistency import Consistency
+from .single import Single
+
+
+@dataclass(frozen=True)
+class Route:
+    """System 1 / System 2 routing (see module docs)."""
+
+    fast: Strategy = field(default_factory=Single)
+    slow: Strategy = field(default_factory=Consistency)
+    check: Verifier | float = field(default_factory=Agreement)
+    name: str = "route"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.check, int | float) and not isinstance(self.check, bool):
+            object.__setattr__(self, "check", Agreement(threshold=float(self.check)))
+
+    def run(self, question: str) -> StrategyGen:
+        check = self.check
+        assert not isinstance(check, int | float)  # converted in __post_init__
+        fast: Outcome | None = None
+        try:
+            fast = yield Child(self.fast, question)
+            if fast.answer is None or not fast.answer.strip():
+                verdict = Verdict(False, f"the fast path gave no answer ({fast.stop_reason}: {fast.detail})")
+            else:
+                verdict = yield from check.check(question, fast.answer)
+            data = {"verifier": check.name, **verdict.to_dict(), "fast": self.fast.name, "slow": self.slow.name}
+            if verdict.ok:
+                yield Record(
+                    "route", f"fast path accepted by {check.name}: {verdict.feedback}", {"path": "fast", **data}
+                )
+                return Outcome(fast.answer, "answered", f"fast path ({self.fast.name}) accepted by {check.name}")
+            yield Record(
+                "route",
+                f"escalating to {self.slow.name}: {check.name} failed: {verdict.feedback}",
+                {"path": "slow", **data},
+            )
+            slow: Outcome = yield Child(self.slow, question)
+        except StopRun as stop:
+            kept = fast.answer if fast is not None else None
+            return Outcome(kept, stop.reason, f"{stop.detail}; kept the fast answer")  # type: ignore[arg-type]
+        why = f"slow path ({self.slow.name}) after {check.name} rejected the fast answer"
+        if slow.answer is None or not slow.answer.strip():
+            return Outcome(fast.answer, slow.stop_reason, f"{why}; it gave no answer, kept the fast one: {slow.detail}")
+        return Outcome(slow.answer, slow.stop_reason, f"{why}: {slow.detail}")

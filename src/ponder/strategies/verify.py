@@ -1,0 +1,99 @@
+"""``verify``: generate, verify, then accept — or revise with the verifier's feedback; bounded.
+
+Round 1 produces an answer: one model call (``kind="draft"``), or a child run
+of ``inner`` (any strategy: react, tree, consistency, ...). The ``verifier``
+checks it (see :mod:`ponder.verifiers`: an LM judge, any Python callable, a
+grounded check against a source text, code run in the sandbox). A ``verdict``
+step records each judgement (round, ok, score, feedback).
+
+* accepted → stop reason ``answered``;
+* rejected → the next round revises with the feedback: without ``inner`` the
+  conversation continues (``prompts/verify/revise.txt``, so prompts stay
+  prefix-stable); with ``inner`` a new child run gets the question plus the
+  rejected answer and the feedback (``prompts/verify/retry.txt``);
+* after ``max_rounds`` rejected answers → stop reason ``max_steps``, and the
+  answer is the best-scored one (the latest among equals).
+
+When the budget ends the run first, the latest answer is returned unverified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import prompts
+from ..errors import ConfigError, StopRun
+from ..requests import Child, Generate, Outcome, Record, Request, StrategyGen
+from ..types import Message, assistant, system, user
+from ..verifiers.base import Verdict, Verifier
+from ..verifiers.judge import Judge
+from .base import Strategy
+
+
+@dataclass(frozen=True)
+class Verify:
+    """Generator–verifier loop (see module docs)."""
+
+    inner: Strategy | None = None
+    verifier: Verifier = field(default_factory=Judge)
+    max_rounds: int = 3
+    system_prompt: str | None = None
+    name: str = "verify"
+
+    def __post_init__(self) -> None:
+        if self.max_rounds < 1:
+            raise ConfigError(f"verify needs max_rounds >= 1, got {self.max_rounds}")
+
+    def run(self, question: str) -> StrategyGen:
+        sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
+        history: list[Message] = [system(sys_prompt), user(question)]
+        answer: str | None = None
+        verdict: Verdict | None = None
+        best: tuple[float, int, str] | None = None
+        try:
+            for round_ in range(1, self.max_rounds + 1):
+                answer = yield from self._answer(question, history, answer, verdict)
+                if answer is None:
+                    verdict = Verdict(False, "no answer was given")
+                else:
+                    verdict = yield from self.verifier.check(question, answer)
+                    if best is None or verdict.value >= best[0]:
+                        best = (verdict.value, round_, answer)
+                state = "accepted" if verdict.ok else "rejected"
+                yield Record(
+                    "verdict",
+                    f"round {round_}: {state} by {self.verifier.name}: {verdict.feedback}",
+                    {"round": round_, "verifier": self.verifier.name, **verdict.to_dict()},
+                )
+                if verdict.ok:
+                    return Outcome(answer, "answered", f"accepted by {self.verifier.name} in round {round_}")
+            if best is None:
+                return Outcome(None, "max_steps", f"no answer in {self.max_rounds} rounds")
+            detail = (
+                f"no answer passed {self.verifier.name} in {self.max_rounds} rounds; "
+                f"kept round {best[1]} (score {best[0]:.2f}); last feedback: {verdict.feedback if verdict else ''}"
+            )
+            return Outcome(best[2], "max_steps", detail)
+        except StopRun as stop:
+            return Outcome(answer, stop.reason, f"{stop.detail}; the last answer is unverified")  # type: ignore[arg-type]
+
+    def _answer(
+        self, question: str, history: list[Message], previous: str | None, verdict: Verdict | None
+    ) -> Generator[Request, Any, str | None]:
+        """The first answer (``verdict`` None) or a revision of ``previous`` after ``verdict``."""
+        if self.inner is not None:
+            asked = question
+            if verdict is not None:
+                asked = prompts.render(
+                    "verify/retry", question=question, answer=previous or "(none)", feedback=verdict.feedback
+                )
+            outcome: Outcome = yield Child(self.inner, asked)
+            return outcome.answer.strip() if outcome.answer and outcome.answer.strip() else None
+        if verdict is not None:
+            history.append(assistant(previous or ""))
+            history.append(user(prompts.render("verify/revise", feedback=verdict.feedback)))
+        kind = "draft" if verdict is None else "revision"
+        completion = yield Generate.of(history, kind=kind)
+        return completion.text.strip() or None

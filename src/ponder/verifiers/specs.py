@@ -1,0 +1,76 @@
+"""Verifiers from a short text spec, as the CLI's ``--verifier`` takes them.
+
+=====================  =========================================================
+spec                   verifier
+=====================  =========================================================
+``judge``              :class:`Judge` (an LM judge on the same model)
+``contains:TEXT``      the answer must contain TEXT (case-insensitive)
+``regex:PATTERN``      the answer must match PATTERN
+``grounded:FILE``      the answer's numbers and quotes must occur in FILE
+``python``             the code in the answer must run in the sandbox
+``tests:FILE``         the code in the answer plus the tests in FILE must pass in the sandbox
+``agree[:K[:T]]``      K fresh samples (default 3), agreement >= T (default 0.6)
+=====================  =========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ConfigError
+from ..tools import python_tool
+from ..tools.python import SandboxLike
+from ..tools.specs import default_sandbox
+from .agreement import Agreement
+from .base import Verifier, contains, matches
+from .code import CodeCheck
+from .grounded import Grounded
+from .judge import Judge
+
+KNOWN = "judge, contains:TEXT, regex:PATTERN, grounded:FILE, python, tests:FILE, agree[:K[:T]]"
+
+
+def parse_verifier(
+    spec: str, *, sandbox_factory: Callable[[], SandboxLike] | None = None, **agreement: Any
+) -> Verifier:
+    """The verifier named by ``spec`` (see module doc). ``agreement`` options go to ``agree``.
+
+    A ``python``/``tests`` verifier owns a fresh sandbox; release it with
+    :func:`~ponder.verifiers.close_verifier`.
+    """
+    name, sep, arg = spec.strip().partition(":")
+    name = name.strip().lower()
+    if name == "judge" and not sep:
+        return Judge()
+    if name == "contains" and arg:
+        return contains(arg)
+    if name == "regex" and arg:
+        return matches(arg)
+    if name == "grounded" and arg:
+        return Grounded.from_file(arg.strip())
+    if name in ("python", "tests") and (bool(arg) == (name == "tests")):
+        factory = sandbox_factory or default_sandbox
+        tool = python_tool(factory(), owns_sandbox=True)
+        try:
+            return CodeCheck.from_file(tool, arg.strip()) if name == "tests" else CodeCheck(tool)
+        except BaseException:
+            tool.close()
+            raise
+    if name in ("agree", "agreement"):
+        return _agreement(arg, agreement)
+    raise ConfigError(f"unknown verifier {spec!r}; known: {KNOWN}")
+
+
+def _agreement(arg: str, options: dict[str, Any]) -> Agreement:
+    parts = [p for p in arg.split(":") if p.strip()] if arg else []
+    if len(parts) > 2:
+        raise ConfigError(f"agree takes at most K and T (agree:3:0.6), got agree:{arg}")
+    try:
+        if parts:
+            options["samples"] = int(parts[0])
+        if len(parts) > 1:
+            options["threshold"] = float(parts[1])
+    except ValueError:
+        raise ConfigError(f"agree:K:T needs a whole number K and a number T, got agree:{arg}") from None
+    return Agreement(**options)

@@ -1,0 +1,138 @@
+"""route (System 1 / System 2): escalate only when the fast answer fails its check."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder import Budget, Engine, Outcome, ScriptedModel
+from ponder.requests import Generate
+from ponder.strategies import Consistency, Route, Single
+from ponder.types import user
+from ponder.verifiers import Agreement, Check, contains
+
+
+class Tagged:
+    """A slow strategy that answers with one model call of kind ``slow``."""
+
+    name = "tagged"
+
+    def run(self, question):
+        reply = yield Generate.of([user(question)], kind="slow")
+        return Outcome(reply.text, "converged", "slow detail")
+
+
+class Silent:
+    name = "silent"
+
+    def run(self, question):
+        yield Generate.of([user(question)], kind="fast")
+        return Outcome(None, "error", "could not answer")
+
+
+def run(replies, budget=None, **kw):
+    model = ScriptedModel(replies, supports_concurrency=False)
+    result = Engine(model, budget=budget or Budget(max_steps=20)).run(Route(**kw), "Capital of France?")
+    return model, result
+
+
+def route_step(result):
+    [step] = [s for s in result.steps if s.kind == "route"]
+    return step
+
+
+def test_a_fast_answer_that_passes_is_final():
+    model, result = run(["Paris"], slow=Tagged(), check=contains("Paris"))
+    assert result.answer == "Paris"
+    assert result.stop_reason == "answered"
+    assert len(model.calls) == 1
+    assert "slow" not in [s.kind for s in result.steps]
+    data = route_step(result).data
+    assert data["path"] == "fast"
+    assert data["ok"] is True
+    assert data["verifier"] == "contains:Paris"
+    assert result.detail == "fast path (single) accepted by contains:Paris"
+
+
+def test_a_fast_answer_that_fails_escalates():
+    _model, result = run(["Lyon", "Paris!"], slow=Tagged(), check=contains("Paris"))
+    assert result.answer == "Paris!"
+    assert result.stop_reason == "converged"  # the slow path's
+    assert [s.kind for s in result.steps] == ["answer", "route", "slow"]
+    step = route_step(result)
+    assert step.data["path"] == "slow"
+    assert step.data["feedback"] == "the answer must contain 'Paris'"
+    assert "escalating to tagged" in step.text
+    assert result.detail.startswith("slow path (tagged) after contains:Paris rejected the fast answer")
+    assert [s.depth for s in result.steps] == [1, 0, 1]
+
+
+@pytest.mark.parametrize(("fast_reply", "escalated"), [("Paris", False), ("Rome", True), ("paris", False)])
+def test_escalates_only_on_failure(fast_reply, escalated):
+    model, result = run([fast_reply, "slow answer"], slow=Tagged(), check=contains("Paris"))
+    assert len(model.calls) == (2 if escalated else 1)
+    assert route_step(result).data["path"] == ("slow" if escalated else "fast")
+
+
+def test_a_fast_path_without_an_answer_escalates_without_a_check():
+    checked = []
+    _model, result = run(["...", "Paris"], fast=Silent(), slow=Tagged(), check=Check(lambda q, a: checked.append(a)))
+    assert checked == []
+    assert result.answer == "Paris"
+    assert "the fast path gave no answer (error: could not answer)" in route_step(result).data["feedback"]
+
+
+def test_slow_path_without_an_answer_keeps_the_fast_one():
+    _model, result = run(["Lyon", "..."], slow=Silent(), check=contains("Paris"))
+    assert result.answer == "Lyon"
+    assert "kept the fast one" in result.detail
+
+
+def test_agreement_check_accepts_a_reproducible_answer():
+    # fast (greedy) says 12; three fresh samples: 12, 12, 13 -> agreement 3/4 >= 0.6
+    model, result = run(["12", "12", "12", "13"], slow=Tagged(), check=Agreement(samples=3, threshold=0.6))
+    assert result.answer == "12"
+    assert len(model.calls) == 4
+    data = route_step(result).data
+    assert data["path"] == "fast"
+    assert data["score"] == 0.75
+    check_calls = model.calls[1:]
+    assert sorted(c.options.seed for c in check_calls) == [1000, 1001, 1002]
+    assert {c.options.temperature for c in check_calls} == {0.7}
+
+
+def test_agreement_check_escalates_an_unstable_answer():
+    _model, result = run(["12", "13", "14", "12", "slow"], slow=Tagged(), check=Agreement(samples=3, threshold=0.6))
+    assert result.answer == "slow"
+    data = route_step(result).data
+    assert data["path"] == "slow"
+    assert data["score"] == 0.5
+    assert "1 of 3 fresh samples agree with 12" in data["feedback"]
+
+
+def test_a_number_as_check_is_an_agreement_threshold():
+    route = Route(check=0.9)
+    assert isinstance(route.check, Agreement)
+    assert route.check.threshold == 0.9
+
+
+def test_default_slow_path_is_consistency():
+    route = Route()
+    assert isinstance(route.fast, Single)
+    assert isinstance(route.slow, Consistency)
+    _, result = run(
+        ["7", "7", "8", "9", "7", "7", "7"],
+        check=Agreement(samples=3),
+        slow=Consistency(samples=3),
+    )
+    assert result.answer == "7"
+    assert route_step(result).data["path"] == "slow"
+    assert result.stop_reason == "converged"
+    assert "2 of 2 samples agree" in result.detail
+
+
+def test_budget_end_before_the_slow_path_keeps_the_fast_answer():
+    model, result = run(["Lyon", "never"], budget=Budget(max_steps=1), slow=Tagged(), check=contains("Paris"))
+    assert result.answer == "Lyon"
+    assert result.stop_reason == "max_steps"
+    assert "kept the fast answer" in result.detail
+    assert len(model.calls) == 1

@@ -1,0 +1,194 @@
+"""The run store: events committed as they happen, listing/showing runs, migrations, bad files, two writers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ponder import Batch, Engine, Generate, Outcome, Record, ScriptedModel, strategies
+from ponder.cli import main
+from ponder.requests import Child
+from ponder.store import SCHEMA_VERSION, RunStore, StoreError
+from ponder.store.schema import connect
+from ponder.types import user
+
+
+class Fanout:
+    """A test strategy: a batch of two calls, a recorded vote, then a refine child run."""
+
+    name = "fanout"
+
+    def run(self, question: str):
+        first = yield Batch((Generate.of([user(question)], "sample"), Generate.of([user(question + "?")], "sample")))
+        yield Record("vote", "picked the first", {"votes": [1, 0]})
+        child = yield Child(strategies.Refine(max_rounds=1), "child: " + question)
+        return Outcome(first[0].text + " / " + (child.answer or ""))
+
+
+def test_each_event_is_committed_before_the_next_call(tmp_path):
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    seen: list[int] = []
+
+    def reply(messages):
+        # a second connection sees the previous model call already committed
+        with sqlite3.connect(path) as other:
+            seen.append(other.execute("SELECT count(*) FROM events WHERE type = 'model_call'").fetchone()[0])
+        return f"pass {len(seen)}"
+
+    engine = Engine(ScriptedModel(reply), sinks=[store.sink()])
+    result = engine.run(strategies.Refine(max_rounds=2), "What is 2+2?")
+    assert seen == list(range(len(seen)))
+    assert len(seen) == result.usage.model_calls >= 3
+    info = store.run(result.run_id)
+    assert info["status"] == "finished"
+    assert info["answer"] == result.answer
+    assert info["model_calls"] == result.usage.model_calls
+    assert [e["seq"] for e in store.events(result.run_id)] == [e.seq for e in result.events]
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_child_runs_and_batches_belong_to_their_top_level_run(tmp_path, echo_model):
+    store = RunStore(tmp_path / "runs.db")
+    result = Engine(echo_model, sinks=[store.sink()]).run(Fanout(), "go")
+    info = store.run(result.run_id)
+    assert [c["depth"] for c in info["children"]] == [1]
+    assert info["children"][0]["parent_run_id"] == result.run_id
+    child_id = info["children"][0]["run_id"]
+    assert store.resolve(child_id) == result.run_id  # a child id leads to its run
+    kinds = [e.get("kind") for e in store.events(result.run_id) if e["type"] == "model_call"]
+    assert kinds[:2] == ["sample", "sample"]
+    assert "critique" in kinds
+    assert [r["run_id"] for r in store.list_runs()] == [result.run_id]  # children are not listed
+
+
+def test_cli_ask_stores_the_run_and_runs_list_show_read_it(capsys, tmp_path):
+    db = str(tmp_path / "cli.db")
+    assert main(["ask", "why is the sky blue?", "-m", "scripted", "-s", "refine", "--json", "--store", db]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["runs", "list", "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert run_id in out and "why is the sky blue?" in out
+    assert main(["runs", "show", run_id[:6], "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert "critique" in out and "stop reason:" in out
+    assert main(["runs", "show", run_id, "--store", db, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["run_id"] == run_id and shown["events"][0]["type"] == "run_started"
+
+
+def test_ask_uses_the_default_store_and_no_store_turns_it_off(capsys, tmp_path, monkeypatch):
+    db = tmp_path / "default.db"
+    monkeypatch.setenv("PONDER_STORE", str(db))
+    assert main(["ask", "one", "-m", "scripted", "--json"]) == 0
+    assert main(["ask", "two", "-m", "scripted", "--json", "--no-store"]) == 0
+    capsys.readouterr()
+    assert [r["question"] for r in RunStore(db).list_runs()] == ["one"]
+
+
+def test_unknown_run_is_one_line(capsys, tmp_path):
+    code = main(["runs", "show", "nosuchrun", "--store", str(tmp_path / "x.db")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no run 'nosuchrun'" in err and err.count("\n") == 1
+
+
+def test_corrupted_and_foreign_files_give_a_clear_error(capsys, tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database at all" * 100)
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    for path, needle in ((garbage, "not a usable ponder run store"), (foreign, "not a ponder run store")):
+        with pytest.raises(StoreError, match=needle):
+            RunStore(path)
+        assert main(["runs", "list", "--store", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    RunStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="upgrade ponder"):
+        RunStore(path)
+
+
+def test_an_old_store_is_migrated_forward_keeping_its_runs(tmp_path, echo_model):
+    path = tmp_path / "old.db"
+    conn = connect(path, upto=1)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    # a version-1 store can already hold runs and events
+    old = RunStore.__new__(RunStore)
+    old.path, old._conn = path, connect(path, upto=1)
+    sink = old.sink()
+    result = Engine(echo_model, sinks=[sink]).run(strategies.Single(), "kept?")
+    old.close()
+    store = RunStore(path)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.run(result.run_id)["answer"] == "reply to: kept?"
+    store.set_outcome(result.run_id, "correct", "test")  # a table added by migration 2
+    assert store.outcome(result.run_id) == "correct"
+
+
+def test_outcomes_filter_runs(tmp_path, echo_model):
+    store = RunStore(tmp_path / "runs.db")
+    engine = Engine(echo_model, sinks=[store.sink()])
+    a = engine.run(strategies.Single(), "a").run_id
+    b = engine.run(strategies.Refine(max_rounds=1), "b").run_id
+    c = engine.run(strategies.Single(), "c").run_id
+    store.set_outcome(a, "correct")
+    store.set_outcome(b, "incorrect")
+    assert store.root_ids(outcome="correct") == [a]
+    assert store.root_ids(outcome="unknown") == [c]
+    assert store.root_ids(strategy="single") == [a, c]
+    with pytest.raises(StoreError, match="unknown outcome"):
+        store.set_outcome(a, "great")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from ponder import Engine, ScriptedModel, strategies
+    from ponder.store import RunStore
+
+    store = RunStore(sys.argv[1])
+    tag, runs = sys.argv[2], int(sys.argv[3])
+    engine = Engine(ScriptedModel(lambda m: tag + " " + str(len(m))), sinks=[store.sink()])
+    for i in range(runs):
+        engine.run(strategies.Refine(max_rounds=3), f"{tag} question {i}")
+    """
+)
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "shared.db"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    runs = 12
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(path), tag, str(runs)], stderr=subprocess.PIPE, text=True)
+        for tag in ("alpha", "beta")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    store = RunStore(path)
+    listed = store.list_runs()
+    assert len(listed) == 2 * runs
+    assert {r["status"] for r in listed} == {"finished"}
+    for tag in ("alpha", "beta"):
+        assert sum(r["question"].startswith(tag) for r in listed) == runs
+    for row in listed:
+        events = store.events(row["run_id"])
+        # every event of every run is there, numbered without gaps, ending with run_finished
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert events[-1]["type"] == "run_finished"
+        assert sum(e["type"] == "model_call" for e in events) == row["model_calls"] == 7
