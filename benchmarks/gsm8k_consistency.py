@@ -148,11 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=192)
     parser.add_argument("--minutes", type=float, default=None, help="start no new problem after this wall time")
     parser.add_argument("--out", type=Path, default=None, help="write per-problem records (JSON lines) here")
+    parser.add_argument("--data", type=Path, default=None, help="GSM8K jsonl (default ../shared/data/gsm8k/test.jsonl)")
     args = parser.parse_args(argv)
     if args.n < 1 or args.max_tokens < 1:
         parser.error("--n and --max-tokens must be >= 1")
     model = SharedCalls(ponder.load_model(args.model))
-    tasks = gsm8k(args.n, args.offset)
+    tasks = gsm8k(args.n, args.offset, args.data)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     records: list[dict[str, Any]] = []

@@ -375,7 +375,13 @@ def test_concurrency_benchmark_prints_its_table(capsys):
 
 def test_gsm8k_benchmark_runs_on_the_scripted_model(capsys, tmp_path):
     out_file = tmp_path / "records.jsonl"
-    assert _bench("gsm8k_consistency").main(["--model", "scripted", "--n", "2", "--out", str(out_file)]) == 0
+    data = tmp_path / "gsm8k.jsonl"  # two GSM8K-shaped problems, so the test needs no ../shared
+    data.write_text(
+        '{"question": "Tom has 3 apples and buys 4 more. How many apples?", "answer": "3+4=7\\n#### 7"}\n'
+        '{"question": "A box holds 12 eggs. How many eggs in 2 boxes?", "answer": "12*2=24\\n#### 24"}\n'
+    )
+    args = ["--model", "scripted", "--n", "2", "--out", str(out_file), "--data", str(data)]
+    assert _bench("gsm8k_consistency").main(args) == 0
     out = capsys.readouterr().out
     assert "(2 of 2 asked)" in out
     assert "| consistency N=10 adaptive | 2 | 0.0% (0/2) | 6.0 |" in out
