@@ -10,24 +10,11 @@ import textwrap
 
 import pytest
 
-from ponder import Batch, Engine, Generate, Outcome, Record, ScriptedModel, strategies
+from fanout_strategy import Fanout
+from ponder import Engine, ScriptedModel, strategies
 from ponder.cli import main
-from ponder.requests import Child
 from ponder.store import SCHEMA_VERSION, RunStore, StoreError
 from ponder.store.schema import connect
-from ponder.types import user
-
-
-class Fanout:
-    """A test strategy: a batch of two calls, a recorded vote, then a refine child run."""
-
-    name = "fanout"
-
-    def run(self, question: str):
-        first = yield Batch((Generate.of([user(question)], "sample"), Generate.of([user(question + "?")], "sample")))
-        yield Record("vote", "picked the first", {"votes": [1, 0]})
-        child = yield Child(strategies.Refine(max_rounds=1), "child: " + question)
-        return Outcome(first[0].text + " / " + (child.answer or ""))
 
 
 def test_each_event_is_committed_before_the_next_call(tmp_path):

@@ -8,11 +8,10 @@ import shutil
 
 import pytest
 
-from ponder import Batch, Budget, Engine, Generate, Outcome, Record, ScriptedModel, strategies
+from fanout_strategy import Fanout
+from ponder import Budget, Engine, ScriptedModel, strategies
 from ponder.cli import main
-from ponder.requests import Child
 from ponder.store import RunStore
-from ponder.types import user
 from ponder.viewer import build_tree, count_nodes, render_html
 
 CHROMIUM_FLAGS = [
@@ -25,18 +24,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class Fanout:
-    """A batch of two samples, a vote, and a refine child run."""
-
-    name = "fanout"
-
-    def run(self, question: str):
-        first = yield Batch((Generate.of([user(question)], "sample"), Generate.of([user(question + "?")], "sample")))
-        yield Record("vote", "picked the first", {"votes": [1, 0]})
-        child = yield Child(strategies.Refine(max_rounds=1), "child: " + question)
-        return Outcome(first[0].text + " / " + (child.answer or ""))
 
 
 def tree_reply():

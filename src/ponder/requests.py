@@ -74,6 +74,23 @@ class Generate:
             tuple(messages), kind, options, tuple(tools), tuple(stop), grammar, temperature, seed, dict(data or {})
         )
 
+    @classmethod
+    def samples(
+        cls, messages: Sequence[Message], kind: str, temperature: float, seed: int, ids: Sequence[int], label: str
+    ) -> tuple[Generate, ...]:
+        """One sampling call per id in ``ids``, at ``temperature`` with seed ``seed + id``; the id,
+        seed and temperature are recorded in each call's data (``label`` names the id)."""
+        return tuple(
+            cls.of(
+                messages,
+                kind,
+                temperature=temperature,
+                seed=seed + i,
+                data={label: i, "seed": seed + i, "temperature": temperature},
+            )
+            for i in ids
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:

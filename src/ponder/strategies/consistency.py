@@ -216,16 +216,7 @@ class Consistency:
             return out
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
-        requests = tuple(
-            Generate.of(
-                messages,
-                kind="sample",
-                temperature=self.temperature,
-                seed=self.seed + sample,
-                data={"sample": sample, "seed": self.seed + sample, "temperature": self.temperature},
-            )
-            for sample in ids
-        )
+        requests = Generate.samples(messages, "sample", self.temperature, self.seed, ids, "sample")
         if len(requests) == 1:
             completions: list[Completion] = [(yield requests[0])]
         else:

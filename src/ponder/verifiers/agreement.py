@@ -45,15 +45,8 @@ class Agreement:
     def check(self, question: str, answer: str) -> VerifierGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
-        asks = tuple(
-            Generate.of(
-                messages,
-                kind="check_sample",
-                temperature=self.temperature,
-                seed=self.seed + i,
-                data={"check_sample": i, "seed": self.seed + i, "temperature": self.temperature},
-            )
-            for i in range(self.samples)
+        asks = Generate.samples(
+            messages, "check_sample", self.temperature, self.seed, range(self.samples), "check_sample"
         )
         replies = yield Batch(asks)
         texts: list[str | None] = [answer, *(r.text.strip() for r in replies)]
