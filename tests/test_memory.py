@@ -110,3 +110,47 @@ def test_memory_config_is_validated() -> None:
         Memory(threshold=1.5)
     with pytest.raises(ConfigError):
         Memory(mode="forget")  # type: ignore[arg-type]
+
+
+def test_refine_compacts_older_passes_and_keeps_the_question_verbatim() -> None:
+    from ponder.strategies import Refine
+
+    counter = itertools.count()
+
+    def reply(messages: Sequence[Message]) -> str:
+        n = next(counter)
+        if messages[-1].content.startswith("Below are the earlier steps"):
+            return "earlier drafts covered causes one to three"
+        return f"pass {n}: " + " ".join(f"point{n}x{i}" for i in range(50))  # every pass differs
+
+    question = "Why did the Western Roman Empire fall?"
+    model = ScriptedModel(reply)
+    memory = Memory(window=400, threshold=0.75, keep_last=2, mode="summary")
+    result = Engine(model, budget=Budget(max_steps=20)).run(Refine(max_rounds=4, memory=memory), question)
+    kinds = [s.kind for s in result.steps]
+    assert "compact" in kinds
+    main_calls = [c for c in model.calls if not c.messages[-1].content.startswith("Below are the earlier steps")]
+    for call in main_calls:
+        assert call.messages[1].content == question  # the task is never compacted
+        assert call.messages[0].role == "system"
+    sizes = [sum(model.count_tokens(m.content) for m in c.messages) for c in main_calls]
+    # without memory the ninth call would carry eight long replies (~800 tokens); with it, the prompt stays bounded
+    assert max(sizes[4:]) < 450
+    assert result.usage.model_calls == len(model.calls)
+
+
+def test_cli_memory_flag_applies_to_refine_and_is_refused_elsewhere(capsys) -> None:
+    import json
+
+    from ponder.cli import main
+
+    code = main(
+        ["ask", "why?", "-m", "scripted", "-s", "refine", "--memory", "notes", "--memory-threshold", "0.001", "--json"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "compact" in [s["kind"] for s in json.loads(out)["steps"]]
+    code = main(["ask", "why?", "-m", "scripted", "--memory", "notes"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "--memory does not apply to single" in err

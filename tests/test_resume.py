@@ -288,3 +288,16 @@ def test_two_resumes_of_one_run_at_once_are_refused_not_mixed(tmp_path):
     with pytest.raises(StoreError, match="another process"):
         late.run(strategies.Refine(), "q")
     assert [e["seq"] for e in store.events(run_id)] == list(range(1, len(store.events(run_id)) + 1))
+
+
+def test_a_recipe_keeps_the_memory_settings_for_resume():
+    from ponder import Budget, GenerationOptions
+    from ponder.store import Recipe
+    from ponder.store.resume import build_strategy
+
+    memory = {"mode": "notes", "threshold": 0.5, "window": 2048}
+    recipe = Recipe.of("refine", "scripted", Budget(max_steps=4), GenerationOptions(), memory=memory)
+    again = Recipe.from_json(recipe.to_json())
+    strategy = build_strategy(again, ScriptedModel([]))
+    assert strategy.memory is not None  # type: ignore[attr-defined]
+    assert (strategy.memory.mode, strategy.memory.threshold, strategy.memory.window) == ("notes", 0.5, 2048)  # type: ignore[attr-defined]

@@ -18,9 +18,11 @@ from ..events import EventSink, JsonlTrace
 from ..models import DEFAULT_MODEL, load_model
 from ..strategies import STRATEGIES, close_strategy, get_strategy
 from ..strategies.recursive import recursive_mode
+from ..strategies.recursive_count import plan_for
 from ..tools import close_tools, parse_tool_specs
 from ..types import GenerationOptions
 from .live import LiveView
+from .memory_option import memory_options, with_memory
 from .progress import ChunkProgress
 from .stop_option import stop_option, with_stop_policy
 from .store_options import open_store, store_options
@@ -80,8 +82,16 @@ _POSITIVE = click.IntRange(min=1)
     show_default=True,
     help="recursive: a fixed plan (small models) or model-written code.",
 )
+@click.option(
+    "--aggregate",
+    type=click.Choice(["auto", "count", "none"]),
+    default="auto",
+    show_default=True,
+    help="recursive plan: count matching records (auto: for 'how many ...' questions) or find an answer (none).",
+)
 @store_options(writes=True)
 @stop_option
+@memory_options
 @strategy_options
 def ask(
     question: str,
@@ -104,6 +114,9 @@ def ask(
     stop: str | None = None,
     context_path: Path | None = None,
     mode: str = "auto",
+    aggregate: str = "auto",
+    memory_mode: str = "off",
+    memory_threshold: float = 0.8,
     **knobs: Any,
 ) -> None:
     """Answer QUESTION, showing each pass as it is produced."""
@@ -121,10 +134,16 @@ def ask(
     given = click.get_current_context().get_parameter_source
     seed_given = given("seed") is not click.core.ParameterSource.DEFAULT
     knob_extra = knob_options(strategy, knobs, seed=seed if seed_given else None)
+    if aggregate != "auto" and context_path is None:
+        raise ConfigError("--aggregate needs --context")
+    steps: int | None = max_steps
     if given("max_steps") is click.core.ParameterSource.DEFAULT:
-        max_steps = default_steps(strategy, knobs, max_steps)
+        steps = default_steps(strategy, knobs, max_steps)
+        plan_mode = mode == "plan" or (mode == "auto" and not model_spec.strip().startswith("openai:"))
+        if context_path is not None and plan_mode and plan_for(aggregate, question) == "count":
+            steps = None  # the count plan makes one call per record: the records bound the run
     budget = Budget(
-        max_steps=max_steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
+        max_steps=steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
     )
     options = GenerationOptions(temperature=temperature, max_tokens=max_tokens, seed=seed)
     with ExitStack() as stack:
@@ -139,7 +158,10 @@ def ask(
             extra["native"] = tool_protocol == "native" or (tool_protocol == "auto" and model.supports_tools)
         if context_path is not None:
             extra.update(context_path=str(context_path), mode=recursive_mode(mode, model))
+            if aggregate != "auto":
+                extra["aggregate"] = aggregate
         chosen = with_stop_policy(get_strategy(strategy, tools=tools, **extra), stop)
+        chosen = with_memory(chosen, memory_mode, memory_threshold, model.context_window)
         stack.callback(close_strategy, chosen)
         store = None if no_store else open_store(store_path, stack)
         if store is not None:
@@ -148,6 +170,9 @@ def ask(
             recipe = Recipe.of(
                 strategy, model_spec, budget, options, base_url=base_url, tools=tool_spec,
                 tool_protocol=tool_protocol, strategy_options=extra, stop=stop,
+                memory=None if memory_mode == "off" else {
+                    "mode": memory_mode, "threshold": memory_threshold, "window": model.context_window,
+                },
             )  # fmt: skip
             sinks.append(store.sink(recipe))
         sinks.extend(telemetry.sinks_from_env())

@@ -26,6 +26,8 @@ class Recipe:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     #: the ``--stop`` policy (``learned:PATH``), if any
     stop: str | None = None
+    #: the ``--memory`` settings (``mode``, ``threshold``, ``window``), if any
+    memory: dict[str, Any] | None = None
 
     @classmethod
     def of(
@@ -40,6 +42,7 @@ class Recipe:
         tool_protocol: str = "auto",
         strategy_options: dict[str, Any] | None = None,
         stop: str | None = None,
+        memory: dict[str, Any] | None = None,
     ) -> Recipe:
         plain_options = asdict(options)
         plain_options["stop"] = list(options.stop)
@@ -53,6 +56,7 @@ class Recipe:
             plain_options,
             dict(strategy_options or {}),
             stop,
+            dict(memory) if memory else None,
         )
 
     def to_json(self) -> str:

@@ -29,9 +29,13 @@ from .sqlite import RunStore
 
 def build_strategy(recipe: Recipe, model: Model, tools: Sequence[Any] = ()) -> Strategy:
     """The strategy a recipe names, configured as the original run was (its options as ``ponder ask`` chose them)."""
+    from ..cli.memory_option import with_memory
     from ..cli.stop_option import with_stop_policy
 
-    return with_stop_policy(get_strategy(recipe.strategy, tools=tools, **recipe.strategy_options), recipe.stop)
+    strategy = with_stop_policy(get_strategy(recipe.strategy, tools=tools, **recipe.strategy_options), recipe.stop)
+    if recipe.memory:
+        strategy = with_memory(strategy, recipe.memory["mode"], recipe.memory["threshold"], recipe.memory["window"])
+    return strategy
 
 
 def resume(

@@ -16,18 +16,25 @@ Stops with
 * ``loop`` when a revision returns to an earlier draft (A → B → A);
 * ``max_steps`` / ``budget`` when the engine's budget ends the run; the latest
   draft is the answer.
+
+With a :class:`~ponder.memory.Memory`, a conversation that outgrows its token
+budget has its older passes folded into notes before the next call (the
+system prompt and the question stay verbatim; the events keep everything).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 from .. import prompts
 from ..errors import StopRun
-from ..requests import Generate, Outcome, Record, StrategyGen
+from ..memory import Memory
+from ..requests import Generate, Outcome, Record, Request, StrategyGen
 from ..stop_learned import PassState, StopPolicy
-from ..types import Message, assistant, system, user
+from ..types import Completion, Message, assistant, system, user
 
 
 def _normal(text: str) -> str:
@@ -50,6 +57,8 @@ class Refine:
     name: str = "refine"
     #: consulted after each pass (e.g. :class:`~ponder.stop_learned.LearnedStop`); stops early when it says so
     stop_policy: StopPolicy | None = None
+    #: keeps the growing conversation within a token budget (older passes folded into notes)
+    memory: Memory | None = None
 
     def run(self, question: str) -> StrategyGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
@@ -59,7 +68,7 @@ class Refine:
         draft: str | None = None
         drafts: list[str] = []
         try:
-            completion = yield Generate.of(history, kind="draft")
+            completion = last = yield Generate.of(history, kind="draft")
             draft = completion.text.strip()
             drafts.append(draft)
             history.append(assistant(draft))
@@ -75,7 +84,7 @@ class Refine:
                     return Outcome(draft, "converged", "the learned stop policy predicts no further improvement")
                 rounds += 1
                 history.append(user(critique_ask))
-                reply = yield Generate.of(history, kind="critique")
+                history, reply = yield from self._ask(history, last, "critique")
                 critique = reply.text.strip()
                 tokens = state.tokens_used + reply.usage.total_tokens
                 history.append(assistant(critique))
@@ -83,7 +92,8 @@ class Refine:
                     yield Record("check", "critique found nothing to fix", {"verdict": "no_issues"})
                     return Outcome(draft, "converged", "the critique found nothing to fix")
                 history.append(user(revise_ask))
-                reply = yield Generate.of(history, kind="revision")
+                history, reply = yield from self._ask(history, reply, "revision")
+                last = reply
                 revision = reply.text.strip()
                 history.append(assistant(revision))
                 tokens += reply.usage.total_tokens
@@ -107,6 +117,22 @@ class Refine:
             return Outcome(draft, "max_steps", f"stopped after {self.max_rounds} rounds")
         except StopRun as stop:
             return Outcome(draft, stop.reason, stop.detail)  # type: ignore[arg-type]
+
+    def _ask(
+        self, history: list[Message], last: Completion, kind: str
+    ) -> Generator[Request, Any, tuple[list[Message], Completion]]:
+        """One call on ``history``, compacted first when it has outgrown the memory's budget.
+
+        ``last`` is the previous call, whose prompt was ``history`` without its two newest
+        messages (the reply and the new instruction); its real token count calibrates the
+        memory's estimate. The system prompt and the question always stay verbatim.
+        """
+        if self.memory is not None:
+            sent = sum(len(m.content) for m in history[:-2])
+            if self.memory.needs(history, last, sent):
+                history = yield from self.memory.compact(history, 2)
+        reply: Completion = yield Generate.of(history, kind=kind)
+        return history, reply
 
     def _no_issues(self, critique: str) -> bool:
         head = critique.strip().lstrip("-*# ").upper()
