@@ -7,6 +7,12 @@ Wrap any language model in an engine that runs it in visible, budgeted steps:
     >>> ponder.Engine(model).run(ponder.Single(), "Capital of France?").answer
     'Paris'
 
+Everything a user needs for the README's examples is importable from here:
+the engine and budgets, the model backends, every strategy, the verifiers,
+the memory manager, the run store and the learned stop policy. Helpers used
+less often stay in their modules (:mod:`ponder.tools`, :mod:`ponder.extract`,
+:mod:`ponder.context`, :mod:`ponder.tasks`, :mod:`ponder.telemetry`, ...).
+
 Importing this package has no side effects and loads no model.
 """
 
@@ -18,28 +24,54 @@ from .errors import (
     ModelNotFoundError,
     ModelUnavailableError,
     PonderError,
+    SandboxUnavailableError,
     StopRun,
     StrategyNotFoundError,
 )
 from .events import JsonlTrace, read_trace
+from .memory import Memory
 from .models import Model, ScriptedModel, list_backends, load_model
-from .requests import Batch, Child, Generate, Outcome, Record
+from .requests import Batch, CallTool, Child, Generate, Outcome, Record
 from .result import RunResult, Step
-from .strategies import Refine, Single, Strategy, get_strategy
+from .stop_learned import LearnedStop
+from .store import RunStore, StoreError, resume
+from .strategies import (
+    Consistency,
+    React,
+    Recursive,
+    Refine,
+    Route,
+    Single,
+    Strategy,
+    Tree,
+    Verify,
+    close_strategy,
+    get_strategy,
+)
 from .types import Completion, GenerationOptions, Message, Usage
+from .verifiers import Agreement, Check, CodeCheck, Grounded, Judge, Verdict, Verifier, parse_verifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agreement",
     "Batch",
     "Budget",
+    "CallTool",
+    "Check",
     "Child",
+    "CodeCheck",
     "Completion",
     "ConfigError",
+    "Consistency",
     "Engine",
     "Generate",
     "GenerationOptions",
+    "Grounded",
     "JsonlTrace",
+    "Judge",
+    "LearnedStop",
+    "Memory",
     "Message",
     "Model",
     "ModelCallError",
@@ -47,18 +79,31 @@ __all__ = [
     "ModelUnavailableError",
     "Outcome",
     "PonderError",
+    "React",
     "Record",
+    "Recursive",
     "Refine",
+    "Route",
     "RunResult",
+    "RunStore",
+    "SandboxUnavailableError",
     "ScriptedModel",
     "Single",
     "Step",
     "StopRun",
+    "StoreError",
     "Strategy",
     "StrategyNotFoundError",
+    "Tree",
     "Usage",
+    "Verdict",
+    "Verifier",
+    "Verify",
+    "close_strategy",
     "get_strategy",
     "list_backends",
     "load_model",
+    "parse_verifier",
     "read_trace",
+    "resume",
 ]

@@ -142,9 +142,7 @@ def ask(
         plan_mode = mode == "plan" or (mode == "auto" and not model_spec.strip().startswith("openai:"))
         if context_path is not None and plan_mode and plan_for(aggregate, question) == "count":
             steps = None  # the count plan makes one call per record: the records bound the run
-    budget = Budget(
-        max_steps=steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds
-    )
+    budget = Budget(max_steps=steps, max_model_calls=max_calls, max_tokens=max_total_tokens, max_seconds=max_seconds)
     options = GenerationOptions(temperature=temperature, max_tokens=max_tokens, seed=seed)
     with ExitStack() as stack:
         sinks: list[EventSink] = []

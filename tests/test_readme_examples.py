@@ -1,0 +1,51 @@
+"""The README's Python examples run as written.
+
+Every fenced ```python block of README.md is one example, run on its own (a
+fresh namespace, in a temporary working directory, with the test run store).
+A block whose text contains the marker comment ``# needs the embedded model``
+is only compiled: it loads SmolLM2, which unit tests do not. Every other block
+must run, so examples use :class:`ponder.ScriptedModel` and ``assert`` what
+they claim.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+#: a block containing this comment is compiled but not run
+NEEDS_MODEL = "# needs the embedded model"
+_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+
+
+def blocks() -> list[tuple[int, str]]:
+    """(line number, source) of each ```python block of the README."""
+    text = README.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _BLOCK.finditer(text)]
+
+
+def _id(block: tuple[int, str]) -> str:
+    return f"README.md:{block[0]}"
+
+
+def test_the_readme_has_runnable_examples() -> None:
+    found = blocks()
+    runnable = [b for b in found if NEEDS_MODEL not in b[1]]
+    assert len(found) >= 10
+    assert len(runnable) >= 8
+
+
+@pytest.mark.parametrize("block", blocks(), ids=_id)
+def test_readme_example(block: tuple[int, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    line, source = block
+    code = compile(source, f"README.md:{line}", "exec")
+    if NEEDS_MODEL in source:
+        pytest.skip("needs the embedded model (compiled only)")
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. IsolationWarning where bubblewrap is missing
+        exec(code, {"__name__": "readme_example"})
