@@ -77,6 +77,8 @@ def test_models_lists_backends(capsys):
         (["ask", "q", "-m", "scripted", "--temperature", "-1"], "--temperature"),
         (["ask", "q", "-m", "scripted", "--max-seconds", "-1"], "--max-seconds"),
         (["ask", "q", "-m", "scripted", "--trace", "/no/such/dir/t.jsonl"], "cannot write the trace"),
+        (["ask", "q", "-m", "scripted", "-s", "refine", "--context", "README.md"], "--context works with"),
+        (["ask", "q", "-m", "scripted", "--context", "/no/such/file.txt"], "/no/such/file.txt"),
         (["ask"], "Missing argument"),
         (["nosuchcommand"], "No such command"),
     ],

@@ -124,6 +124,8 @@ def ask(
         raise ConfigError("the question is empty")
     if context_path is not None and strategy == "single":
         strategy = "recursive"
+    if context_path is not None and strategy != "recursive":
+        raise ConfigError(f"--context works with --strategy recursive, not {strategy}")
     if strategy not in STRATEGIES:  # fail on a bad name before loading anything
         get_strategy(strategy)
     chain = chain_of(strategy, knobs)

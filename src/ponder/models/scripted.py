@@ -36,7 +36,10 @@ class ScriptedModel:
 
     ``replies`` is either an iterable of replies (consumed in order; running out
     raises :class:`~ponder.errors.ModelCallError`) or a function from the
-    message list to a reply. A text reply longer than ``max_tokens`` words is
+    message list to a reply. A queue is answered in call order, so by default
+    it reports ``supports_concurrency=False`` (the engine then runs a batch's
+    calls one by one, in order, and the replies land where the script says);
+    a function may be called concurrently. A text reply longer than ``max_tokens`` words is
     cut and reported with finish reason ``length``, like a real backend.
     """
 
@@ -48,7 +51,7 @@ class ScriptedModel:
         *,
         name: str = "scripted",
         context_window: int = 8192,
-        supports_concurrency: bool = True,
+        supports_concurrency: bool | None = None,
         supports_tools: bool = False,
     ) -> None:
         if callable(replies):
@@ -59,7 +62,7 @@ class ScriptedModel:
             self._queue = list(replies)
         self.name = name
         self.context_window = context_window
-        self.supports_concurrency = supports_concurrency
+        self.supports_concurrency = callable(replies) if supports_concurrency is None else supports_concurrency
         self.supports_tools = supports_tools
         self.calls: list[ScriptedCall] = []
 
