@@ -157,3 +157,40 @@ def test_grammar_lists_every_tool_and_final():
     assert "root ::= a0 | a1 | final" in g
     assert '"Action: calculator\\nAction Input: " [0-9+*/ -]{1,50}' in g
     assert 'final ::= "Final Answer: "' in g
+
+
+def test_native_tool_calls_are_compacted_with_each_result_after_its_call():
+    from ponder.memory import Memory
+
+    @tool
+    def page(n: int) -> str:
+        """Read a page of a long book.
+
+        Args:
+            n: the page number
+        """
+        return f"page {n}: " + " ".join(f"w{n}x{i}" for i in range(40))
+
+    step = {"n": 0}
+
+    def reply(messages):
+        step["n"] += 1
+        if step["n"] > 12:
+            return Completion("", tool_calls=(ToolCall("f", "final_answer", '{"answer": "done"}'),))
+        return Completion("", tool_calls=(ToolCall(f"c{step['n']}", "page", f'{{"n": {step["n"]}}}'),))
+
+    model = ScriptedModel(reply, supports_tools=True)
+    memory = Memory(window=400, threshold=0.75, keep_last=2, mode="notes")
+    result = Engine(model, budget=Budget(max_steps=40)).run(React(tools=[page], native=True, memory=memory), "read")
+    assert result.answer == "done"
+    assert "compact" in [s.kind for s in result.steps]
+    for call in model.calls:
+        messages = call.messages
+        assert messages[1].content == "read"  # the task stays verbatim
+        for i, m in enumerate(messages):  # every tool result follows the assistant call that asked for it
+            if m.role == "tool":
+                j = i - 1
+                while messages[j].role == "tool":
+                    j -= 1
+                assert messages[j].role == "assistant" and m.tool_call_id in {c.id for c in messages[j].tool_calls}
+    assert max(sum(model.count_tokens(m.content) for m in c.messages) for c in model.calls) < 450

@@ -76,14 +76,20 @@ class Memory:
     def needs(self, history: Sequence[Message], last: Completion | None = None, sent: int = 0) -> bool:
         return self.estimate(history, last, sent) > self.limit
 
-    def compact(self, history: Sequence[Message], head: int) -> Generator[Request, Any, list[Message]]:
+    def compact(
+        self, history: Sequence[Message], head: int, *, native: bool = False
+    ) -> Generator[Request, Any, list[Message]]:
         """Return ``history`` with messages ``head:`` (except the latest few) folded into notes.
 
-        The notes go in an assistant message so the roles keep alternating: the
-        kept tail always starts with a user message (an observation or request).
+        Text protocol: the notes go in an assistant message so the roles keep
+        alternating, and the kept tail starts with a user message (an
+        observation or request). ``native`` tool-call history: the kept tail
+        starts with an assistant message, so every tool result stays right after
+        the call that asked for it, and the notes go in a user message.
         """
+        first_role = "assistant" if native else "user"
         start = max(head, len(history) - self.keep_last)
-        while start < len(history) and history[start].role != "user":
+        while start < len(history) and history[start].role != first_role:
             start += 1
         old = list(history[head:start])
         if not old or start >= len(history):
@@ -96,7 +102,10 @@ class Memory:
             notes = (yield Generate.of([request], kind="compact", data={"messages": len(old)})).text.strip()
         else:
             notes = "\n".join(f"- {_clip(m.content, self.note_chars)}" for m in old if m.content.strip())
-        message = assistant(prompts.render("memory/summary", notes=notes))
+        if native:
+            message = user(prompts.render("memory/summary_native", notes=notes))
+        else:
+            message = assistant(prompts.render("memory/summary", notes=notes))
         yield Record(
             "compact",
             f"compacted {len(old)} earlier messages ({before} characters) into {len(message.content)} characters",

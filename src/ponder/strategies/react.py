@@ -127,8 +127,13 @@ class React:
         by_name = {t.name: t for t in tools}
         history: list[Message] = [system(prompts.load("react/native_system")), user(question)]
         errors = 0
+        last: Completion | None = None
+        sent = 0
         while True:
-            completion = yield Generate.of(history, kind="action", tools=tools)
+            if self.memory is not None and self.memory.needs(history, last, sent):
+                history = yield from self.memory.compact(history, 2, native=True)
+            sent = sum(len(m.content) for m in history)
+            completion = last = yield Generate.of(history, kind="action", tools=tools)
             if not completion.tool_calls:
                 errors += 1
                 yield Record("format_error", "no tool call", {"count": errors, "output": completion.text})
