@@ -4,11 +4,24 @@ A :class:`Context` is a string, a file or a folder of files; files are
 memory-mapped and read one chunk at a time, so a multi-gigabyte input is never
 loaded (and never loaded twice). :func:`split` cuts it into overlapping chunks
 at sentence or line boundaries; :func:`bm25_scores` ranks chunks against a
-question in one streaming pass.
+question in one streaming pass; :func:`records` cuts it into lines or
+sentences for aggregation (counting questions).
 """
 
 from .chunks import Chunk, split
 from .filter import bm25_scores, query_terms
+from .records import count_records, record_unit, records
 from .source import Context, Document, open_context
 
-__all__ = ["Chunk", "Context", "Document", "bm25_scores", "open_context", "query_terms", "split"]
+__all__ = [
+    "Chunk",
+    "Context",
+    "Document",
+    "bm25_scores",
+    "count_records",
+    "open_context",
+    "query_terms",
+    "record_unit",
+    "records",
+    "split",
+]

@@ -3,7 +3,10 @@
 Two modes (Zhang, Kraska & Khattab, "Recursive Language Models", arXiv 2512.24601):
 
 * ``plan`` — for small models: a fixed split → filter → map → ground → reduce
-  plan run by the engine (:mod:`ponder.strategies.recursive_plan`);
+  plan run by the engine (:mod:`ponder.strategies.recursive_plan`); counting
+  questions ("how many records ...") take the count plan instead, which asks
+  a yes/no question about every record and sums the yeses in Python
+  (:mod:`ponder.strategies.recursive_count`; option ``aggregate``);
 * ``code`` — for models that write Python: the context lives in a sandboxed
   REPL and the model writes the code that reads it and calls sub-models
   (:mod:`ponder.strategies.recursive_code`). The whole context is loaded into
@@ -23,6 +26,7 @@ from ..errors import ConfigError
 from ..models.base import Model
 from ..requests import StrategyGen
 from .recursive_code import RecursiveCode
+from .recursive_count import plan_for
 from .recursive_plan import RecursivePlan
 
 MODES = ("plan", "code")
@@ -58,6 +62,8 @@ class Recursive:
     top_k: int = 3
     #: code mode: how deep rlm_query may nest child runs
     max_depth: int = 1
+    #: plan mode: ``auto`` (the count plan for counting questions), ``count`` or ``none``
+    aggregate: str = "auto"
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
@@ -65,16 +71,19 @@ class Recursive:
             raise ConfigError("the recursive strategy needs a context (--context PATH)")
         if self.mode not in MODES:
             raise ConfigError(f"unknown recursive mode {self.mode!r} (known: {', '.join(MODES)})")
+        plan_for(self.aggregate, question)  # validates the option
+        if self.mode == "code" and self.aggregate == "count":
+            raise ConfigError("aggregate='count' needs plan mode (in code mode the model writes the counting code)")
         if self.mode == "code":
             with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:
                 texts = [d.read(0, d.size) for d in ctx.documents]
             code = RecursiveCode(texts[0] if ctx.kind in ("string", "file") else texts, max_depth=self.max_depth)
             return (yield from code.run(question))
         if self.context is not None:
-            context = as_context(self.context)
-            plan = RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k)
-            return (yield from plan.run(question))
+            return (yield from self._plan(as_context(self.context)).run(question))
         assert self.context_path is not None
         with open_context(self.context_path) as context:
-            plan = RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k)
-            return (yield from plan.run(question))
+            return (yield from self._plan(context).run(question))
+
+    def _plan(self, context: Context) -> RecursivePlan:
+        return RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k, aggregate=self.aggregate)

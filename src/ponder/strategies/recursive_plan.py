@@ -1,7 +1,16 @@
 """``recursive`` plan mode: a fixed split → filter → map → ground → reduce plan.
 
 For small models that cannot write the code of code mode, the engine runs a
-plan on their behalf, every stage a visible step:
+plan on their behalf, every stage a visible step. There are two plans:
+
+* the **needle** plan (below, the default) finds the few chunks that hold an
+  answer and reads only those;
+* the **count** plan (:mod:`ponder.strategies.recursive_count`) answers
+  aggregation questions ("how many records ...") by asking a yes/no question
+  about every record and adding up the yeses in Python. ``aggregate="auto"``
+  picks it for counting questions; ``"count"`` and ``"none"`` force a plan.
+
+The needle plan:
 
 1. **split** the context into overlapping chunks that fit the window;
 2. **filter** them with BM25 on the question's words and keep the ``top_k``
@@ -31,6 +40,7 @@ from ..context.ground import evidence, grounded, is_none
 from ..errors import StopRun
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
 from ..types import system, user
+from .recursive_count import RecursiveCount, plan_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +63,16 @@ class RecursivePlan:
     top_k: int = 3
     batch_size: int = 8
     reduce_bytes: int = 3000
+    #: ``auto`` (the count plan for counting questions), ``count`` or ``none`` (always the needle plan)
+    aggregate: str = "auto"
+    #: count plan: records checked per Batch
+    records_per_batch: int = 32
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
+        if plan_for(self.aggregate, question) == "count":
+            count = RecursiveCount(self.context, batch_size=self.records_per_batch)
+            return (yield from count.run(question))
         terms = query_terms(question)
         chunks, scores = bm25_scores(split(self.context, self.chunk_bytes, self.overlap), terms)
         yield Record(
