@@ -1,4 +1,5 @@
-"""A learned stop policy: a small classifier that decides whether another refine pass is worth it.
+"""A learned stop policy: a small classifier that decides whether going on (another refine pass,
+more consistency samples) is worth it.
 
 After each pass of a refine run (the first draft, then every revision) the
 state is summarised as a few numbers (:func:`features`): the pass index, how
@@ -11,6 +12,14 @@ policy stops when that probability falls below ``threshold``.
 Fitting needs scikit-learn (``pip install 'ponder-rlm[learn]'``); the saved
 policy is a small JSON file of coefficients, so using it needs nothing but
 Python (and no pickle is ever loaded).
+
+The same policy serves ``consistency``: there the state after each wave of
+samples is a :class:`~ponder.stop_consistency.VoteState` (the vote so far; see
+:mod:`ponder.stop_consistency` for its features and training rows). A policy
+file says which kind of state it was fitted on (``"state": "refine"`` or
+``"consistency"``, format version 2); a policy fitted on one kind given to the
+other strategy is a :class:`~ponder.errors.ConfigError`. Version 1 files (no
+``state``) are refine policies and still load.
 """
 
 from __future__ import annotations
@@ -20,11 +29,16 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .errors import ConfigError
+from .stop_consistency import VOTE_FEATURES, VoteState, vote_features
 
 FORMAT = "ponder-learned-stop"
+VERSION = 2
+#: the kinds of state a policy can be fitted on: refine passes or consistency waves
+StateKind = Literal["refine", "consistency"]
+#: the features of a refine pass
 FEATURES = (
     "pass_index",
     "change",
@@ -68,34 +82,71 @@ def features(state: PassState) -> list[float]:
     ]
 
 
+KINDS: dict[StateKind, tuple[str, tuple[str, ...]]] = {
+    "refine": ("refine passes", FEATURES),
+    "consistency": ("consistency waves", VOTE_FEATURES),
+}
+
+
+def state_features(state: PassState | VoteState) -> tuple[StateKind, list[float]]:
+    """The kind of ``state`` and its feature vector."""
+    if isinstance(state, VoteState):
+        return "consistency", vote_features(state)
+    return "refine", features(state)
+
+
 @dataclass(frozen=True, slots=True)
 class LearnedStop:
-    """A fitted policy: standardisation, logistic-regression weights and the stop threshold."""
+    """A fitted policy: standardisation, logistic-regression weights, the stop threshold, and the
+    kind of state it was fitted on (``refine`` passes or ``consistency`` waves)."""
 
     weights: tuple[float, ...]
     intercept: float
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     threshold: float = 0.5
-    names: tuple[str, ...] = FEATURES
     min_passes: int = 0
+    state: StateKind = "refine"
 
-    def improve_probability(self, state: PassState) -> float:
-        x = features(state)
+    def __post_init__(self) -> None:
+        if self.state not in KINDS:
+            raise ConfigError(f"unknown stop policy state {self.state!r} (use refine or consistency)")
+        n = len(self.names)
+        if not len(self.weights) == len(self.mean) == len(self.scale) == n:
+            raise ConfigError(f"a {self.state} stop policy needs {n} weights, means and scales")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The features, in order, of the kind of state the policy was fitted on."""
+        return KINDS[self.state][1]
+
+    @classmethod
+    def constant(cls, stop: bool, state: StateKind = "refine", min_passes: int = 0) -> LearnedStop:
+        """A policy that always (or never) stops: what fitting gives when the rows have one label only."""
+        n = len(KINDS[state][1])
+        return cls((0.0,) * n, -20.0 if stop else 20.0, (0.0,) * n, (1.0,) * n, 0.5, min_passes, state)
+
+    def improve_probability(self, state: PassState | VoteState) -> float:
+        """The predicted probability that going on (another pass, more samples) still pays off."""
+        kind, x = state_features(state)
+        if kind != self.state:
+            raise ConfigError(mismatch(self.state, kind))
         z = self.intercept + sum(
             w * (v - m) / (s or 1.0) for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def should_stop(self, state: PassState) -> bool:
-        if state.pass_index < self.min_passes:
+    def should_stop(self, state: PassState | VoteState) -> bool:
+        index = state.wave if isinstance(state, VoteState) else state.pass_index
+        if index < self.min_passes:
             return False
         return self.improve_probability(state) < self.threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "version": 1,
+            "version": VERSION,
+            "state": self.state,
             "features": list(self.names),
             "weights": list(self.weights),
             "intercept": self.intercept,
@@ -118,17 +169,42 @@ class LearnedStop:
             raise ConfigError(f"{path} is not a ponder stop policy (not JSON)") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigError(f"{path} is not a ponder stop policy")
-        if tuple(data.get("features", ())) != FEATURES:
+        version = data.get("version", 1)
+        if version not in (1, VERSION):
+            raise ConfigError(f"the stop policy {path} has format version {version}; this ponder reads 1 and 2")
+        named = data.get("state", "refine") if version == VERSION else "refine"
+        state = next((kind for kind in KINDS if kind == named), None)
+        if state is None:
+            raise ConfigError(f"the stop policy {path} was fitted on unknown states {named!r}")
+        if tuple(data.get("features", ())) != KINDS[state][1]:
             raise ConfigError(f"the stop policy {path} uses other features than this ponder (refit it)")
-        return cls(
-            tuple(float(w) for w in data["weights"]),
-            float(data["intercept"]),
-            tuple(float(v) for v in data["mean"]),
-            tuple(float(v) for v in data["scale"]),
-            float(data.get("threshold", 0.5)),
-            FEATURES,
-            int(data.get("min_passes", 0)),
-        )
+        try:
+            return cls(
+                tuple(float(w) for w in data["weights"]),
+                float(data["intercept"]),
+                tuple(float(v) for v in data["mean"]),
+                tuple(float(v) for v in data["scale"]),
+                float(data.get("threshold", 0.5)),
+                int(data.get("min_passes", 0)),
+                state,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"the stop policy {path} is incomplete or malformed (refit it)") from None
+
+
+def mismatch(fitted: StateKind, asked: StateKind) -> str:
+    """The error when a policy fitted on one kind of state is asked about another."""
+    return (
+        f"the stop policy was fitted on {KINDS[fitted][0]}, but {asked} asks it about {KINDS[asked][0]}"
+        f" (fit one on {asked} runs: ponder runs fit-stop --strategy {asked})"
+    )
+
+
+def require_state(policy: object, kind: StateKind) -> None:
+    """A ConfigError when ``policy`` is a :class:`LearnedStop` fitted on another kind of state than ``kind``
+    (a strategy calls this when it is built; policies of your own are not checked)."""
+    if isinstance(policy, LearnedStop) and policy.state != kind:
+        raise ConfigError(mismatch(policy.state, kind))
 
 
 def parse_stop(spec: str | None) -> LearnedStop | None:
@@ -184,11 +260,20 @@ def rows_from_outcome(passes: Sequence[PassState], final_correct: bool) -> list[
     ]
 
 
-def fit(rows: Iterable[tuple[list[float], int]], *, threshold: float = 0.5, min_passes: int = 0) -> LearnedStop:
-    """Fit the policy on labelled rows (needs scikit-learn). With one class only, the policy is constant."""
+def fit(
+    rows: Iterable[tuple[list[float], int]],
+    *,
+    threshold: float = 0.5,
+    min_passes: int = 0,
+    state: StateKind = "refine",
+) -> LearnedStop:
+    """Fit the policy on labelled rows of ``state`` features (needs scikit-learn); label 1 means going on
+    pays off. With one class only, the policy is constant."""
     data = list(rows)
     if not data:
-        raise ConfigError("no training rows: record some refine runs with outcomes first")
+        raise ConfigError(f"no training rows: record some {state} runs with outcomes first")
+    if state in KINDS and any(len(x) != len(KINDS[state][1]) for x, _ in data):
+        raise ConfigError(f"the training rows are not {KINDS[state][0]} (wrong number of features)")
     try:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
@@ -196,19 +281,25 @@ def fit(rows: Iterable[tuple[list[float], int]], *, threshold: float = 0.5, min_
         raise ConfigError("fitting a stop policy needs scikit-learn: pip install 'ponder-rlm[learn]'") from None
     xs = [x for x, _ in data]
     ys = [y for _, y in data]
+    if len(set(ys)) < 2:  # nothing to separate: always (or never) go on
+        return LearnedStop.constant(not ys[0], state, min_passes)
     scaler = StandardScaler().fit(xs)
     mean = tuple(float(v) for v in scaler.mean_)
     scale = tuple(float(v) or 1.0 for v in scaler.scale_)
-    if len(set(ys)) < 2:  # nothing to separate: always (or never) another pass
-        intercept = 20.0 if ys[0] else -20.0
-        return LearnedStop(tuple(0.0 for _ in FEATURES), intercept, mean, scale, threshold, FEATURES, min_passes)
     model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000)
     model.fit(scaler.transform(xs), ys)
     weights = tuple(float(w) for w in model.coef_[0])
-    return LearnedStop(weights, float(model.intercept_[0]), mean, scale, threshold, FEATURES, min_passes)
+    return LearnedStop(weights, float(model.intercept_[0]), mean, scale, threshold, min_passes, state)
 
 
 class StopPolicy(Protocol):
-    """Anything that decides, after a pass, whether to stop (a :class:`LearnedStop`, or your own)."""
+    """Anything that decides, after a refine pass, whether to stop (a :class:`LearnedStop`, or your own)."""
 
     def should_stop(self, state: PassState) -> bool: ...
+
+
+class VoteStopPolicy(Protocol):
+    """Anything that decides, after a consistency wave, whether to stop (a :class:`LearnedStop` fitted on
+    consistency waves, or your own)."""
+
+    def should_stop(self, state: VoteState) -> bool: ...

@@ -167,22 +167,40 @@ def html(run_id: str, output: Path, store_path: Path | None) -> None:
 @runs.command("fit-stop")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Policy file.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option(
+    "--strategy",
+    type=click.Choice(["refine", "consistency"]),
+    default="refine",
+    show_default=True,
+    help="The runs to learn from, and the strategy the policy is for.",
+)
 @store_options()
-def fit_stop(output: Path, threshold: float, store_path: Path | None) -> None:
-    """Fit a learned stop policy for refine from the stored refine runs with a recorded outcome."""
+def fit_stop(output: Path, threshold: float, strategy: str, store_path: Path | None) -> None:
+    """Fit a learned stop policy from stored runs: refine runs with a recorded outcome, or consistency runs
+    (a wave is labelled by whether stopping there changes the vote; no outcome needed)."""
+    from ..stop_consistency import vote_waves, wave_rows
     from ..stop_learned import fit, refine_passes, rows_from_outcome
 
     with ExitStack() as stack:
         store = open_store(store_path, stack)
         rows = []
         runs_used = 0
-        for outcome in ("correct", "incorrect"):
-            for run_id in store.root_ids(strategy="refine", outcome=outcome):
-                passes = refine_passes(store.events(run_id))
-                if passes:
-                    runs_used += 1
-                    rows.extend(rows_from_outcome(passes, outcome == "correct"))
+        if strategy == "consistency":
+            for run_id in store.root_ids(strategy="consistency"):
+                waves = vote_waves(store.events(run_id))
+                runs_used += bool(waves)
+                rows.extend(wave_rows(waves))
+        else:
+            for outcome in ("correct", "incorrect"):
+                for run_id in store.root_ids(strategy="refine", outcome=outcome):
+                    passes = refine_passes(store.events(run_id))
+                    if passes:
+                        runs_used += 1
+                        rows.extend(rows_from_outcome(passes, outcome == "correct"))
+    if not rows and strategy == "consistency":
+        raise PonderError("no consistency runs with waves to learn from (record some with --no-adaptive)")
     if not rows:
         raise PonderError("no refine runs with a recorded outcome (ponder runs outcome RUN_ID correct|incorrect)")
-    fit(rows, threshold=threshold).save(output)
-    click.echo(f"fitted on {len(rows)} passes of {runs_used} runs; wrote {output} (use: --stop learned:{output})")
+    fit(rows, threshold=threshold, state="consistency" if strategy == "consistency" else "refine").save(output)
+    unit = "waves" if strategy == "consistency" else "passes"
+    click.echo(f"fitted on {len(rows)} {unit} of {runs_used} runs; wrote {output} (use: --stop learned:{output})")

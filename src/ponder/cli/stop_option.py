@@ -21,7 +21,7 @@ def stop_option(func: F) -> F:
         "stop",
         default=None,
         metavar="POLICY",
-        help="refine: fixed (its own rules, the default) or learned:PATH (a fitted stop policy).",
+        help="refine, consistency: fixed (its own rules, the default) or learned:PATH (a fitted stop policy).",
     )(func)
 
 
@@ -35,6 +35,11 @@ def with_stop_policy(strategy: Strategy, spec: str | None) -> Strategy:
         or isinstance(strategy, type)
         or "stop_policy" not in {f.name for f in fields(strategy)}
     ):
-        raise ConfigError(f"--stop {spec} does not apply to {strategy.name} (use it with --strategy refine)")
-    changed: Strategy = replace(strategy, stop_policy=policy)
+        raise ConfigError(
+            f"--stop {spec} does not apply to {strategy.name} (use it with --strategy refine or --strategy consistency)"
+        )
+    try:
+        changed: Strategy = replace(strategy, stop_policy=policy)
+    except ConfigError as exc:  # e.g. a policy fitted on refine passes given to consistency
+        raise ConfigError(f"--stop {spec}: {exc}") from None
     return changed

@@ -23,6 +23,15 @@ it leads by ``margin``. Batches come in waves: each wave is the smallest number
 of samples that could decide the vote (the first wave is a majority of
 ``samples``: 3 of 5, 6 of 10).
 
+**Learned stopping**: with a ``stop_policy`` (e.g. a
+:class:`~ponder.stop_learned.LearnedStop` fitted on consistency waves, ``--stop
+learned:PATH``), after each wave that leaves samples to draw and does not
+already settle the vote, the vote so far is described as a
+:class:`~ponder.stop_consistency.VoteState` and the policy is asked whether to
+stop; if it says so, a ``check`` step (verdict ``learned_stop``) is recorded and
+the leader is the answer (stop reason ``converged``). With a policy, samples
+come in waves even when ``adaptive=False`` (the policy then decides alone).
+
 The agreement (the winner's share of all sample weight) is the confidence,
 reported in the outcome's detail and in each ``vote`` step's data (votes,
 counts, confidence), so ``--json`` shows every sample and how the vote went.
@@ -41,6 +50,8 @@ from .. import prompts
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, StrategyGen
+from ..stop_consistency import VoteState
+from ..stop_learned import VoteStopPolicy, require_state
 from ..types import Completion, system, user
 from ..verifiers.base import Verifier
 from .base import Strategy
@@ -49,8 +60,8 @@ _EPS = 1e-9
 _FINISHED = frozenset({"answered", "converged"})
 T = TypeVar("T")
 Steps = Generator[Request, Any, T]
-#: one drawn sample: its answer text (None: no answer) and whether it finished normally
-Drawn = tuple[str | None, bool]
+#: one drawn sample: its answer text (None: no answer), whether it finished normally, and its tokens
+Drawn = tuple[str | None, bool, int]
 
 
 @dataclass(slots=True)
@@ -115,6 +126,12 @@ class Tally:
             return f"{leader} cannot be overtaken by the {remaining} sample{'s' if remaining > 1 else ''} left"
         return None
 
+    def state(self, wave: int, planned: int, tokens: int) -> VoteState:
+        """The vote so far as the state a stop policy sees (see :mod:`ponder.stop_consistency`)."""
+        weights = tuple(self.weight[k] for k in self.ranking())
+        abstained = self.samples - sum(self.count.values())
+        return VoteState(wave, self.samples, planned, weights, abstained, self.total_weight, tokens)
+
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "counts": dict(sorted(self.count.items(), key=lambda kv: self.ranking().index(kv[0]))),
@@ -158,6 +175,8 @@ class Consistency:
     answer: Literal["sample", "extracted"] = "sample"
     system_prompt: str | None = None
     name: str = "consistency"
+    #: asked after each undecided wave (e.g. a :class:`~ponder.stop_learned.LearnedStop`); stops when it says so
+    stop_policy: VoteStopPolicy | None = None
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -175,29 +194,47 @@ class Consistency:
         if self.margin is not None and not self.adaptive:
             raise ConfigError("a margin is an adaptive stopping rule; it needs adaptive=True")
         extractor(self.extract)  # fail early on a bad spec
+        require_state(self.stop_policy, "consistency")
 
     def run(self, question: str) -> StrategyGen:
         tally = Tally()
         texts: dict[int, str] = {}
-        taken = 0
+        taken = tokens = wave_index = 0
+        waves = self.adaptive or self.stop_policy is not None
         try:
             while taken < self.samples:
-                size = next_wave(tally, taken, self.samples, self.margin) if self.adaptive else self.samples
+                size = next_wave(tally, taken, self.samples, self.margin) if waves else self.samples
                 if self.inner is not None:
                     size = 1
                 ids = list(range(taken, taken + size))
                 wave = yield from self._draw(question, ids)
-                wave_keys = yield from extract_all(self.extract, question, [t for t, _ in wave], ids)
+                wave_keys = yield from extract_all(self.extract, question, [t for t, _, _ in wave], ids)
                 votes = []
-                for sample, (text, finished), key in zip(ids, wave, wave_keys, strict=True):
+                for sample, (text, finished, used), key in zip(ids, wave, wave_keys, strict=True):
+                    tokens += used
                     weight = yield from self._weight(question, text, finished)
                     tally.add(sample, key, weight)
                     texts[sample] = text or ""
                     votes.append({"sample": sample, "seed": self.seed + sample, "answer": key, "weight": weight})
                 taken += size
                 reason = tally.decided(self.samples - taken, self.margin) if self.adaptive else None
-                done = reason is not None or taken >= self.samples
+                learned = (
+                    reason is None
+                    and taken < self.samples
+                    and self.stop_policy is not None
+                    and self.stop_policy.should_stop(tally.state(wave_index, self.samples, tokens))
+                )
+                wave_index += 1
+                done = reason is not None or taken >= self.samples or learned
                 yield Record("vote", self._vote_text(tally, reason), self._vote_data(tally, votes, reason, done))
+                if learned:
+                    yield Record(
+                        "check",
+                        "the learned stop policy expects more samples not to change the vote",
+                        {"verdict": "learned_stop"},
+                    )
+                    why = "the learned stop policy predicts more samples would not change the vote"
+                    return self._outcome(tally, texts, "converged", why)
                 if reason is not None:
                     return self._outcome(tally, texts, "converged" if taken < self.samples else "answered", "")
             return self._outcome(tally, texts, "answered", "")
@@ -212,7 +249,7 @@ class Consistency:
             out: list[Drawn] = []
             for sample in ids:
                 outcome: Outcome = yield Child(self.inner, question, self.temperature, self.seed + sample)
-                out.append((outcome.answer, outcome.stop_reason in _FINISHED))
+                out.append((outcome.answer, outcome.stop_reason in _FINISHED, 0))  # child tokens are not visible here
             return out
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
@@ -221,7 +258,7 @@ class Consistency:
             completions: list[Completion] = [(yield requests[0])]
         else:
             completions = yield Batch(requests)
-        return [(c.text.strip(), c.finish_reason == "stop") for c in completions]
+        return [(c.text.strip(), c.finish_reason == "stop", c.usage.total_tokens) for c in completions]
 
     def _weight(self, question: str, text: str | None, finished: bool) -> Steps[float]:
         if self.vote == "majority":

@@ -33,7 +33,7 @@ from .. import prompts
 from ..errors import StopRun
 from ..memory import Memory
 from ..requests import Generate, Outcome, Record, Request, StrategyGen
-from ..stop_learned import PassState, StopPolicy
+from ..stop_learned import PassState, StopPolicy, require_state
 from ..types import Completion, Message, assistant, system, user
 
 
@@ -59,6 +59,9 @@ class Refine:
     stop_policy: StopPolicy | None = None
     #: keeps the growing conversation within a token budget (older passes folded into notes)
     memory: Memory | None = None
+
+    def __post_init__(self) -> None:
+        require_state(self.stop_policy, "refine")  # a policy fitted on consistency waves is a ConfigError
 
     def run(self, question: str) -> StrategyGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
