@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ponder.context import Context, bm25_scores, open_context, query_terms, split
-from ponder.context.ground import evidence, grounded, is_none
+from ponder.context.ground import evidence, fix_echoes, grounded, is_none
 from ponder.errors import ConfigError
 
 FILLER = "The harbour was quiet that morning and the boats rocked gently. " * 60
@@ -68,6 +68,17 @@ def test_grounding_discards_made_up_and_echoed_answers() -> None:
     assert not grounded("The secret code for vintrel is not in the text.", q, source)  # adds nothing
     assert not grounded("NONE", q, source) and is_none("none.") and is_none("  ")
     assert evidence("123456", q, source) == "The secret code for vintrel is 123456."
+
+
+def test_a_miscopied_name_from_the_question_is_an_echo_not_a_claim() -> None:
+    source = "Boats rocked. The secret code for fendorqui is 921872. Gulls cried."
+    q = "What is the secret code for fendorqui?"
+    reply = "The secret code for fenderqui is 921872."  # one letter of the name miscopied
+    assert grounded(reply, q, source)
+    assert fix_echoes(reply, q) == "The secret code for fendorqui is 921872."
+    assert not grounded("The secret code for fenderqui is 921873.", q, source)  # the value must still be there
+    assert not grounded(reply, q, "Boats rocked. The code 921872 opened it.")  # and so must the subject
+    assert fix_echoes("The boat is red.", q) == "The boat is red."  # short and unrelated words stay
 
 
 def test_grounding_needs_the_subject_in_the_source() -> None:

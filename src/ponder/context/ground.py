@@ -9,6 +9,7 @@ those words is kept as the evidence.
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from .filter import STOP_WORDS
@@ -35,14 +36,45 @@ def added_words(answer: str, question: str) -> list[str]:
     return out
 
 
+def echo_of(word: str, question: str) -> str | None:
+    """The question's word that ``word`` miscopies (``fenderqui`` for ``fendorqui``), if any.
+
+    Small models often echo a rare name from the question with one letter
+    wrong; such an echo restates the subject, it is not a claim.
+    """
+    low = word.lower()
+    if len(low) < 5 or low.isdigit():
+        return None
+    words: set[str] = {w.lower() for w in _WORDS.findall(question)}
+    for asked in sorted(words):
+        if len(asked) >= 5 and asked != low and difflib.SequenceMatcher(None, low, asked).ratio() >= 0.8:
+            return asked
+    return None
+
+
 def grounded(answer: str, question: str, source: str) -> bool:
     """True when ``answer`` adds something to the question and every content word it states
-    (the question's words it repeats included, so its subject too) occurs in ``source``."""
-    if is_none(answer) or not added_words(answer, question):
+    (the question's words it repeats included, so its subject too) occurs in ``source``.
+
+    A near-copy of a question word (see :func:`echo_of`) stands for that word.
+    """
+    if is_none(answer):
+        return False
+    fixed = fix_echoes(answer, question)
+    if not added_words(fixed, question):
         return False
     present = {w.lower() for w in _WORDS.findall(source)}
-    stated = {w.lower() for w in _WORDS.findall(answer)} - STOP_WORDS
+    stated = {w.lower() for w in _WORDS.findall(fixed)} - STOP_WORDS
     return all(w in present for w in stated)
+
+
+def fix_echoes(answer: str, question: str) -> str:
+    """``answer`` with each miscopied question word replaced by the question's spelling."""
+
+    def repl(m: re.Match[str]) -> str:
+        return echo_of(m.group(0), question) or m.group(0)
+
+    return _WORDS.sub(repl, answer)
 
 
 def evidence(answer: str, question: str, source: str, limit: int = 300) -> str:

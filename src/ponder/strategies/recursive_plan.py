@@ -36,7 +36,7 @@ from typing import Any
 
 from .. import prompts
 from ..context import Chunk, Context, bm25_scores, query_terms, split
-from ..context.ground import evidence, grounded, is_none
+from ..context.ground import evidence, fix_echoes, grounded, is_none
 from ..errors import StopRun
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
 from ..types import system, user
@@ -134,6 +134,7 @@ class RecursivePlan:
             if is_none(reply):
                 continue
             if grounded(reply, question, text):
+                reply = fix_echoes(reply, question)  # a miscopied name from the question, spelled as asked
                 notes.append(Note(reply, evidence(reply, question, text), score, chunk.where))
             else:
                 dropped.append({"chunk": chunk.index, "reply": reply[:200]})
