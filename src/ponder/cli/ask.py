@@ -17,14 +17,15 @@ from ..errors import ConfigError, PonderError
 from ..events import EventSink, JsonlTrace
 from ..models import DEFAULT_MODEL, load_model
 from ..strategies import STRATEGIES, close_strategy, get_strategy
+from ..strategies.configure import with_memory, with_stop_policy
 from ..strategies.recursive import recursive_mode
 from ..strategies.recursive_count import plan_for
 from ..tools import close_tools, parse_tool_specs
 from ..types import GenerationOptions
 from .live import LiveView
-from .memory_option import memory_options, with_memory
+from .memory_option import memory_options
 from .progress import ChunkProgress
-from .stop_option import stop_option, with_stop_policy
+from .stop_option import stop_option
 from .store_options import open_store, store_options
 from .strategy_options import chain_of, default_steps, knob_options, needs_tools, strategy_options
 

@@ -20,6 +20,7 @@ from ..models.base import Model
 from ..result import RunResult
 from ..strategies import close_strategy, get_strategy
 from ..strategies.base import Strategy
+from ..strategies.configure import with_memory, with_stop_policy
 from ..tools import close_tools, parse_tool_specs
 from .recipe import Recipe
 from .replay import Replayer
@@ -29,9 +30,6 @@ from .sqlite import RunStore
 
 def build_strategy(recipe: Recipe, model: Model, tools: Sequence[Any] = ()) -> Strategy:
     """The strategy a recipe names, configured as the original run was (its options as ``ponder ask`` chose them)."""
-    from ..cli.memory_option import with_memory
-    from ..cli.stop_option import with_stop_policy
-
     strategy = with_stop_policy(get_strategy(recipe.strategy, tools=tools, **recipe.strategy_options), recipe.stop)
     if recipe.memory:
         strategy = with_memory(strategy, recipe.memory["mode"], recipe.memory["threshold"], recipe.memory["window"])
