@@ -17,6 +17,11 @@ the calls it made (hits included). The extra row "one sample at T=0.7" is the
 mean accuracy of a single sample (over the 10 seeds), so a vote's gain over its
 own samples is visible.
 
+**Anchored** rows use ``Consistency(anchor=True)``: sample 0 is the greedy
+answer (the single pass's call; at temperature 0 the seed does not matter, so
+the cache shares it) and samples 1..N-1 are the same T=0.7 samples as the
+plain rows; ties go to the greedy answer.
+
 With ``--minutes``, no new problem is started after that much wall time; the
 table says how many problems were run. Per-problem records go to ``--out``.
 """
@@ -24,6 +29,7 @@ table says how many problems were run. Per-problem records go to ``--out``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -64,6 +70,8 @@ class SharedCalls:
         return self.model.count_tokens(text)
 
     def complete(self, messages: Any, options: ponder.GenerationOptions, on_text: Any = None, tools: Any = None) -> Any:
+        if options.temperature == 0:  # greedy decoding ignores the seed: one call serves every seed
+            options = dataclasses.replace(options, seed=None)
         key = (tuple((m.role, m.content) for m in messages), options)
         if key not in self._cache:
             t0 = time.perf_counter()
@@ -87,19 +95,28 @@ class Row:
 
 
 def configs() -> list[tuple[str, ponder.Strategy]]:
-    # the N=10 run comes first, so the others find its samples in the cache
-    return [
-        ("consistency N=10", Consistency(samples=10, adaptive=False, system_prompt=SYSTEM)),
-        ("consistency N=10 adaptive", Consistency(samples=10, system_prompt=SYSTEM)),
-        ("consistency N=5", Consistency(samples=5, adaptive=False, system_prompt=SYSTEM)),
-        ("consistency N=5 adaptive", Consistency(samples=5, system_prompt=SYSTEM)),
-        ("single (greedy)", ponder.Single(system_prompt=SYSTEM)),
-    ]
+    """Every configuration, in table order (single first)."""
+    rows: list[tuple[str, ponder.Strategy]] = [("single (greedy)", ponder.Single(system_prompt=SYSTEM))]
+    for anchor in (False, True):
+        for n in (5, 10):
+            for adaptive in (True, False):
+                name = f"consistency N={n}" + (" anchored" if anchor else "") + (" adaptive" if adaptive else "")
+                rows.append((name, Consistency(samples=n, adaptive=adaptive, anchor=anchor, system_prompt=SYSTEM)))
+    return rows
+
+
+#: the run whose samples are reported one by one (T=0.7 seeds 0..9); it runs first and fills the cache
+SAMPLED = "consistency N=10"
+
+
+def run_order() -> list[tuple[str, ponder.Strategy]]:
+    rows = configs()
+    return sorted(rows, key=lambda row: row[0] != SAMPLED)
 
 
 def solve(model: SharedCalls, task: Task, max_tokens: int) -> dict[str, Any]:
     record: dict[str, Any] = {"question": task.question[:80], "gold": task.answer, "runs": {}}
-    for name, strategy in configs():
+    for name, strategy in run_order():
         engine = ponder.Engine(
             model, budget=ponder.Budget(max_steps=None), options=ponder.GenerationOptions(max_tokens=max_tokens)
         )
@@ -113,21 +130,19 @@ def solve(model: SharedCalls, task: Task, max_tokens: int) -> dict[str, Any]:
             "model_seconds": round(model.seconds, 2),
             "detail": result.detail,
         }
-        if name == "consistency N=10":
+        if name == SAMPLED:
             record["sample_correct"] = [correct(t, task.answer) for t in samples]
     model.forget()  # problems share no calls; keep memory flat
     return record
 
 
 def table(records: list[dict[str, Any]]) -> str:
-    names = [name for name, _ in configs()]
-    order = [names[-1], names[3], names[2], names[1], names[0]]
     lines = [
         "| configuration | problems | accuracy | model calls / problem | model s / problem (mean) |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     n = len(records)
-    for name in order:
+    for name, _ in configs():
         runs = [r["runs"][name] for r in records]
         acc = sum(r["correct"] for r in runs) / n
         calls = statistics.mean(r["calls"] for r in runs)

@@ -227,6 +227,7 @@ def test_cli_flags_map_to_options():
         "temperature": 0.5,
         "adaptive": False,
     }
+    assert knob_options("consistency", {"anchor": True}) == {"anchor": True}
     assert knob_options("route", {"verifier": "judge"}) == {"check": "judge", "slow": "consistency"}
     assert knob_options("verify", {"verifier": "judge", "rounds": 2}) == {"verifier": "judge", "max_rounds": 2}
     assert knob_options("consistency", {"inner": "react"}, seed=4) == {"inner": "react", "seed": 4}
@@ -265,6 +266,15 @@ def test_cli_consistency_json_shows_samples_and_votes(capsys):
     vote = [s for s in data["steps"] if s["kind"] == "vote"][-1]
     assert vote["data"]["counts"] == {"3": 10}
     assert vote["data"]["confidence"] == 1.0
+
+
+def test_cli_anchor_draws_the_first_sample_greedily(capsys):
+    code, out, err = cli(capsys, "What is 2+3?", "-s", "consistency", "--samples", "3", "--anchor", "--json")
+    assert code == 0, err
+    samples = [s for s in json.loads(out)["steps"] if s["kind"] == "sample"]
+    assert [s["data"]["temperature"] for s in samples][:2] == [0.0, 0.7]
+    code, _, err = cli(capsys, "What is 2+3?", "-s", "verify", "--anchor")
+    assert code != 0 and "--anchor does not apply to verify" in err
 
 
 def test_cli_consistency_over_react(capsys):

@@ -133,6 +133,39 @@ def test_samples_use_the_single_prompt():
     assert model.calls[0].messages == single.calls[0].messages
 
 
+# -- greedy anchor ---------------------------------------------------------------
+
+
+def test_anchor_draws_sample_zero_greedily():
+    model, result = run(lambda m: "42", samples=3, adaptive=False, seed=5, temperature=0.8, anchor=True)
+    by_seed = {c.options.seed: c.options.temperature for c in model.calls}
+    assert by_seed == {5: 0.0, 6: 0.8, 7: 0.8}
+    steps = [s for s in result.steps if s.kind == "sample"]
+    assert steps[0].data == {"sample": 0, "seed": 5, "temperature": 0.0}
+    assert votes(result)[-1].data["votes"][0]["greedy"] is True
+    assert "greedy" not in votes(result)[-1].data["votes"][1]
+
+
+@pytest.mark.parametrize(
+    ("replies", "winner"),
+    [
+        (["greedy 3", "x 4", "y 5", "z 6", "w 7"], "greedy 3"),  # all differ: the greedy answer stands
+        (["greedy 3", "x 4", "y 4", "z 3", "w 7"], "greedy 3"),  # 2-2 tie: goes to the greedy answer
+        (["greedy 3", "x 4", "y 4", "z 4", "w 7"], "x 4"),  # a real majority overrides it
+    ],
+)
+def test_anchor_keeps_the_greedy_answer_unless_outvoted(replies, winner):
+    _, result = run(replies, samples=5, adaptive=False, anchor=True)
+    assert result.answer == winner
+
+
+def test_anchor_with_an_inner_strategy_runs_the_first_child_greedily():
+    model = ScriptedModel(lambda m: "7", supports_concurrency=False)
+    engine = Engine(model, budget=Budget(max_steps=20))
+    engine.run(Consistency(inner=Single(), samples=3, adaptive=False, anchor=True, temperature=0.6), "q?")
+    assert [c.options.temperature for c in model.calls] == [0.0, 0.6, 0.6]
+
+
 # -- extraction ------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ A strategy is a generator of requests (see :mod:`ponder.requests`). The engine
 sends it the result of each request, and is the one place that
 
 * executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
-  concurrently when the backend allows it),
+  concurrently when the backend allows it; see :mod:`ponder.calls`),
 * enforces the :class:`~ponder.budget.Budget` before every call; when a limit
   is reached it throws :class:`~ponder.errors.StopRun` into the strategy, which
   may catch it and return its best answer so far,
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from .budget import Budget, BudgetMeter
+from .calls import TextObserver, call_options, complete_all, mix_seed
 from .errors import ConfigError, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
@@ -30,9 +30,6 @@ from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request
 from .result import RunResult, Step
 from .strategies.base import Strategy
 from .types import Completion, GenerationOptions, Message, Usage
-
-#: called with (step index, step kind, text piece) while a single model call streams
-TextObserver = Callable[[int, str, str], None]
 
 
 class Replay(Protocol):
@@ -242,7 +239,7 @@ class Engine:
                 raise StopRun("budget", f"recursion depth limit of {self.budget.max_depth} reached")
             meter.check(1, 1)  # a child that could not make one call would only swallow the StopRun
             temperature = request.temperature if request.temperature is not None else run.temperature
-            seed = _mix_seed(run.seed, request.seed)
+            seed = mix_seed(run.seed, request.seed)
             child = self._run(request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed)
             run.usage.add(child.usage)
             run.steps.extend(child.steps)
@@ -287,73 +284,23 @@ class Engine:
         self._index += 1
         return index
 
-    def _options_for(self, request: Generate, meter: BudgetMeter, run: _Run) -> GenerationOptions:
-        """The options for one call: the request's (or the engine's), plus its stop/grammar
-        and the temperature/seed overrides of the request and of its (child) run.
-
-        With a token budget, ``max_tokens`` is cut to what is left; the prompt is
-        counted first (the backend's tokenizer), so a call whose prompt alone
-        would break the budget is never started.
-        """
-        options = request.options or self.options
-        if request.stop or request.grammar is not None:
-            stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
-            options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
-        temperature = request.temperature if request.temperature is not None else run.temperature
-        seed = _mix_seed(run.seed, request.seed)
-        if temperature is not None and temperature != options.temperature:
-            options = replace(options, temperature=temperature)
-        if seed is not None and seed != options.seed:
-            options = replace(options, seed=seed)
-        left = meter.tokens_left()
-        if left is None:
-            return options
-        prompt = sum(self.model.count_tokens(m.content) for m in request.messages)
-        if prompt >= left:
-            raise StopRun("budget", f"token limit of {meter.budget.max_tokens} reached")
-        if left - prompt < options.max_tokens:
-            options = replace(options, max_tokens=left - prompt)
-        return options
-
     def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
-        options = [self._options_for(r, meter, run) for r in requests]
+        options = [call_options(r, self.options, run.temperature, run.seed, meter, self.model) for r in requests]
         indices = []
         for request in requests:
             index = self._take_index()
             indices.append(index)
             meter.steps += 1
             self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
-
         # recorded results (resume) are taken in request order, before any concurrent call
         replayed = [
             self.replay.model_call(r.messages, o, r.kind) if self.replay is not None else None
             for r, o in zip(requests, options, strict=True)
         ]
-
-        def call(i: int) -> tuple[Completion, float]:
-            req = requests[i]
-            recorded = replayed[i]
-            if recorded is not None:
-                if stream and self.on_text is not None and recorded[0].text:
-                    self.on_text(indices[i], req.kind, recorded[0].text)
-                return recorded
-            on_text = None
-            if stream and self.on_text is not None:
-                observer, index, kind = self.on_text, indices[i], req.kind
-
-                def on_text(piece: str) -> None:
-                    observer(index, kind, piece)
-
-            schemas = [t.to_openai() for t in req.tools] if req.tools and self.model.supports_tools else None
-            t0 = time.perf_counter()
-            completion = self.model.complete(req.messages, options[i], on_text, schemas)
-            return completion, time.perf_counter() - t0
-
-        if len(requests) > 1 and self.model.supports_concurrency and self.max_concurrency > 1:
-            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests))) as pool:
-                results = list(pool.map(call, range(len(requests))))
-        else:
-            results = [call(i) for i in range(len(requests))]
+        on_text = self.on_text if stream else None
+        results = complete_all(
+            self.model, requests, options, replayed, indices, on_text=on_text, max_concurrency=self.max_concurrency
+        )
 
         completions = []
         for i, (completion, seconds) in enumerate(results):
@@ -393,12 +340,3 @@ class Engine:
             )
             completions.append(completion)
         return completions
-
-
-def _mix_seed(outer: int | None, inner: int | None) -> int | None:
-    """The seed for a call or child: the inner one, the outer one, or both mixed when both are set."""
-    if outer is None:
-        return inner
-    if inner is None:
-        return outer
-    return (outer * 1_000_003 + inner) % (2**31 - 1)

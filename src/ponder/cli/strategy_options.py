@@ -13,6 +13,7 @@ flag                       option                  strategy
 ``--extract SPEC``         ``extract``             consistency, route's agree check
 ``--vote``                 ``vote``                consistency
 ``--no-adaptive``          ``adaptive=False``      consistency
+``--anchor``               ``anchor=True``         consistency
 ``--margin X``             ``margin``              consistency
 ``--verifier SPEC``        ``verifier`` / ``check`` / ``weigh``   verify / route / consistency
 ``--rounds N``             ``max_rounds``          verify
@@ -71,6 +72,7 @@ def strategy_options(func: F) -> F:
         click.option("--extract", default=None, help="Answer extraction: last_number, regex:PATTERN, answer or lm."),
         click.option("--vote", type=click.Choice(["majority", "weighted"]), default=None, help="consistency: vote."),
         click.option("--no-adaptive", is_flag=True, help="consistency: draw every sample (no early stop)."),
+        click.option("--anchor", is_flag=True, help="consistency: sample 0 is the greedy answer and wins ties."),
         click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop at this lead."),
         click.option(
             "--verifier",
@@ -118,6 +120,8 @@ def knob_options(strategy: str, knobs: dict[str, Any], *, seed: int | None = Non
             out[option], flags[option] = knobs[key], flag
     if knobs.get("no_adaptive"):
         out["adaptive"], flags["adaptive"] = False, "--no-adaptive"
+    if knobs.get("anchor"):
+        out["anchor"], flags["anchor"] = True, "--anchor"
     if knobs.get("verifier"):
         option = _VERIFIER_OPTION.get(strategy, "verifier")
         out[option], flags[option] = knobs["verifier"], "--verifier"

@@ -33,6 +33,13 @@ def source_of(module: str) -> str:
     return Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
 
 
+@functools.cache
+def worker_source() -> str:
+    """The worker's ``python -c`` source: its process hardening, then the REPL (one script, one namespace)."""
+    repl = source_of("worker").replace("from __future__ import annotations\n", "", 1)  # only legal at the top
+    return source_of("worker_guard") + "\n\n" + repl
+
+
 @dataclass(frozen=True)
 class LaunchPlan:
     argv: list[str]
@@ -47,7 +54,7 @@ def bwrap_plan(bwrap: str, config: SandboxConfig) -> LaunchPlan:
     roots = python_roots(python)
     settings = json.dumps({"limits": config.worker_limits(), "isolated": True})
     argv = bwrap_argv(bwrap, python, roots, config.tmp_mb)
-    argv += [python, *PYTHON_FLAGS, "-c", source_of("worker"), settings]
+    argv += [python, *PYTHON_FLAGS, "-c", worker_source(), settings]
     if os.geteuid() == 0:
         hidden = {root: cover for root in roots if (cover := hidden_from_others(root)) is not None}
         spec = json.dumps({"paths": sorted(hidden), "covers": sorted(set(hidden.values())), "uid": SANDBOX_UID})
@@ -58,7 +65,7 @@ def bwrap_plan(bwrap: str, config: SandboxConfig) -> LaunchPlan:
 def fallback_plan(config: SandboxConfig, workdir: str, env: dict[str, str]) -> LaunchPlan:
     """The command that starts the worker as a plain subprocess (no isolation)."""
     settings = json.dumps({"limits": config.worker_limits(), "isolated": False})
-    argv = [base_python(), *PYTHON_FLAGS, "-c", source_of("worker"), settings]
+    argv = [base_python(), *PYTHON_FLAGS, "-c", worker_source(), settings]
     return LaunchPlan(argv=argv, cwd=workdir, env=env, isolated=False)
 
 

@@ -1,7 +1,10 @@
 """The worker: a persistent Python REPL that runs INSIDE the sandbox.
 
 The host starts it as ``python -I -S -B -X utf8 -c <this file's source> <limits json>``,
-so this file must use the standard library only and never import ponder.
+so this file must use the standard library only and never import ponder. The source
+sent is :mod:`worker_guard` (the process hardening: rlimits, keyring, stray
+processes) followed by this file (the REPL and its protocol); see
+``process.worker_source``.
 
 Protocol: frames of a 4-byte big-endian length and a UTF-8 JSON object, read from the
 worker's original stdin and written to its original stdout. Both descriptors are
@@ -28,16 +31,24 @@ import resource
 import signal
 import struct
 import sys
-import time
 import traceback
 from typing import Any
+
+# imported as ponder.sandbox.worker (tests, type checks); run as ``python -c``, the import
+# fails and worker_guard's source, sent first, has defined these (see process.worker_source)
+with contextlib.suppress(ImportError):
+    from .worker_guard import (
+        _in_private_pid_namespace,
+        _leave_session_keyring,
+        _private_file,
+        _reap_strays,
+        apply_limits,
+    )
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 1 << 30
 _MARKER = "\n[... output truncated: {n} more characters not shown ...]\n"
 _WORKER_FILE = "<string>"  # how Python names code run with -c: frames to hide from tracebacks
-_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311}.get(os.uname().machine)
-_KEYCTL_JOIN_SESSION_KEYRING = 1
 
 
 class SandboxInterrupt(BaseException):  # like KeyboardInterrupt: `except Exception` does not swallow it
@@ -139,52 +150,6 @@ class Channel:
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
-
-
-def _private_file() -> int:
-    """An unlinked, append-only file in the working directory (the sandbox's /tmp)."""
-    for attempt in range(100):
-        path = f".ponder-out-{os.getpid()}-{attempt}"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        except FileExistsError:
-            continue
-        os.unlink(path)
-        return fd
-    raise OSError("cannot create the output file")
-
-
-def _user_process_count() -> int:
-    """Processes of this uid (fallback mode, where RLIMIT_NPROC counts all of them)."""
-    uid, count = os.getuid(), 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                count += os.stat(f"/proc/{name}").st_uid == uid
-    return count
-
-
-def apply_limits(limits: dict[str, Any], isolated: bool) -> None:
-    """Lower this process's rlimits (inherited by everything it starts); they cannot be raised again."""
-    mib = 1024 * 1024
-
-    def cap(which: int, value: int) -> None:
-        _soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
-
-    cap(resource.RLIMIT_AS, int(limits["memory_mb"]) * mib)
-    cap(resource.RLIMIT_FSIZE, int(limits["max_file_mb"]) * mib)
-    cap(resource.RLIMIT_CORE, 0)
-    nproc = int(limits["max_processes"])
-    if not isolated:  # no user namespace: the limit counts every process of this uid
-        nproc += _user_process_count()
-    cap(resource.RLIMIT_NPROC, nproc)
-    # CPU: the soft limit is moved before each call (see Repl.arm); the hard limit stays.
-    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), hard))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too-big writes fail with EFBIG instead of killing
 
 
 class Repl:
@@ -359,31 +324,6 @@ def _format_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
-def _reap_strays() -> None:
-    """Isolated mode only: end every other process in the sandbox so nothing outlives the call.
-
-    kill(-1) from inside a private pid namespace reaches that namespace only, and spares
-    pid 1 (bwrap's reaper) and this process. Only called when this process is pid 2 with
-    bwrap as its parent. Waits (briefly) until they are gone, so the next call starts clean.
-    """
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:  # nothing else is running: the common, fast case
-        return
-    except OSError:
-        pass
-    me = str(os.getpid())
-    for _ in range(1000):
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
-        except ChildProcessError:
-            pass
-        if all(name in ("1", me) for name in os.listdir("/proc") if name.isdigit()):
-            return
-        time.sleep(0.001)
-
-
 def _join(capture: _Capture, fd: int, limit: int) -> tuple[str, bool]:
     """The call's Python-level output, then what child processes wrote to the fd; cut to ``limit``."""
     text = capture.getvalue()
@@ -400,28 +340,6 @@ def _join(capture: _Capture, fd: int, limit: int) -> tuple[str, bool]:
     if dropped:
         return text + _MARKER.format(n=dropped), True
     return text, False
-
-
-def _in_private_pid_namespace() -> bool:
-    try:
-        with open("/proc/1/comm") as f:
-            return os.getpid() == 2 and os.getppid() == 1 and f.read().strip() == "bwrap"
-    except OSError:
-        return False
-
-
-def _leave_session_keyring() -> None:
-    """Join a fresh, empty session keyring: the inherited one is the host's, and possessing it
-    would let sandboxed code read the keys in it (bubblewrap does not change keyrings)."""
-    if _SYS_KEYCTL is None:  # unknown architecture: do not guess a syscall number
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall(_SYS_KEYCTL, _KEYCTL_JOIN_SESSION_KEYRING, None)
-    except (OSError, AttributeError):  # no keyctl here: then there is no keyring to leak either
-        pass
 
 
 def main(argv: list[str]) -> None:

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from ..engine import Engine, TextObserver
+from ..calls import TextObserver
+from ..engine import Engine
 from ..events import EventSink
 from ..models import load_model
 from ..models.base import Model

@@ -17,6 +17,13 @@ limit or a budget).
 
 **Ties** go to the answer whose first vote came earliest (lowest sample number).
 
+**Greedy anchor** (``anchor=True``, ``--anchor``): sample 0 is the greedy
+answer (the prompt of ``single`` at temperature 0) and samples 1.. are drawn
+at ``temperature``. Since ties go to the earliest vote, the vote keeps the
+greedy answer unless some other answer gets strictly more votes: with a weak
+model whose samples rarely agree, consistency then falls back to the single
+pass instead of to whichever noisy sample happened to come first.
+
 **Adaptive stopping**: sampling stops as soon as the leader cannot be overtaken
 by the samples still to come (each can add at most weight 1), or as soon as
 it leads by ``margin``. Batches come in waves: each wave is the smallest number
@@ -175,6 +182,8 @@ class Consistency:
     answer: Literal["sample", "extracted"] = "sample"
     system_prompt: str | None = None
     name: str = "consistency"
+    #: sample 0 is greedy (temperature 0) and wins ties (see the module docs)
+    anchor: bool = False
     #: asked after each undecided wave (e.g. a :class:`~ponder.stop_learned.LearnedStop`); stops when it says so
     stop_policy: VoteStopPolicy | None = None
 
@@ -215,7 +224,10 @@ class Consistency:
                     weight = yield from self._weight(question, text, finished)
                     tally.add(sample, key, weight)
                     texts[sample] = text or ""
-                    votes.append({"sample": sample, "seed": self.seed + sample, "answer": key, "weight": weight})
+                    vote = {"sample": sample, "seed": self.seed + sample, "answer": key, "weight": weight}
+                    if self.anchor and sample == 0:
+                        vote["greedy"] = True
+                    votes.append(vote)
                 taken += size
                 reason = tally.decided(self.samples - taken, self.margin) if self.adaptive else None
                 learned = (
@@ -248,17 +260,27 @@ class Consistency:
         if self.inner is not None:
             out: list[Drawn] = []
             for sample in ids:
-                outcome: Outcome = yield Child(self.inner, question, self.temperature, self.seed + sample)
+                temperature = self._temperature(sample)
+                outcome: Outcome = yield Child(self.inner, question, temperature, self.seed + sample)
                 out.append((outcome.answer, outcome.stop_reason in _FINISHED, 0))  # child tokens are not visible here
             return out
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
-        requests = Generate.samples(messages, "sample", self.temperature, self.seed, ids, "sample")
+        requests = tuple(
+            request
+            for sample in ids
+            for request in Generate.samples(
+                messages, "sample", self._temperature(sample), self.seed, [sample], "sample"
+            )
+        )
         if len(requests) == 1:
             completions: list[Completion] = [(yield requests[0])]
         else:
             completions = yield Batch(requests)
         return [(c.text.strip(), c.finish_reason == "stop", c.usage.total_tokens) for c in completions]
+
+    def _temperature(self, sample: int) -> float:
+        return 0.0 if self.anchor and sample == 0 else self.temperature
 
     def _weight(self, question: str, text: str | None, finished: bool) -> Steps[float]:
         if self.vote == "majority":

@@ -1,0 +1,112 @@
+"""How the engine makes model calls: each call's options, and a batch run concurrently.
+
+:func:`call_options` resolves what one :class:`~ponder.requests.Generate` is
+sent with: the request's options (or the engine's), its stop strings and
+grammar, the temperature/seed overrides of the request and of the child run it
+belongs to, and ``max_tokens`` cut to the token budget left.
+
+:func:`complete_all` makes the calls of one request or
+:class:`~ponder.requests.Batch`: recorded results (resume) are served first;
+the rest go to the backend, concurrently (a thread each, up to a limit) when
+there is more than one and the backend says it allows it, else one by one. The
+engine does the bookkeeping (steps, events, usage) around it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from .budget import BudgetMeter
+from .errors import StopRun
+from .models.base import Model
+from .requests import Generate
+from .types import Completion, GenerationOptions
+
+#: called with (step index, step kind, text piece) while a single model call streams
+TextObserver = Callable[[int, str, str], None]
+#: a completion and the seconds it took (0 or the recorded time for a replayed one)
+Timed = tuple[Completion, float]
+
+
+def mix_seed(outer: int | None, inner: int | None) -> int | None:
+    """The seed for a call or child: the inner one, the outer one, or both mixed when both are set."""
+    if outer is None:
+        return inner
+    if inner is None:
+        return outer
+    return (outer * 1_000_003 + inner) % (2**31 - 1)
+
+
+def call_options(
+    request: Generate,
+    base: GenerationOptions,
+    run_temperature: float | None,
+    run_seed: int | None,
+    meter: BudgetMeter,
+    model: Model,
+) -> GenerationOptions:
+    """The options for one call (see the module docs).
+
+    With a token budget the prompt is counted first (the backend's tokenizer),
+    so a call whose prompt alone would break the budget is never started: it
+    raises :class:`~ponder.errors.StopRun`.
+    """
+    options = request.options or base
+    if request.stop or request.grammar is not None:
+        stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
+        options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
+    temperature = request.temperature if request.temperature is not None else run_temperature
+    seed = mix_seed(run_seed, request.seed)
+    if temperature is not None and temperature != options.temperature:
+        options = replace(options, temperature=temperature)
+    if seed is not None and seed != options.seed:
+        options = replace(options, seed=seed)
+    left = meter.tokens_left()
+    if left is None:
+        return options
+    prompt = sum(model.count_tokens(m.content) for m in request.messages)
+    if prompt >= left:
+        raise StopRun("budget", f"token limit of {meter.budget.max_tokens} reached")
+    if left - prompt < options.max_tokens:
+        options = replace(options, max_tokens=left - prompt)
+    return options
+
+
+def complete_all(
+    model: Model,
+    requests: Sequence[Generate],
+    options: Sequence[GenerationOptions],
+    replayed: Sequence[Timed | None],
+    indices: Sequence[int],
+    *,
+    on_text: TextObserver | None,
+    max_concurrency: int,
+) -> list[Timed]:
+    """The completions of ``requests``, in order; ``on_text`` streams (only given for a single call)."""
+
+    def call(i: int) -> Timed:
+        req = requests[i]
+        recorded = replayed[i]
+        if recorded is not None:
+            if on_text is not None and recorded[0].text:
+                on_text(indices[i], req.kind, recorded[0].text)
+            return recorded
+        piece_observer = None
+        if on_text is not None:
+            observer, index, kind = on_text, indices[i], req.kind
+
+            def piece_observer(piece: str) -> None:
+                observer(index, kind, piece)
+
+        schemas = [t.to_openai() for t in req.tools] if req.tools and model.supports_tools else None
+        t0 = time.perf_counter()
+        completion = model.complete(req.messages, options[i], piece_observer, schemas)
+        return completion, time.perf_counter() - t0
+
+    if len(requests) > 1 and model.supports_concurrency and max_concurrency > 1:
+        with ThreadPoolExecutor(max_workers=min(max_concurrency, len(requests))) as pool:
+            return list(pool.map(call, range(len(requests))))
+    return [call(i) for i in range(len(requests))]
