@@ -129,3 +129,21 @@ def test_live_view_shows_tool_calls(capsys):
     assert "calculator(6*7)" in out
     assert "42" in out
     assert "step 2: tool" in out
+
+
+def test_live_view_folds_a_batch_into_one_header(capsys):
+    from rich.console import Console
+
+    from ponder import Engine, ScriptedModel
+    from ponder.cli.live import LiveView
+    from ponder.strategies import Consistency
+
+    view = LiveView(Console(force_terminal=False, width=100))
+    model = ScriptedModel(lambda m: "4", supports_concurrency=False)
+    strategy = Consistency(samples=6, adaptive=False)
+    result = Engine(model, sinks=[view], on_text=view.on_text).run(strategy, "2+2?")
+    view.summary(result)
+    out = capsys.readouterr().out
+    assert "steps 1-6: sample ×6" in out  # one header for the batch, not six rules
+    assert "step 2: sample" not in out
+    assert "[vote]" in out and "6 of 6 samples agree" in out
