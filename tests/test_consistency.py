@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 
+from inflight import InFlight
 from ponder import Budget, Completion, ConfigError, Engine, GenerationOptions, ScriptedModel
 from ponder.extract import extractor, last_number, normalize, regex
 from ponder.strategies import Consistency, Single
@@ -331,48 +330,23 @@ def test_tally_decides_only_when_the_leader_is_safe():
 
 
 def test_a_wave_of_samples_runs_concurrently():
-    barrier = threading.Barrier(8, timeout=20)
-    lock = threading.Lock()
-    running = peak = 0
-
-    def together(messages):
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        barrier.wait()  # only passes when all 8 samples are in flight at once
-        with lock:
-            running -= 1
-        return "42"
-
+    together = InFlight(barrier=8)  # only passes when all 8 samples are in flight at once
     model = ScriptedModel(together)
     result = Engine(model, budget=Budget(max_steps=None), max_concurrency=8).run(
         Consistency(samples=8, adaptive=False), "q"
     )
-    assert peak == 8
+    assert together.peak == 8
     assert result.answer == "42"
     assert [s.data["sample"] for s in result.steps if s.kind == "sample"] == list(range(8))
 
 
 @pytest.mark.parametrize(("concurrent", "limit", "expected"), [(True, 3, 3), (False, 8, 1)])
 def test_overlap_is_bounded_by_the_limit_and_the_backend(concurrent, limit, expected):
-    lock = threading.Lock()
-    running = peak = 0
-
-    def slow(messages):
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.03)
-        with lock:
-            running -= 1
-        return "42"
-
+    slow = InFlight()
     model = ScriptedModel(slow, supports_concurrency=concurrent)
     Engine(model, budget=Budget(max_steps=None), max_concurrency=limit).run(Consistency(samples=6, adaptive=False), "q")
     assert len(model.calls) == 6
-    assert peak == expected
+    assert slow.peak == expected
 
 
 def test_vote_data_is_json():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import threading
 import time
 
 import pytest
 
+from inflight import InFlight
 from ponder import (
     Batch,
     Budget,
@@ -178,19 +178,7 @@ def test_negative_budget_is_rejected(field):
 
 
 def test_batch_runs_concurrently_and_keeps_order():
-    running = 0
-    peak = 0
-    lock = threading.Lock()
-
-    def slow(messages):
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.05)
-        with lock:
-            running -= 1
-        return messages[-1].content.upper()
+    slow = InFlight(lambda messages: messages[-1].content.upper(), hold=0.05)
 
     class Fan:
         name = "fan"
@@ -201,21 +189,12 @@ def test_batch_runs_concurrently_and_keeps_order():
 
     result = Engine(ScriptedModel(slow), max_concurrency=3).run(Fan(), "q")
     assert result.answer == "S0,S1,S2,S3,S4,S5"
-    assert peak == 3
+    assert slow.peak == 3
     assert [s.index for s in result.steps] == list(range(6))
 
 
 def test_batch_is_sequential_when_backend_cannot_run_concurrently():
-    running = 0
-    peak = 0
-
-    def fn(messages):
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        time.sleep(0.01)
-        running -= 1
-        return "x"
+    fn = InFlight(lambda messages: "x", hold=0.01)
 
     class Fan:
         name = "fan"
@@ -225,7 +204,7 @@ def test_batch_is_sequential_when_backend_cannot_run_concurrently():
             return Outcome("done")
 
     Engine(ScriptedModel(fn, supports_concurrency=False)).run(Fan(), "q")
-    assert peak == 1
+    assert fn.peak == 1
 
 
 def test_batch_that_does_not_fit_the_budget_is_refused():
