@@ -148,6 +148,7 @@ def run_one(model: ponder.Model, method: str, args: argparse.Namespace, rank: in
     question = f"Use {puzzle} to make 24" if method.startswith("tree") else f"Numbers: {puzzle}"
     t0 = time.perf_counter()
     result = engine.run(strategy, question)
+    nodes = [s.data for s in result.steps if s.kind == "node" and s.data.get("depth", 0) >= 1]
     return {
         "rank": rank,
         "puzzle": puzzle,
@@ -157,6 +158,9 @@ def run_one(model: ponder.Model, method: str, args: argparse.Namespace, rank: in
         "calls": result.usage.model_calls,
         "seconds": round(time.perf_counter() - t0, 2),
         "stop": result.stop_reason,
+        # tree methods: thoughts proposed below the root, and how many the step check rejected
+        "thoughts": len({n["node"] for n in nodes}),
+        "invalid": len({n["node"] for n in nodes if n["status"] == "invalid"}),
     }
 
 
@@ -222,14 +226,18 @@ def main(argv: list[str] | None = None, model: ponder.Model | None = None) -> in
         out.close()
     n = len(results[methods[0]])
     print(f"\n{n} puzzles, {time.perf_counter() - began:.0f} s, load {os.getloadavg()[0]:.1f}\n")
-    print("| method | solved | success | model calls / puzzle | s / puzzle (median) | GPT-4 (paper) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| method | solved | success | model calls / puzzle | s / puzzle (median) | thoughts rejected | GPT-4 (paper) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for method in methods:
         rows = results[method]
         wins = sum(r["solved"] for r in rows)
         calls = statistics.mean(r["calls"] for r in rows)
         seconds = statistics.median(r["seconds"] for r in rows)
-        print(f"| {LABELS[method]} | {wins}/{len(rows)} | {wins / len(rows):.0%} | {calls:.1f} | {seconds:.1f} | {PAPER.get(method, '–')} |")  # fmt: skip
+        thoughts, invalid = sum(r["thoughts"] for r in rows), sum(r["invalid"] for r in rows)
+        rejected = f"{invalid}/{thoughts} ({invalid / thoughts:.0%})" if thoughts else "–"
+        print(f"| {LABELS[method]} | {wins}/{len(rows)} | {wins / len(rows):.0%} | {calls:.1f} | {seconds:.1f} | {rejected} | {PAPER.get(method, '–')} |")  # fmt: skip
     return 0
 
 

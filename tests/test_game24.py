@@ -248,6 +248,13 @@ def test_benchmark_prints_its_table(tmp_path, capsys):
     assert rows["tree, program computes steps"] == "1/2"
     assert rows["tree, program computes + solver as evaluator (ceiling, not a model result)"] == "1/2"
     assert "ranks 1-2" in out
+    rejected = {
+        line.split("|")[1].strip(): line.split("|")[6].strip() for line in out.splitlines() if line.startswith("| ")
+    }
+    assert (
+        rejected["tree, model computes steps"] == "3/3 (100%)"
+    )  # both thoughts of the first puzzle, one of the second
+    assert rejected["IO (few-shot)"] == "–"
 
 
 def test_result_mode_checks_the_result_but_recomputes_what_is_left():
