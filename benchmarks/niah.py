@@ -7,7 +7,8 @@ depth of a haystack built from ../shared/data/haystack/*.txt (essays repeated
 to reach the size); the question asks for the value. A trial is right when the
 answer contains the value. The flat baseline sends the haystack truncated to
 the model's window (its head) in one prompt. Writes the raw numbers to
-benchmarks/niah.json (plot them with benchmarks/plot_niah.py).
+benchmarks/niah.json (plot them with benchmarks/plot_niah.py); a run over some
+sizes replaces those sizes' rows and keeps the others.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import random
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import ponder
 from ponder.strategies import Recursive
@@ -96,7 +98,9 @@ def main() -> None:
     flat_trials = args.trials if args.flat_trials is None else args.flat_trials
     args.workdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    # sizes not run this time keep their rows from an earlier run
+    previous = json.loads(args.out.read_text()) if args.out.exists() else []
     print(f"model {model.name}, window {model.context_window}, {bytes_per_token:.2f} bytes/token")
     print("| tokens | recursive acc | recursive median s | calls | flat acc | flat median s | trials (rec/flat) |")
     print("|---|---|---|---|---|---|---|", flush=True)
@@ -135,7 +139,8 @@ def main() -> None:
             f" {row['recursive_mean_calls']:.1f} | {fa} | {fs} | {len(rec)}/{len(flat)} |",
             flush=True,
         )
-        args.out.write_text(json.dumps(sorted(rows, key=lambda r: r["tokens"]), indent=1))
+        merged = {r["size"]: r for r in previous} | {r["size"]: r for r in rows}
+        args.out.write_text(json.dumps(sorted(merged.values(), key=lambda r: r["tokens"]), indent=1))
 
 
 if __name__ == "__main__":
