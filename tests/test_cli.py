@@ -131,19 +131,27 @@ def test_live_view_shows_tool_calls(capsys):
     assert "step 2: tool" in out
 
 
-def test_live_view_folds_a_batch_into_one_header(capsys):
+def test_live_view_shows_a_batch_as_one_header_when_it_starts():
+    import io
+
     from rich.console import Console
 
     from ponder import Engine, ScriptedModel
     from ponder.cli.live import LiveView
     from ponder.strategies import Consistency
 
-    view = LiveView(Console(force_terminal=False, width=100))
-    model = ScriptedModel(lambda m: "4", supports_concurrency=False)
-    strategy = Consistency(samples=6, adaptive=False)
-    result = Engine(model, sinks=[view], on_text=view.on_text).run(strategy, "2+2?")
+    screen = io.StringIO()
+    view = LiveView(Console(file=screen, force_terminal=False, width=100))
+    seen_while_running = []
+
+    def reply(messages):
+        seen_while_running.append(screen.getvalue())
+        return "4"
+
+    model = ScriptedModel(reply, supports_concurrency=False)
+    result = Engine(model, sinks=[view], on_text=view.on_text).run(Consistency(samples=6, adaptive=False), "2+2?")
     view.summary(result)
-    out = capsys.readouterr().out
-    assert "steps 1-6: sample ×6" in out  # one header for the batch, not six rules
-    assert "step 2: sample" not in out
+    assert "steps 1-6: sample ×6" in seen_while_running[0]  # shown before the batch's first call returns
+    out = screen.getvalue()
+    assert out.count("sample ×6") == 1 and "step 2: sample" not in out  # one header, not six rules
     assert "[vote]" in out and "6 of 6 samples agree" in out

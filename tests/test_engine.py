@@ -189,6 +189,7 @@ def test_batch_runs_concurrently_and_keeps_order():
 
     result = Engine(ScriptedModel(slow), max_concurrency=3).run(Fan(), "q")
     assert result.answer == "S0,S1,S2,S3,S4,S5"
+    assert [e.batch for e in result.events if e.type == "step_started"] == [6] * 6
     assert slow.peak == 3
     assert [s.index for s in result.steps] == list(range(6))
 

@@ -291,7 +291,10 @@ class Engine:
             index = self._take_index()
             indices.append(index)
             meter.steps += 1
-            self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
+            started = StepStarted(
+                run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth, len(requests)
+            )
+            self._emit(run, started)
         # recorded results (resume) are taken in request order, before any concurrent call
         replayed = [
             self.replay.model_call(r.messages, o, r.kind) if self.replay is not None else None

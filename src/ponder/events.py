@@ -61,6 +61,8 @@ class StepStarted(Event):
     step: int = 0
     kind: str = ""
     depth: int = 0
+    #: how many calls started together with this one (a Batch's size; 1 for a single call or a tool call)
+    batch: int = 1
 
 
 @dataclass(slots=True)

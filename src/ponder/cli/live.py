@@ -1,8 +1,7 @@
 """Live display of a run in the terminal: each pass streams as it is produced.
 
-The calls of a batch start together and do not stream, so consecutive starts of
-the same kind at the same depth are folded into one header ("steps 5-104:
-classify ×100") instead of a rule each.
+The calls of a batch start together and do not stream, so a batch gets one
+header ("steps 5-104: classify ×100") when it starts instead of a rule each.
 """
 
 from __future__ import annotations
@@ -20,19 +19,22 @@ class LiveView:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        #: started steps not shown yet: (first step, last step, kind, depth)
-        self._started: tuple[int, int, str, int] | None = None
+        #: starts still to come of the batch whose header is shown
+        self._batch_left = 0
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
-            pending = self._started
-            if pending is not None and (event.step, event.kind, event.depth) == (pending[1] + 1, *pending[2:]):
-                self._started = (pending[0], event.step, event.kind, event.depth)
+            if self._batch_left > 0:
+                self._batch_left -= 1
                 return
-            self._flush()
-            self._started = (event.step, event.step, event.kind, event.depth)
+            first, last = event.step + 1, event.step + event.batch
+            title = (
+                f"step {first}: {event.kind}" if first == last else f"steps {first}-{last}: {event.kind} ×{event.batch}"
+            )
+            self._batch_left = event.batch - 1
+            self.console.print()
+            self.console.rule(Text("  " * event.depth + title, style="bold cyan"), align="left")
             return
-        self._flush()
         if isinstance(event, StepRecorded):
             self.console.print()
             self.console.print(Text(f"  [{event.kind}] {event.text}", style="dim"))
@@ -42,25 +44,10 @@ class LiveView:
             shown = event.output if event.ok else "\n".join(p for p in (event.output, f"Error: {event.error}") if p)
             self.console.print(Text(shown[:2000] or "(no output)", style="green" if event.ok else "red"))
 
-    def _flush(self) -> None:
-        """Print the header of the started steps not shown yet."""
-        if self._started is None:
-            return
-        first, last, kind, depth = self._started
-        self._started = None
-        if first == last:
-            title = f"step {first + 1}: {kind}"
-        else:
-            title = f"steps {first + 1}-{last + 1}: {kind} ×{last - first + 1}"
-        self.console.print()
-        self.console.rule(Text("  " * depth + title, style="bold cyan"), align="left")
-
     def on_text(self, step: int, kind: str, piece: str) -> None:
-        self._flush()
         self.console.out(piece, end="", highlight=False)
 
     def summary(self, result: RunResult) -> None:
-        self._flush()
         u = result.usage
         self.console.print()
         self.console.print(Panel(result.answer or "(no answer)", title="answer", title_align="left"))

@@ -22,7 +22,13 @@ answer (the prompt of ``single`` at temperature 0) and samples 1.. are drawn
 at ``temperature``. Since ties go to the earliest vote, the vote keeps the
 greedy answer unless some other answer gets strictly more votes: with a weak
 model whose samples rarely agree, consistency then falls back to the single
-pass instead of to whichever noisy sample happened to come first.
+pass instead of to whichever noisy sample happened to come first. With
+``vote="weighted"`` "more votes" means more weight (a cut-off greedy sample
+weighs 0.5); a greedy sample without an extractable answer abstains and the
+ties go to the next sample as usual. With ``inner``, sample 0's child run gets
+temperature 0 for every call that does not set a temperature of its own (a
+``tree`` or nested ``consistency`` inside does). A learned stop policy sees the
+same vote state with or without the anchor.
 
 **Adaptive stopping**: sampling stops as soon as the leader cannot be overtaken
 by the samples still to come (each can add at most weight 1), or as soon as
