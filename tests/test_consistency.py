@@ -158,6 +158,55 @@ def test_anchor_keeps_the_greedy_answer_unless_outvoted(replies, winner):
     assert result.answer == winner
 
 
+def test_anchor_needs_a_majority_to_overturn_the_greedy_answer():
+    replies = ["greedy 3", "x 4", "y 4", "z 5", "w 7"]
+    _, plain = run(replies, samples=5, adaptive=False)
+    _, anchored = run(replies, samples=5, adaptive=False, anchor=True)
+    assert plain.answer == "x 4"  # a plurality of 2 wins a plain vote
+    assert anchored.answer == "greedy 3"  # but 2 of 5 is not a majority
+    final = votes(anchored)[-1].data
+    assert final["leader"] == "3" and final["counts"] == {"4": 2, "3": 1, "5": 1, "7": 1}
+    assert "3: 1 of 5 samples agree" in anchored.detail
+
+
+@pytest.mark.parametrize(
+    ("replies", "calls", "winner"),
+    [
+        (["g 3", "a 4", "b 5", "c 6", "d 7"], 4, "g 3"),  # after 4 distinct answers no rival can reach 3 of 5
+        (["g 3", "a 3", "b 3", "c 6", "d 7"], 3, "g 3"),  # the first wave is half: 3 of 5
+        (["g 1", "x 2", "y 2", "z 2"], 4, "x 2"),  # 3 of 5 for 2 is certain after the 4th sample
+        (["g 1", "x 2", "y 2", "z 9", "w 2"], 5, "x 2"),  # here the majority needs every sample
+    ],
+)
+def test_anchored_adaptive_stops_once_the_majority_question_is_settled(replies, calls, winner):
+    model, result = run(replies + ["unused 0"] * 3, samples=5, anchor=True)
+    assert len(model.calls) == calls
+    assert result.answer == winner
+
+
+def test_anchor_without_a_greedy_answer_falls_back_to_plurality():
+    _, result = run(["no idea", "x 4", "y 4", "z 5", "w 7"], samples=5, adaptive=False, anchor=True)
+    assert result.answer == "x 4"
+
+
+def test_anchored_adaptive_always_agrees_with_drawing_every_sample():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(1, 8)
+        replies = [rng.choice(["1", "2", "3", "none"]) for _ in range(n)]
+        _, full = run(list(replies), samples=n, adaptive=False, anchor=True)
+        model, early = run(list(replies), samples=n, anchor=True)
+        assert early.answer == full.answer, replies
+        assert len(model.calls) <= n
+
+
+def test_anchor_and_margin_do_not_combine():
+    with pytest.raises(ConfigError, match="margin does not apply to an anchored vote"):
+        Consistency(anchor=True, margin=2)
+
+
 def test_anchor_with_an_inner_strategy_runs_the_first_child_greedily():
     model = ScriptedModel(lambda m: "7", supports_concurrency=False)
     engine = Engine(model, budget=Budget(max_steps=20))

@@ -72,7 +72,11 @@ def strategy_options(func: F) -> F:
         click.option("--extract", default=None, help="Answer extraction: last_number, regex:PATTERN, answer or lm."),
         click.option("--vote", type=click.Choice(["majority", "weighted"]), default=None, help="consistency: vote."),
         click.option("--no-adaptive", is_flag=True, help="consistency: draw every sample (no early stop)."),
-        click.option("--anchor", is_flag=True, help="consistency: sample 0 is the greedy answer and wins ties."),
+        click.option(
+            "--anchor",
+            is_flag=True,
+            help="consistency: sample 0 is the greedy answer; another answer needs a majority to replace it.",
+        ),
         click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop at this lead."),
         click.option(
             "--verifier",

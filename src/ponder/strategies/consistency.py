@@ -17,18 +17,20 @@ limit or a budget).
 
 **Ties** go to the answer whose first vote came earliest (lowest sample number).
 
-**Greedy anchor** (``anchor=True``, ``--anchor``): sample 0 is the greedy
-answer (the prompt of ``single`` at temperature 0) and samples 1.. are drawn
-at ``temperature``. Since ties go to the earliest vote, the vote keeps the
-greedy answer unless some other answer gets strictly more votes: with a weak
-model whose samples rarely agree, consistency then falls back to the single
-pass instead of to whichever noisy sample happened to come first. With
-``vote="weighted"`` "more votes" means more weight (a cut-off greedy sample
-weighs 0.5); a greedy sample without an extractable answer abstains and the
-ties go to the next sample as usual. With ``inner``, sample 0's child run gets
+**Greedy anchor** (``anchor=True``, ``--anchor``): a conservative vote for
+models whose samples are noisy. Sample 0 is the greedy answer (the prompt of
+``single`` at temperature 0) and samples 1.. are drawn at ``temperature``. The
+greedy answer stands unless another answer holds **more than half** of all the
+votes (3 of 5, 6 of 10), not merely a plurality: two wrong samples that happen
+to agree do not overturn it. Adaptive stopping follows the same rule (it stops
+once no other answer can still reach a majority, or one already has it), and
+the first wave is half the samples. With ``vote="weighted"`` it is half of all
+the weight. A greedy sample without an extractable answer abstains and the
+plain plurality vote applies. With ``inner``, sample 0's child run gets
 temperature 0 for every call that does not set a temperature of its own (a
-``tree`` or nested ``consistency`` inside does). A learned stop policy sees the
-same vote state with or without the anchor.
+``tree`` or nested ``consistency`` inside does). A ``margin`` does not combine
+with the anchor. A learned stop policy sees the same vote state with or
+without it.
 
 **Adaptive stopping**: sampling stops as soon as the leader cannot be overtaken
 by the samples still to come (each can add at most weight 1), or as soon as
@@ -79,17 +81,25 @@ Drawn = tuple[str | None, bool, int]
 
 @dataclass(slots=True)
 class Tally:
-    """Votes so far: weight, count and first sample per answer key."""
+    """Votes so far: weight, count and first sample per answer key.
+
+    ``anchored``: sample 0 is the greedy answer; once it has voted, its key is
+    ``anchor`` and the rules change (see :meth:`leader` and :meth:`decided`).
+    """
 
     weight: dict[str, float] = field(default_factory=dict)
     count: dict[str, int] = field(default_factory=dict)
     first: dict[str, int] = field(default_factory=dict)
     samples: int = 0
     total_weight: float = 0.0
+    anchored: bool = False
+    anchor: str | None = None
 
     def add(self, sample: int, key: str | None, weight: float) -> None:
         self.samples += 1
         self.total_weight += weight
+        if self.anchored and sample == 0:
+            self.anchor = key
         if key is None:
             return
         self.weight[key] = self.weight.get(key, 0.0) + weight
@@ -101,8 +111,17 @@ class Tally:
         return sorted(self.weight, key=lambda k: (-self.weight[k], self.first[k]))
 
     def leader(self) -> str | None:
+        """The answer the vote gives now: the plurality winner, or with an anchor the greedy
+        answer unless another answer holds more than half of all the weight."""
         ranked = self.ranking()
+        if self.anchor is not None:
+            rival = self._rival()
+            return rival if rival is not None and self.weight[rival] > self.total_weight / 2 + _EPS else self.anchor
         return ranked[0] if ranked else None
+
+    def _rival(self) -> str | None:
+        """With an anchor: the strongest answer other than the greedy one."""
+        return next((k for k in self.ranking() if k != self.anchor), None)
 
     def lead(self) -> float:
         """The leader's weight minus the runner-up's (0 with no votes)."""
@@ -120,6 +139,8 @@ class Tally:
 
     def decided(self, remaining: int, margin: float | None) -> str | None:
         """Why the vote is settled with ``remaining`` samples to come (each worth at most 1), or None."""
+        if self.anchor is not None:
+            return self._anchored_decided(remaining)
         ranked = self.ranking()
         if not ranked:
             return None
@@ -137,6 +158,19 @@ class Tally:
             abs(best_rival - self.weight[leader]) <= _EPS and self.first[leader] < rival_first
         ):
             return f"{leader} cannot be overtaken by the {remaining} sample{'s' if remaining > 1 else ''} left"
+        return None
+
+    def _anchored_decided(self, remaining: int) -> str | None:
+        """The anchored rule: another answer wins only with more than half of all the weight."""
+        rival = self._rival()
+        rival_weight = self.weight[rival] if rival is not None else 0.0
+        final_most = self.total_weight + remaining  # the total weight if every remaining sample weighs 1
+        if rival is not None and rival_weight > final_most / 2 + _EPS:
+            return f"{rival} has more than half of the votes, whatever the {remaining} samples left say"
+        # the best a rival can do: every remaining sample votes for it, with weight 1
+        if 2 * rival_weight + remaining <= self.total_weight + _EPS:
+            left = f" even with the {remaining} sample{'s' if remaining > 1 else ''} left" if remaining else ""
+            return f"no other answer can win a majority against the greedy answer {self.anchor}{left}"
         return None
 
     def state(self, wave: int, planned: int, tokens: int) -> VoteState:
@@ -165,6 +199,14 @@ class Tally:
 def next_wave(tally: Tally, taken: int, total: int, margin: float | None) -> int:
     """The smallest number of further samples that could settle the vote (at least 1)."""
     remaining = total - taken
+    if tally.anchored and (tally.anchor is not None or taken == 0):
+        # s more samples (each weighing at most 1) settle it for the greedy answer once
+        # 2 * rival + remaining - s <= total + s, or for the rival once all s vote for it and
+        # rival + s > (total + remaining) / 2; the wave is the smaller of the two
+        rival = max((w for k, w in tally.weight.items() if k != tally.anchor), default=0.0)
+        for_greedy = math.ceil((2 * rival + remaining - tally.total_weight) / 2 - _EPS)
+        for_rival = math.floor((tally.total_weight + remaining) / 2 - rival + _EPS) + 1
+        return max(1, min(remaining, for_greedy, for_rival))
     lead = tally.lead()
     size = math.floor((remaining - lead) / 2) + 1
     if margin is not None:
@@ -206,13 +248,15 @@ class Consistency:
             raise ConfigError(f"margin must be > 0, got {self.margin}")
         if self.weigh is not None and self.vote != "weighted":
             raise ConfigError("weigh= needs vote='weighted'")
+        if self.margin is not None and self.anchor:
+            raise ConfigError("a margin does not apply to an anchored vote (it has its own majority rule)")
         if self.margin is not None and not self.adaptive:
             raise ConfigError("a margin is an adaptive stopping rule; it needs adaptive=True")
         extractor(self.extract)  # fail early on a bad spec
         require_state(self.stop_policy, "consistency")
 
     def run(self, question: str) -> StrategyGen:
-        tally = Tally()
+        tally = Tally(anchored=self.anchor)
         texts: dict[int, str] = {}
         taken = tokens = wave_index = 0
         waves = self.adaptive or self.stop_policy is not None
