@@ -20,7 +20,8 @@ own samples is visible.
 **Anchored** rows use ``Consistency(anchor=True)``: sample 0 is the greedy
 answer (the single pass's call; at temperature 0 the seed does not matter, so
 the cache shares it) and samples 1..N-1 are the same T=0.7 samples as the
-plain rows; ties go to the greedy answer.
+plain rows; the greedy answer stands unless another answer has more than half
+of the votes.
 
 With ``--minutes``, no new problem is started after that much wall time; the
 table says how many problems were run. Per-problem records go to ``--out``.
