@@ -346,6 +346,23 @@ def test_cli_consistency_on_the_embedded_model(capsys):
 
 
 @pytest.mark.integration
+def test_cli_anchored_consistency_on_the_embedded_model(capsys):
+    args = ["ask", "What is 12 + 30?", "-s", "consistency", "--anchor", "--samples", "3", "--max-tokens", "32"]
+    code = main([*args, "--json", "--no-store"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    samples = [s for s in data["steps"] if s["kind"] == "sample"]
+    assert samples[0]["data"]["temperature"] == 0.0
+    assert all(s["data"]["temperature"] == 0.7 for s in samples[1:])
+    code = main(["ask", "What is 12 + 30?", "--max-tokens", "32", "--json", "--no-store"])
+    single = json.loads(capsys.readouterr()[0])
+    assert samples[0]["text"].strip() == (single["answer"] or "").strip()  # the greedy sample is the single pass
+    first_wave = [s for s in data["steps"] if s["kind"] == "vote"][0]["data"]
+    assert first_wave["votes"][0]["greedy"] is True
+
+
+@pytest.mark.integration
 def test_cli_route_on_the_embedded_model(capsys):
     code = main(
         ["ask", "What is 12 + 30?", "-s", "route", "--samples", "3", "--max-tokens", "32", "--json", "--no-store"]
