@@ -139,7 +139,7 @@ def main() -> None:
             f" {row['recursive_mean_calls']:.1f} | {fa} | {fs} | {len(rec)}/{len(flat)} |",
             flush=True,
         )
-        merged = {r["size"]: r for r in previous} | {r["size"]: r for r in rows}
+        merged = {r["tokens"]: r for r in previous} | {r["tokens"]: r for r in rows}
         args.out.write_text(json.dumps(sorted(merged.values(), key=lambda r: r["tokens"]), indent=1))
 
 
