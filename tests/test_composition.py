@@ -358,7 +358,7 @@ def test_cli_anchored_consistency_on_the_embedded_model(capsys):
     code = main(["ask", "What is 12 + 30?", "--max-tokens", "32", "--json", "--no-store"])
     single = json.loads(capsys.readouterr()[0])
     assert samples[0]["text"].strip() == (single["answer"] or "").strip()  # the greedy sample is the single pass
-    first_wave = [s for s in data["steps"] if s["kind"] == "vote"][0]["data"]
+    first_wave = next(s for s in data["steps"] if s["kind"] == "vote")["data"]
     assert first_wave["votes"][0]["greedy"] is True
 
 
