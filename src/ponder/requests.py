@@ -18,7 +18,7 @@ Child         runs another strategy as a child run  :class:`Outcome`
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -76,17 +76,24 @@ class Generate:
 
     @classmethod
     def samples(
-        cls, messages: Sequence[Message], kind: str, temperature: float, seed: int, ids: Sequence[int], label: str
+        cls,
+        messages: Sequence[Message],
+        kind: str,
+        temperature: float | Callable[[int], float],
+        seed: int,
+        ids: Sequence[int],
+        label: str,
     ) -> tuple[Generate, ...]:
-        """One sampling call per id in ``ids``, at ``temperature`` with seed ``seed + id``; the id,
-        seed and temperature are recorded in each call's data (``label`` names the id)."""
+        """One sampling call per id in ``ids``, at ``temperature`` (or ``temperature(id)``) with seed
+        ``seed + id``; the id, seed and temperature are recorded in each call's data (``label`` names the id)."""
+        at = temperature if callable(temperature) else (lambda i: temperature)
         return tuple(
             cls.of(
                 messages,
                 kind,
-                temperature=temperature,
+                temperature=at(i),
                 seed=seed + i,
-                data={label: i, "seed": seed + i, "temperature": temperature},
+                data={label: i, "seed": seed + i, "temperature": at(i)},
             )
             for i in ids
         )

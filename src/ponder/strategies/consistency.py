@@ -113,15 +113,16 @@ class Tally:
     def leader(self) -> str | None:
         """The answer the vote gives now: the plurality winner, or with an anchor the greedy
         answer unless another answer holds more than half of all the weight."""
-        ranked = self.ranking()
         if self.anchor is not None:
-            rival = self._rival()
-            return rival if rival is not None and self.weight[rival] > self.total_weight / 2 + _EPS else self.anchor
+            rival, weight = self.rival()
+            return rival if rival is not None and weight > self.total_weight / 2 + _EPS else self.anchor
+        ranked = self.ranking()
         return ranked[0] if ranked else None
 
-    def _rival(self) -> str | None:
-        """With an anchor: the strongest answer other than the greedy one."""
-        return next((k for k in self.ranking() if k != self.anchor), None)
+    def rival(self) -> tuple[str | None, float]:
+        """With an anchor: the strongest answer other than the greedy one, and its weight (None, 0.0 if none)."""
+        rival = next((k for k in self.ranking() if k != self.anchor), None)
+        return rival, self.weight[rival] if rival is not None else 0.0
 
     def lead(self) -> float:
         """The leader's weight minus the runner-up's (0 with no votes)."""
@@ -162,8 +163,7 @@ class Tally:
 
     def _anchored_decided(self, remaining: int) -> str | None:
         """The anchored rule: another answer wins only with more than half of all the weight."""
-        rival = self._rival()
-        rival_weight = self.weight[rival] if rival is not None else 0.0
+        rival, rival_weight = self.rival()
         final_most = self.total_weight + remaining  # the total weight if every remaining sample weighs 1
         if rival is not None and rival_weight > final_most / 2 + _EPS:
             return f"{rival} has more than half of the votes, whatever the {remaining} samples left say"
@@ -203,7 +203,7 @@ def next_wave(tally: Tally, taken: int, total: int, margin: float | None) -> int
         # s more samples (each weighing at most 1) settle it for the greedy answer once
         # 2 * rival + remaining - s <= total + s, or for the rival once all s vote for it and
         # rival + s > (total + remaining) / 2; the wave is the smaller of the two
-        rival = max((w for k, w in tally.weight.items() if k != tally.anchor), default=0.0)
+        _, rival = tally.rival()
         for_greedy = math.ceil((2 * rival + remaining - tally.total_weight) / 2 - _EPS)
         for_rival = math.floor((tally.total_weight + remaining) / 2 - rival + _EPS) + 1
         return max(1, min(remaining, for_greedy, for_rival))
@@ -230,7 +230,7 @@ class Consistency:
     answer: Literal["sample", "extracted"] = "sample"
     system_prompt: str | None = None
     name: str = "consistency"
-    #: sample 0 is greedy (temperature 0) and wins ties (see the module docs)
+    #: sample 0 is greedy (temperature 0); it stands unless another answer has a majority (see the module docs)
     anchor: bool = False
     #: asked after each undecided wave (e.g. a :class:`~ponder.stop_learned.LearnedStop`); stops when it says so
     stop_policy: VoteStopPolicy | None = None
@@ -316,13 +316,7 @@ class Consistency:
             return out
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
-        requests = tuple(
-            request
-            for sample in ids
-            for request in Generate.samples(
-                messages, "sample", self._temperature(sample), self.seed, [sample], "sample"
-            )
-        )
+        requests = Generate.samples(messages, "sample", self._temperature, self.seed, ids, "sample")
         if len(requests) == 1:
             completions: list[Completion] = [(yield requests[0])]
         else:
