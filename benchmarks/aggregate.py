@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ponder
+from ponder.steps import MAP
 from ponder.strategies import Recursive
 from ponder.strategies.recursive_count import parse_yes_no
 
@@ -102,7 +103,7 @@ def run_recursive(model: ponder.Model, path: Path, task: Task) -> dict[str, floa
     seconds = time.perf_counter() - t0
     right = seen = 0
     for step in result.steps:
-        if step.kind == "map" and "record" in step.data:
+        if step.kind == MAP and "record" in step.data:
             seen += 1
             right += parse_yes_no(step.text) == (task.labels[step.data["record"]] == task.label)
     return {

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import ponder
+from ponder.steps import NODE
 from ponder.strategies import Consistency, Tree
 from ponder.tasks import Game24, check_expression, extract_expression, solve
 from ponder.tasks.base import chat_prompt
@@ -148,7 +149,7 @@ def run_one(model: ponder.Model, method: str, args: argparse.Namespace, rank: in
     question = f"Use {puzzle} to make 24" if method.startswith("tree") else f"Numbers: {puzzle}"
     t0 = time.perf_counter()
     result = engine.run(strategy, question)
-    nodes = [s.data for s in result.steps if s.kind == "node" and s.data.get("depth", 0) >= 1]
+    nodes = [s.data for s in result.steps if s.kind == NODE and s.data.get("depth", 0) >= 1]
     return {
         "rank": rank,
         "puzzle": puzzle,

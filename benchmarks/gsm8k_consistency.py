@@ -44,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ponder
+from ponder.steps import SAMPLE
 from ponder.strategies import Consistency
 from tasks import Task, correct, gsm8k
 
@@ -123,7 +124,7 @@ def solve(model: SharedCalls, task: Task, max_tokens: int) -> dict[str, Any]:
         )
         model.seconds = 0.0
         result = engine.run(strategy, task.question)
-        samples = [s.text for s in result.steps if s.kind == "sample"]
+        samples = [s.text for s in result.steps if s.kind == SAMPLE]
         record["runs"][name] = {
             "answer": (result.answer or "")[-200:],
             "correct": correct(result.answer, task.answer),

@@ -12,7 +12,7 @@
    on the held-out problems. Training rows: refine, one per pass, labelled 1 when
    that pass's draft is wrong and a later pass gets it right; consistency, one per
    wave a policy is asked about, labelled 1 when stopping there gives a wrong
-   answer where all samples give the right one (:mod:`ponder.stop_consistency`).
+   answer where all samples give the right one (:mod:`ponder.stop.vote_features`).
 3. Those learned-policy runs are replayed from the stored fixed-budget runs with
    the engine's replay hook and a model that fails if it is ever called, so this is
    exactly what a live run would do without paying for the calls twice. It works
@@ -44,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ponder
 from gsm8k_consistency import SYSTEM
-from ponder.stop_consistency import vote_waves, wave_rows
-from ponder.stop_learned import LearnedStop, StateKind, fit, labelled_rows, refine_passes
+from ponder.stop import LearnedStop, StateKind, fit, labelled_rows, refine_passes, vote_waves, wave_rows
 from ponder.store import Replayer, RunStore
 from ponder.strategies import Consistency, Refine
 from tasks import Task, arithmetic_problems, correct, gsm8k

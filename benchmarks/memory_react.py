@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import ponder
 from ponder.memory import Memory
+from ponder.steps import COMPACT
 from ponder.strategies import React
 from ponder.tools import tool
 from ponder.types import Message
@@ -96,7 +97,7 @@ def main() -> None:
         result = ponder.Engine(model, budget=ponder.Budget(max_steps=3 * args.steps)).run(strategy, "Total of k29?")
         sizes, _ = measure(model, "actions")
         _, evaluated_all = measure(model, "all")
-        compactions = sum(1 for s in result.steps if s.kind == "compact" and s.data.get("chars_before"))
+        compactions = sum(1 for s in result.steps if s.kind == COMPACT and s.data.get("chars_before"))
         print(f"| {label} | {max(sizes)} | {sizes[-1]} | {sum(sizes)} | {evaluated_all} | {compactions} |", flush=True)
         print("  per step: " + " ".join(str(s) for s in sizes))
 

@@ -51,7 +51,7 @@ def test_trace_file_is_written(capsys, tmp_path):
     code, _, _ = run_cli(capsys, "ask", "q", "-m", "scripted", "--json", "--trace", str(trace))
     assert code == 0
     lines = [json.loads(line) for line in trace.read_text().splitlines()]
-    assert lines[0] == {"format": "ponder-trace", "version": 1}
+    assert lines[0] == {"format": "ponder-trace", "version": 2}
     assert [e["type"] for e in lines[1:]] == ["run_started", "step_started", "model_call", "run_finished"]
 
 

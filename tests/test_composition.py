@@ -17,10 +17,9 @@ from ponder import (
     StrategyNotFoundError,
 )
 from ponder.cli import main
-from ponder.cli.strategy_options import default_steps, knob_options
 from ponder.requests import Generate
+from ponder.spec import RunSpec, get_strategy, spec_from_flags
 from ponder.strategies import (
-    STRATEGIES,
     Consistency,
     React,
     Refine,
@@ -28,7 +27,7 @@ from ponder.strategies import (
     Single,
     Verify,
     close_strategy,
-    get_strategy,
+    entries,
 )
 from ponder.tools import calculator_tool
 from ponder.types import user
@@ -127,7 +126,7 @@ def test_verify_around_consistency():
     assert [s.data["ok"] for s in result.steps if s.kind == "verdict"] == [False, True]
 
 
-@pytest.mark.skipif("tree" not in STRATEGIES, reason="tree is not registered")
+@pytest.mark.skipif("tree" not in entries(), reason="tree is not registered")
 def test_verify_around_tree_is_built_by_name():
     strategy = get_strategy("verify", inner="tree", verifier="contains:24", beam=2, depth=2)
     assert strategy.inner.name == "tree"
@@ -221,30 +220,54 @@ def test_close_strategy_closes_nested_verifiers():
     assert closed == [True]
 
 
+def tree(strategy: str, **flags) -> dict:
+    """The strategy tree ``ponder ask --strategy STRATEGY`` + ``flags`` (by parameter name) describes."""
+    return spec_from_flags({"strategy": strategy, **flags}, {"strategy", *flags}).strategy.to_dict()
+
+
 def test_cli_flags_map_to_options():
-    assert knob_options("consistency", {"samples": 3, "sample_temperature": 0.5, "no_adaptive": True}) == {
+    assert tree("consistency", samples=3, sample_temperature=0.5, no_adaptive=True) == {
+        "strategy": "consistency",
         "samples": 3,
         "temperature": 0.5,
         "adaptive": False,
     }
-    assert knob_options("consistency", {"anchor": True}) == {"anchor": True}
-    assert knob_options("route", {"verifier": "judge"}) == {"check": "judge", "slow": "consistency"}
-    assert knob_options("verify", {"verifier": "judge", "rounds": 2}) == {"verifier": "judge", "max_rounds": 2}
-    assert knob_options("consistency", {"inner": "react"}, seed=4) == {"inner": "react", "seed": 4}
-    if "tree" in STRATEGIES:
-        assert knob_options("tree", {"beam": 2, "search": "dfs", "prune": 0.3}) == {
+    assert tree("consistency", anchor=True) == {"strategy": "consistency", "anchor": True}
+    assert tree("route", verifier="judge") == {
+        "strategy": "route",
+        "verifier": "judge",
+        "fast": {"strategy": "single"},
+        "slow": {"strategy": "consistency"},
+    }
+    assert tree("verify", verifier="judge", rounds=2) == {"strategy": "verify", "max_rounds": 2, "verifier": "judge"}
+    assert tree("consistency", inner="react", seed=4, tool_spec="calculator") == {
+        "strategy": "consistency",
+        "seed": 4,
+        "inner": {"strategy": "react"},
+    }
+    if "tree" in entries():
+        assert tree("tree", beam=2, search="dfs", prune=0.3) == {
+            "strategy": "tree",
             "beam": 2,
             "search": "dfs",
             "prune": 0.3,
         }
     with pytest.raises(ConfigError, match="--samples does not apply to verify"):
-        knob_options("verify", {"samples": 3})
+        tree("verify", samples=3)
     with pytest.raises(ConfigError, match="--beam does not apply to consistency"):
-        knob_options("consistency", {"beam": 3})
-    assert default_steps("single", {}, 8) == 8
-    assert default_steps("consistency", {"samples": 10}, 8) == 10
-    assert default_steps("consistency", {"inner": "react", "samples": 3}, 8) == 24
-    assert default_steps("route", {}, 8) == 9
+        tree("consistency", beam=3)
+
+
+def test_strategies_own_their_default_step_budget():
+    def steps(strategy: dict) -> int:
+        return RunSpec.from_dict(
+            {"strategy": strategy, "tools": ["calculator"] if "inner" in strategy else []}
+        ).default_steps()
+
+    assert steps({"strategy": "single"}) == 8
+    assert steps({"strategy": "consistency", "samples": 10}) == 10
+    assert steps({"strategy": "consistency", "inner": {"strategy": "react"}, "samples": 3}) == 24
+    assert steps({"strategy": "route"}) == 9
 
 
 # -- the CLI ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from inflight import InFlight
 from ponder import Budget, Completion, ConfigError, Engine, GenerationOptions, ScriptedModel
 from ponder.extract import extractor, last_number, normalize, regex
+from ponder.stop import Tally, next_wave
 from ponder.strategies import Consistency, Single
-from ponder.strategies.consistency import Tally, next_wave
 from ponder.verifiers import Check, Verdict
 
 

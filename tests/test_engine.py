@@ -153,10 +153,10 @@ def test_jsonl_trace_roundtrip(echo_model):
     buf = io.StringIO()
     Engine(echo_model, sinks=[JsonlTrace(buf)]).run(Single(), "q")
     first = json.loads(buf.getvalue().splitlines()[0])
-    assert first == {"format": "ponder-trace", "version": 1}
+    assert first == {"format": "ponder-trace", "version": 2}
     events = read_trace(io.StringIO(buf.getvalue()))
     assert [e["type"] for e in events] == ["run_started", "step_started", "model_call", "run_finished"]
-    assert all(e["v"] == 1 for e in events)
+    assert all(e["v"] == 2 for e in events)
     assert events[2]["messages"][1] == {"role": "user", "content": "q"}
     assert events[3]["stop_reason"] == "answered"
 
@@ -164,6 +164,15 @@ def test_jsonl_trace_roundtrip(echo_model):
 def test_read_trace_rejects_foreign_file():
     with pytest.raises(ConfigError):
         read_trace(io.StringIO('{"hello": 1}\n'))
+
+
+def test_read_trace_reads_version_1_and_rejects_newer_versions():
+    event = '{"v": 1, "type": "run_started", "run_id": "r"}\n'
+    old = '{"format": "ponder-trace", "version": 1}\n' + event
+    assert read_trace(io.StringIO(old)) == [{"v": 1, "type": "run_started", "run_id": "r"}]
+    newer = '{"format": "ponder-trace", "version": 3}\n' + event
+    with pytest.raises(ConfigError, match=r"version 3 .*reads versions 1 and 2.*newer ponder"):
+        read_trace(io.StringIO(newer))
 
 
 def test_empty_question_is_rejected(echo_model):

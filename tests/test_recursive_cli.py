@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ponder import Engine, ScriptedModel
+from ponder import Engine, ScriptedModel, get_strategy
 from ponder.cli import main
-from ponder.strategies import get_strategy
 from ponder.strategies.recursive import recursive_mode
 
 
@@ -35,10 +34,11 @@ def test_missing_context_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -
     assert code != 0 and "does not exist" in err and "Traceback" not in err
 
 
-def test_auto_mode_follows_the_backend() -> None:
+def test_auto_mode_follows_the_backend_capability() -> None:
     assert recursive_mode("auto", ScriptedModel([])) == "plan"
-    assert recursive_mode("auto", ScriptedModel([], name="openai:gpt-4o-mini")) == "code"
-    assert recursive_mode("plan", ScriptedModel([], name="openai:x")) == "plan"
+    assert recursive_mode("auto", ScriptedModel([], writes_code=True)) == "code"
+    assert recursive_mode("auto", ScriptedModel([], name="openai:named-so-but-cannot")) == "plan"  # not by its name
+    assert recursive_mode("plan", ScriptedModel([], writes_code=True)) == "plan"
 
 
 def test_code_mode_through_get_strategy(tmp_path: Path) -> None:

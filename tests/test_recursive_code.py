@@ -72,8 +72,8 @@ def test_rlm_query_runs_a_child_and_respects_the_depth_limit() -> None:
             return root("try:\n    out = rlm_query('deeper', context[:2])\nexcept Exception as e:\n    out = str(e)")[0]
         return root("out = rlm_query('sub question', context[:10])\nprint(out)")[0]
 
-    result = Engine(ScriptedModel(model), budget=Budget(max_steps=20)).run(
-        RecursiveCode(CONTEXT, max_depth=1), "top question"
+    result = Engine(ScriptedModel(model), budget=Budget(max_steps=20, max_depth=1)).run(
+        RecursiveCode(CONTEXT), "top question"
     )
     # the child's own rlm_query hit the depth limit and told the child's code so
     assert result.answer is not None and "depth limit" in result.answer

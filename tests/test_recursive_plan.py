@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ponder import Budget, Engine, ScriptedModel
-from ponder.strategies import Recursive, get_strategy
+from ponder import Budget, Engine, ScriptedModel, get_strategy
+from ponder.strategies import Recursive
 from ponder.types import Message
 
 FILLER = "The harbour was quiet that morning and the boats rocked gently. " * 400

@@ -6,7 +6,7 @@ import itertools
 
 from ponder import Budget, Engine, Refine, ScriptedModel
 from ponder.prompts import load
-from ponder.strategies.refine import similarity
+from ponder.stop import similarity
 
 
 def run(replies, budget=None, **kw):
@@ -64,7 +64,7 @@ def test_budget_returns_latest_draft():
 def test_max_rounds_bounds_the_loop():
     replies = ["a a a", "- fix", "b b b b b", "- fix", "c c c c c c c"]
     _, result = run(replies, max_rounds=1)
-    assert result.stop_reason == "max_steps"
+    assert result.stop_reason == "rounds"  # the strategy's own limit, not the engine's max_steps
     assert result.answer == "b b b b b"
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ponder import Engine, ScriptedModel, strategies
+from ponder import Engine, ScriptedModel, resume, strategies
 from ponder.cli import main
 from ponder.errors import ModelCallError
-from ponder.store import ReplayDivergedError, Replayer, RunStore, StoreError, resume
+from ponder.store import ReplayDivergedError, Replayer, RunStore, StoreError
 
 # the strategy and the deterministic model are shared with the killed subprocess (see KILLED below)
 SHARED = textwrap.dedent(
@@ -290,14 +290,32 @@ def test_two_resumes_of_one_run_at_once_are_refused_not_mixed(tmp_path):
     assert [e["seq"] for e in store.events(run_id)] == list(range(1, len(store.events(run_id)) + 1))
 
 
-def test_a_recipe_keeps_the_memory_settings_for_resume():
-    from ponder import Budget, GenerationOptions
-    from ponder.store import Recipe
-    from ponder.store.resume import build_strategy
+def test_a_stored_spec_keeps_the_memory_settings_for_resume():
+    from ponder import RunSpec, open_run
+    from ponder.spec.legacy import spec_from_stored
 
-    memory = {"mode": "notes", "threshold": 0.5, "window": 2048}
-    recipe = Recipe.of("refine", "scripted", Budget(max_steps=4), GenerationOptions(), memory=memory)
-    again = Recipe.from_json(recipe.to_json())
-    strategy = build_strategy(again, ScriptedModel([]))
-    assert strategy.memory is not None  # type: ignore[attr-defined]
-    assert (strategy.memory.mode, strategy.memory.threshold, strategy.memory.window) == ("notes", 0.5, 2048)  # type: ignore[attr-defined]
+    spec = RunSpec.from_dict(
+        {"strategy": "refine", "models": {"root": "scripted"}, "memory": {"mode": "notes", "threshold": 0.5}}
+    )
+    again = spec_from_stored(json.loads(spec.to_json()))
+    assert again == spec
+    with open_run(again) as opened:
+        memory = opened.strategy.memory  # type: ignore[attr-defined]
+        assert (memory.mode, memory.threshold, memory.window) == ("notes", 0.5, opened.models["root"].context_window)
+    # a recipe stored before run specs existed still rebuilds the same run
+    recipe = {
+        "strategy": "route",
+        "model": "scripted",
+        "budget": {"max_steps": 12},
+        "strategy_options": {"slow": "consistency", "samples": 3, "check": "judge"},
+        "memory": None,
+        "stop": None,
+    }
+    legacy = spec_from_stored(recipe)
+    assert legacy.strategy.to_dict() == {
+        "strategy": "route",
+        "verifier": "judge",
+        "fast": {"strategy": "single"},
+        "slow": {"strategy": "consistency", "samples": 3},
+    }
+    assert legacy.budget.max_steps == 12 and legacy.model().model == "scripted"

@@ -9,8 +9,20 @@ import pytest
 from ponder import Engine, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.errors import ConfigError
-from ponder.stop_consistency import VOTE_FEATURES, VoteState, vote_features, vote_waves, wave_rows
-from ponder.stop_learned import FEATURES, LearnedStop, PassState, features, fit, labelled_rows, refine_passes
+from ponder.stop import (
+    FEATURES,
+    VOTE_FEATURES,
+    LearnedStop,
+    PassState,
+    VoteState,
+    features,
+    fit,
+    labelled_rows,
+    refine_passes,
+    vote_features,
+    vote_waves,
+    wave_rows,
+)
 from ponder.store import RunStore
 
 
@@ -110,7 +122,7 @@ def test_cli_stop_learned_and_resume_keep_the_policy(capsys, tmp_path):
     assert main([*args, "--stop", f"learned:{path}"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["usage"]["model_calls"] == 1 and data["stop_reason"] == "converged"
-    assert RunStore(db).recipe(data["run_id"]).stop == f"learned:{path}"
+    assert RunStore(db).spec_data(data["run_id"])["stop"] == f"learned:{path}"
     assert main(["ask", "why?", "-m", "scripted", "--stop", f"learned:{path}"]) == 1
     assert "does not apply to single" in capsys.readouterr().err
     assert main([*args, "--stop", "sometimes"]) == 1

@@ -80,7 +80,7 @@ def test_gives_up_after_max_rounds_keeping_the_best_scored_answer():
     check = Check(lambda q, a: Verdict(False, f"score of {a}", scores[a]))
     model, result = run(["a", "b", "c", "d"], check, max_rounds=3)
     assert len(model.calls) == 3
-    assert result.stop_reason == "max_steps"
+    assert result.stop_reason == "rounds"
     assert result.answer == "b"
     assert "no answer passed check in 3 rounds" in result.detail
     assert "kept round 2" in result.detail
@@ -253,7 +253,7 @@ def test_code_check_uses_a_fresh_namespace_each_time(python):
     # round 1 defines helper() but then fails; round 2 does not define it and must not pass thanks to round 1
     first = "def helper():\n    return 1\nraise ValueError('boom')"
     _, result = run([first, "x = 1"], check, max_rounds=2)
-    assert result.stop_reason == "max_steps"
+    assert result.stop_reason == "rounds"
     feedback = [v.data["feedback"] for v in verdicts(result)]
     assert "ValueError" in feedback[0]
     assert "NameError" in feedback[1]

@@ -9,7 +9,8 @@ Wrap any language model in an engine that runs it in visible, budgeted steps:
 
 Everything a user needs for the README's examples is importable from here:
 the engine and budgets, the model backends, every strategy, the verifiers,
-the memory manager, the run store and the learned stop policy. Helpers used
+the memory manager, the run store and the learned stop policy, and a run as
+data (:class:`RunSpec`, :func:`run`, :func:`open_run`, :func:`resume`). Helpers used
 less often stay in their modules (:mod:`ponder.tools`, :mod:`ponder.extract`,
 :mod:`ponder.context`, :mod:`ponder.tasks`, :mod:`ponder.telemetry`, ...).
 
@@ -33,8 +34,10 @@ from .memory import Memory
 from .models import Model, ScriptedModel, list_backends, load_model
 from .requests import Batch, CallTool, Child, Generate, Outcome, Record
 from .result import RunResult, Step
-from .stop_learned import LearnedStop
-from .store import RunStore, StoreError, resume
+from .runner import OpenRun, open_run, resume, run
+from .spec import ModelSpec, RunSpec, StrategySpec, get_strategy
+from .stop import LearnedStop
+from .store import RunStore, StoreError
 from .strategies import (
     Consistency,
     React,
@@ -46,7 +49,6 @@ from .strategies import (
     Tree,
     Verify,
     close_strategy,
-    get_strategy,
 )
 from .types import Completion, GenerationOptions, Message, Usage
 from .verifiers import Agreement, Check, CodeCheck, Grounded, Judge, Verdict, Verifier, parse_verifier
@@ -76,7 +78,9 @@ __all__ = [
     "Model",
     "ModelCallError",
     "ModelNotFoundError",
+    "ModelSpec",
     "ModelUnavailableError",
+    "OpenRun",
     "Outcome",
     "PonderError",
     "React",
@@ -85,6 +89,7 @@ __all__ = [
     "Refine",
     "Route",
     "RunResult",
+    "RunSpec",
     "RunStore",
     "SandboxUnavailableError",
     "ScriptedModel",
@@ -94,6 +99,7 @@ __all__ = [
     "StoreError",
     "Strategy",
     "StrategyNotFoundError",
+    "StrategySpec",
     "Tree",
     "Usage",
     "Verdict",
@@ -103,7 +109,9 @@ __all__ = [
     "get_strategy",
     "list_backends",
     "load_model",
+    "open_run",
     "parse_verifier",
     "read_trace",
     "resume",
+    "run",
 ]

@@ -9,9 +9,10 @@ limit, ``budget`` for every other limit).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ConfigError, StopRun
+from .errors import ConfigError, DepthLimit, StopRun
 from .types import Usage
 
 
@@ -39,7 +40,11 @@ class Budget:
 
 
 class BudgetMeter:
-    """Running totals for one run tree, checked against a :class:`Budget`."""
+    """The one gate of a run tree: it admits model calls, tool calls and child runs against a
+    :class:`Budget`, caps each call's ``max_tokens`` to what is left, and counts what was used.
+
+    The engine asks it before every request it executes; nothing else raises a budget stop.
+    """
 
     __slots__ = ("budget", "started", "steps", "usage")
 
@@ -52,19 +57,54 @@ class BudgetMeter:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def check(self, steps: int = 1, calls: int = 1) -> None:
-        """Raise :class:`StopRun` if ``steps`` more steps with ``calls`` model calls would break a limit."""
-        b = self.budget
-        if b.max_steps is not None and self.steps + steps > b.max_steps:
-            raise StopRun("max_steps", f"step limit of {b.max_steps} reached")
-        if b.max_model_calls is not None and self.usage.model_calls + calls > b.max_model_calls:
-            raise StopRun("budget", f"model call limit of {b.max_model_calls} reached")
-        if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
-            raise StopRun("budget", f"token limit of {b.max_tokens} reached")
-        if b.max_seconds is not None and self.elapsed() >= b.max_seconds:
-            raise StopRun("budget", f"time limit of {b.max_seconds:g}s reached")
+    def admit_calls(self, calls: int = 1) -> None:
+        """Admit ``calls`` model calls (each one step), or raise :class:`StopRun` naming the limit they would break."""
+        self._check_calls(calls)
+        self.steps += calls
+
+    def admit_tool(self) -> None:
+        """Admit a tool call: tool calls are steps, but only tokens and time limit them."""
+        self._check_running()
+
+    def admit_child(self, depth: int) -> None:
+        """Admit a child run at ``depth``: within ``max_depth``, and while one more model call fits
+        (a child that could not make one call would only swallow the stop)."""
+        if depth > self.budget.max_depth:
+            raise DepthLimit(self.budget.max_depth)
+        self._check_calls(1)
+
+    def cap(self, max_tokens: int, prompt_tokens: Callable[[], int]) -> int:
+        """The ``max_tokens`` a call may use: cut to the token budget left after its prompt
+        (``prompt_tokens`` is only counted when there is a token limit). A call whose prompt
+        alone would break the limit is not admitted (:class:`StopRun`)."""
+        left = self.tokens_left()
+        if left is None:
+            return max_tokens
+        prompt = prompt_tokens()
+        if prompt >= left:
+            raise StopRun("budget", f"token limit of {self.budget.max_tokens} reached")
+        return min(max_tokens, left - prompt)
+
+    def count(self, usage: Usage) -> None:
+        """Add what one call used."""
+        self.usage.add(usage)
 
     def tokens_left(self) -> int | None:
         if self.budget.max_tokens is None:
             return None
         return max(1, self.budget.max_tokens - self.usage.total_tokens)
+
+    def _check_calls(self, calls: int) -> None:
+        b = self.budget
+        if b.max_steps is not None and self.steps + calls > b.max_steps:
+            raise StopRun("max_steps", f"step limit of {b.max_steps} reached")
+        if b.max_model_calls is not None and self.usage.model_calls + calls > b.max_model_calls:
+            raise StopRun("budget", f"model call limit of {b.max_model_calls} reached")
+        self._check_running()
+
+    def _check_running(self) -> None:
+        b = self.budget
+        if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
+            raise StopRun("budget", f"token limit of {b.max_tokens} reached")
+        if b.max_seconds is not None and self.elapsed() >= b.max_seconds:
+            raise StopRun("budget", f"time limit of {b.max_seconds:g}s reached")

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from .budget import BudgetMeter
-from .errors import StopRun
 from .models.base import Model
 from .requests import Generate
 from .types import Completion, GenerationOptions
@@ -50,9 +49,8 @@ def call_options(
 ) -> GenerationOptions:
     """The options for one call (see the module docs).
 
-    With a token budget the prompt is counted first (the backend's tokenizer),
-    so a call whose prompt alone would break the budget is never started: it
-    raises :class:`~ponder.errors.StopRun`.
+    ``max_tokens`` is what the budget meter admits (:meth:`BudgetMeter.cap`: with
+    a token limit the prompt is counted first, with ``model``'s tokenizer).
     """
     options = request.options or base
     if request.stop or request.grammar is not None:
@@ -64,19 +62,12 @@ def call_options(
         options = replace(options, temperature=temperature)
     if seed is not None and seed != options.seed:
         options = replace(options, seed=seed)
-    left = meter.tokens_left()
-    if left is None:
-        return options
-    prompt = sum(model.count_tokens(m.content) for m in request.messages)
-    if prompt >= left:
-        raise StopRun("budget", f"token limit of {meter.budget.max_tokens} reached")
-    if left - prompt < options.max_tokens:
-        options = replace(options, max_tokens=left - prompt)
-    return options
+    capped = meter.cap(options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in request.messages))
+    return options if capped == options.max_tokens else replace(options, max_tokens=capped)
 
 
 def complete_all(
-    model: Model,
+    models: Sequence[Model],
     requests: Sequence[Generate],
     options: Sequence[GenerationOptions],
     replayed: Sequence[Timed | None],
@@ -85,7 +76,8 @@ def complete_all(
     on_text: TextObserver | None,
     max_concurrency: int,
 ) -> list[Timed]:
-    """The completions of ``requests``, in order; ``on_text`` streams (only given for a single call)."""
+    """The completions of ``requests`` (each on its model in ``models``), in order; ``on_text`` streams
+    (only given for a single call)."""
 
     def call(i: int) -> Timed:
         req = requests[i]
@@ -101,12 +93,13 @@ def complete_all(
             def piece_observer(piece: str) -> None:
                 observer(index, kind, piece)
 
+        model = models[i]
         schemas = [t.to_openai() for t in req.tools] if req.tools and model.supports_tools else None
         t0 = time.perf_counter()
         completion = model.complete(req.messages, options[i], piece_observer, schemas)
         return completion, time.perf_counter() - t0
 
-    if len(requests) > 1 and model.supports_concurrency and max_concurrency > 1:
+    if len(requests) > 1 and all(m.supports_concurrency for m in models) and max_concurrency > 1:
         with ThreadPoolExecutor(max_workers=min(max_concurrency, len(requests))) as pool:
             return list(pool.map(call, range(len(requests))))
     return [call(i) for i in range(len(requests))]

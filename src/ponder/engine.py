@@ -4,10 +4,13 @@ A strategy is a generator of requests (see :mod:`ponder.requests`). The engine
 sends it the result of each request, and is the one place that
 
 * executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
-  concurrently when the backend allows it; see :mod:`ponder.calls`),
-* enforces the :class:`~ponder.budget.Budget` before every call; when a limit
-  is reached it throws :class:`~ponder.errors.StopRun` into the strategy, which
-  may catch it and return its best answer so far,
+  concurrently when the backend allows it; see :mod:`ponder.calls`), each on
+  the model of the role it names (``root``, ``sub``, ``fast``, ``judge``;
+  a role without a model of its own uses the root model),
+* asks the :class:`~ponder.budget.BudgetMeter` to admit every model call, tool
+  call and child run; when a limit is reached it throws
+  :class:`~ponder.errors.StopRun` into the strategy, which may catch it and
+  return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
 * runs child strategies (``Child``) with the shared budget, up to a depth limit.
@@ -17,18 +20,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
 
 from .budget import Budget, BudgetMeter
 from .calls import TextObserver, call_options, complete_all, mix_seed
-from .errors import ConfigError, StopRun
+from .errors import ConfigError, DepthLimit, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
-from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request
+from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
-from .strategies.base import Strategy
+from .spec.describe import describe_run
 from .types import Completion, GenerationOptions, Message, Usage
 
 
@@ -47,23 +50,40 @@ class Replay(Protocol):
 class _Run:
     """Mutable state of one (possibly child) run."""
 
-    __slots__ = ("depth", "events", "run_id", "seed", "started", "steps", "stopping", "temperature", "usage")
+    __slots__ = (
+        "by_model",
+        "depth",
+        "events",
+        "role",
+        "run_id",
+        "seed",
+        "started",
+        "steps",
+        "stopping",
+        "temperature",
+        "usage",
+    )
 
-    def __init__(self, depth: int, temperature: float | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self, depth: int, temperature: float | None = None, seed: int | None = None, role: str = "root"
+    ) -> None:
         self.run_id = uuid.uuid4().hex[:12]
         self.depth = depth
+        #: the model role of this run's calls that name none
+        self.role = role
         #: sampling overrides for every call of this run (from ``Child``), or None
         self.temperature = temperature
         self.seed = seed
         self.steps: list[Step] = []
         self.usage = Usage()
+        self.by_model: dict[str, Usage] = {}
         self.events: list[Event] = []
         self.stopping: StopRun | None = None
         self.started = time.perf_counter()
 
 
 class Engine:
-    """Runs strategies against one model under one budget.
+    """Runs strategies against a model (and optionally a model per role) under one budget.
 
     >>> from ponder import Engine, ScriptedModel, strategies
     >>> engine = Engine(ScriptedModel(["Paris"]))
@@ -75,6 +95,7 @@ class Engine:
         self,
         model: Model,
         *,
+        models: Mapping[str, Model] | None = None,
         budget: Budget | None = None,
         options: GenerationOptions | None = None,
         sinks: Iterable[EventSink] = (),
@@ -85,6 +106,8 @@ class Engine:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.model = model
+        #: the model of each role; ``root`` is ``model``
+        self.models: dict[str, Model] = {**(models or {}), "root": model}
         self.budget = budget or Budget()
         self.options = options or GenerationOptions()
         self.sinks = list(sinks)
@@ -97,8 +120,12 @@ class Engine:
 
     # -- public -------------------------------------------------------------
 
-    def run(self, strategy: Strategy, question: str) -> RunResult:
+    def run(self, strategy: Strategy, question: str, *, spec: Mapping[str, Any] | None = None) -> RunResult:
         """Run ``strategy`` on ``question`` to completion and return the result.
+
+        ``spec`` is the run's :class:`~ponder.spec.RunSpec` as plain data (recorded in the
+        ``run_started`` event, so a store can resume the run); without it the engine
+        records the spec it can describe when it has sinks (see :func:`ponder.spec.describe_run`).
 
         Raises :class:`~ponder.errors.PonderError` for problems a person must fix
         (after recording a ``run_finished`` event with stop reason ``error``).
@@ -107,8 +134,19 @@ class Engine:
             raise ConfigError("the question is empty")
         self._seq = 0
         self._index = 0
+        self._spec = dict(spec) if spec is not None else self._describe(strategy, question)
         meter = BudgetMeter(self.budget)
         return self._run(strategy, question, meter, depth=0, parent=None)
+
+    def model_for(self, role: str) -> Model:
+        """The model that answers calls of ``role`` (the root model for a role without one)."""
+        return self.models.get(role) or self.model
+
+    def _describe(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
+        if not self.sinks:
+            return None
+        described = describe_run(strategy, self.model, self.models, self.budget, self.options, question)
+        return described.to_dict() if described is not None else None
 
     # -- internals ----------------------------------------------------------
 
@@ -130,8 +168,9 @@ class Engine:
         parent: str | None,
         temperature: float | None = None,
         seed: int | None = None,
+        role: str = "root",
     ) -> RunResult:
-        run = _Run(depth, temperature, seed)
+        run = _Run(depth, temperature, seed, role)
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
             run.run_id = recorded_id
@@ -148,6 +187,8 @@ class Engine:
                 depth,
                 parent,
                 budget,
+                self._role_names(),
+                self._spec if parent is None else None,
             ),
         )
         gen = strategy.run(question)
@@ -171,6 +212,8 @@ class Engine:
                     break
                 try:
                     value = self._execute(request, run, meter)
+                except DepthLimit as refused:  # refuses that child only; the run may go on
+                    pending = refused
                 except StopRun as stop:
                     run.stopping = pending = stop
         except BaseException as exc:
@@ -197,6 +240,7 @@ class Engine:
                 run.usage,
                 seconds,
                 error,
+                dict(run.by_model),
             ),
         )
         return RunResult(
@@ -211,16 +255,17 @@ class Engine:
             run.usage,
             seconds,
             run.events,
+            run.by_model,
         )
 
     def _execute(self, request: Request, run: _Run, meter: BudgetMeter) -> Any:
         if isinstance(request, Generate):
-            meter.check(1, 1)
+            meter.admit_calls(1)
             return self._generate([request], run, meter, stream=True)[0]
         if isinstance(request, Batch):
             if not request.requests:
                 return []
-            meter.check(len(request.requests), len(request.requests))
+            meter.admit_calls(len(request.requests))
             return self._generate(request.requests, run, meter, stream=False)
         if isinstance(request, Record):
             step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
@@ -235,20 +280,23 @@ class Engine:
         if isinstance(request, CallTool):
             return self._call_tool(request, run, meter)
         if isinstance(request, Child):
-            if run.depth + 1 > self.budget.max_depth:
-                raise StopRun("budget", f"recursion depth limit of {self.budget.max_depth} reached")
-            meter.check(1, 1)  # a child that could not make one call would only swallow the StopRun
+            meter.admit_child(run.depth + 1)
             temperature = request.temperature if request.temperature is not None else run.temperature
             seed = mix_seed(run.seed, request.seed)
-            child = self._run(request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed)
+            role = request.role or run.role
+            child = self._run(
+                request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed, role
+            )
             run.usage.add(child.usage)
+            for name, used in child.usage_by_model.items():
+                run.by_model.setdefault(name, Usage()).add(used)
             run.steps.extend(child.steps)
             return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
         raise TypeError(f"strategy yielded an unknown request: {request!r}")
 
     def _call_tool(self, request: CallTool, run: _Run, meter: BudgetMeter) -> Any:
         """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
-        meter.check(steps=0, calls=0)
+        meter.admit_tool()
         tool = request.tool
         index = self._take_index()
         self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
@@ -279,18 +327,29 @@ class Engine:
         )
         return result
 
+    def _role_names(self) -> dict[str, str]:
+        names = {"root": self.model.name}
+        for role, model in self.models.items():
+            if model is not self.model:
+                names[role] = model.name
+        return names
+
     def _take_index(self) -> int:
         index = self._index
         self._index += 1
         return index
 
     def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
-        options = [call_options(r, self.options, run.temperature, run.seed, meter, self.model) for r in requests]
+        roles = [r.role or run.role for r in requests]
+        models = [self.model_for(role) for role in roles]
+        options = [
+            call_options(r, self.options, run.temperature, run.seed, meter, m)
+            for r, m in zip(requests, models, strict=True)
+        ]
         indices = []
         for request in requests:
             index = self._take_index()
             indices.append(index)
-            meter.steps += 1
             started = StepStarted(
                 run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth, len(requests)
             )
@@ -302,15 +361,17 @@ class Engine:
         ]
         on_text = self.on_text if stream else None
         results = complete_all(
-            self.model, requests, options, replayed, indices, on_text=on_text, max_concurrency=self.max_concurrency
+            models, requests, options, replayed, indices, on_text=on_text, max_concurrency=self.max_concurrency
         )
 
         completions = []
         for i, (completion, seconds) in enumerate(results):
             req = requests[i]
             usage = completion.usage
-            meter.usage.add(usage)
+            name = models[i].name
+            meter.count(usage)
             run.usage.add(usage)
+            run.by_model.setdefault(name, Usage()).add(usage)
             run.steps.append(
                 Step(
                     indices[i],
@@ -322,6 +383,7 @@ class Engine:
                     seconds,
                     completion.finish_reason,
                     data=dict(req.data),
+                    model=name,
                 )
             )
             self._emit(
@@ -339,6 +401,8 @@ class Engine:
                     usage,
                     seconds,
                     dict(req.data),
+                    name,
+                    roles[i],
                 ),
             )
             completions.append(completion)

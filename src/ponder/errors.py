@@ -48,3 +48,15 @@ class StopRun(Exception):  # noqa: N818 - a control signal, not an error
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+class DepthLimit(StopRun):
+    """Thrown into a strategy whose child run would nest deeper than ``Budget.max_depth``.
+
+    Unlike the other limits it refuses only that child: the strategy may catch it
+    and go on (code mode tells the model to use ``llm_query`` instead).
+    """
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__("budget", f"recursion depth limit of {max_depth} reached")
+        self.max_depth = max_depth

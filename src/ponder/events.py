@@ -13,9 +13,12 @@ from typing import IO, Any, ClassVar, Protocol
 
 from .types import GenerationOptions, Message, Usage
 
-#: bump when the shape of an event changes incompatibly
+#: bump when the shape of an event changes incompatibly. Version 2 declares the step kinds and the data
+#: keys readers rely on (:mod:`ponder.steps`); version 1 traces have the same shape and still read.
 TRACE_FORMAT = "ponder-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2
+#: the versions :func:`read_trace` reads
+TRACE_VERSIONS = (1, 2)
 
 
 def _plain(value: Any) -> Any:
@@ -53,6 +56,10 @@ class RunStarted(Event):
     depth: int = 0
     parent_run_id: str | None = None
     budget: dict[str, Any] = field(default_factory=dict)
+    #: the model name of each role the run uses (root, and sub/fast/judge when they differ)
+    models: dict[str, str] = field(default_factory=dict)
+    #: the root run's :class:`~ponder.spec.RunSpec` as plain data, when the run has one (None otherwise)
+    spec: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +87,9 @@ class ModelCalled(Event):
     seconds: float = 0.0
     #: the request's ``data`` (e.g. which sample or tree node the call was for)
     data: dict[str, Any] = field(default_factory=dict)
+    #: the name of the model that answered, and the role it answered for
+    model: str = ""
+    role: str = "root"
 
 
 @dataclass(slots=True)
@@ -116,6 +126,8 @@ class RunFinished(Event):
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     error: str | None = None
+    #: usage per model name (a run with one model has one entry)
+    by_model: dict[str, Usage] = field(default_factory=dict)
 
 
 class EventSink(Protocol):
@@ -142,7 +154,7 @@ class JsonlTrace:
 
 
 def read_trace(stream: IO[str]) -> list[dict[str, Any]]:
-    """Read a JSONL trace back as a list of event dicts (header checked and dropped)."""
+    """Read a JSONL trace back as a list of event dicts (header checked and dropped; versions 1 and 2)."""
     from .errors import ConfigError
 
     lines = [line for line in stream if line.strip()]
@@ -151,6 +163,9 @@ def read_trace(stream: IO[str]) -> list[dict[str, Any]]:
     header = json.loads(lines[0])
     if header.get("format") != TRACE_FORMAT:
         raise ConfigError("not a ponder trace (missing header)")
-    if header.get("version") != TRACE_VERSION:
-        raise ConfigError(f"unsupported trace version {header.get('version')}")
+    version = header.get("version")
+    if version not in TRACE_VERSIONS:
+        newer = isinstance(version, int) and version > TRACE_VERSION
+        hint = "; it was written by a newer ponder: upgrade to read it" if newer else ""
+        raise ConfigError(f"unsupported trace version {version!r} (this ponder reads versions 1 and 2){hint}")
     return [json.loads(line) for line in lines[1:]]

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from . import prompts
+from . import prompts, steps
 from .errors import ConfigError
 from .requests import Batch, Generate, Request
 from .types import user
@@ -134,7 +134,7 @@ def extract_all(
     asks = tuple(
         Generate.of(
             [user(prompts.render("consistency/extract", question=question, response=str(texts[i]).strip()))],
-            kind="extract",
+            kind=steps.EXTRACT,
             stop=("\n",),
             data={"sample": ids[i]},
         )

@@ -30,7 +30,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import prompts
+from . import prompts, steps
 from .errors import ConfigError
 from .requests import Generate, Record, Request
 from .types import Completion, Message, assistant, user
@@ -97,9 +97,9 @@ class Memory:
         before = _chars(old)
         if self.mode == "summary":
             task = history[head - 1].content if head > 0 else ""
-            steps = "\n".join(f"[{m.role}] {m.content}" for m in old)
-            request = user(prompts.render("memory/compact", task=task, steps=steps))
-            notes = (yield Generate.of([request], kind="compact", data={"messages": len(old)})).text.strip()
+            transcript = "\n".join(f"[{m.role}] {m.content}" for m in old)
+            request = user(prompts.render("memory/compact", task=task, steps=transcript))
+            notes = (yield Generate.of([request], kind=steps.COMPACT, data={"messages": len(old)})).text.strip()
         else:
             notes = "\n".join(f"- {_clip(m.content, self.note_chars)}" for m in old if m.content.strip())
         if native:
@@ -107,9 +107,9 @@ class Memory:
         else:
             message = assistant(prompts.render("memory/summary", notes=notes))
         yield Record(
-            "compact",
+            steps.COMPACT,
             f"compacted {len(old)} earlier messages ({before} characters) into {len(message.content)} characters",
-            {"messages": len(old), "chars_before": before, "chars_after": len(message.content), "mode": self.mode},
+            steps.CompactData(messages=len(old), chars_before=before, chars_after=len(message.content), mode=self.mode),
         )
         return [*history[:head], message, *history[start:]]
 

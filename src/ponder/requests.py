@@ -14,27 +14,33 @@ Record        records a step without a model call   ``None``
 CallTool      calls a tool, recorded as a step      :class:`~ponder.tools.ToolResult`
 Child         runs another strategy as a child run  :class:`Outcome`
 ============  ====================================  =========================
+
+A :class:`Strategy` is anything with a ``name`` and such a ``run`` generator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from . import steps
 from .types import GenerationOptions, Message
 
 if TYPE_CHECKING:
-    from .strategies.base import Strategy
     from .tools import Tool
 
-StopReason = Literal["answered", "converged", "max_steps", "budget", "loop", "error"]
-STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "budget", "loop", "error")
+StopReason = Literal["answered", "converged", "max_steps", "rounds", "budget", "loop", "error"]
+"""Why a run ended: ``max_steps`` is the engine's step limit, ``rounds`` a strategy's own round limit
+(verify's ``max_rounds``, refine's ``max_rounds``), ``budget`` every other limit of the budget."""
+STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "rounds", "budget", "loop", "error")
+#: the model roles a request may name (None: the role of the run it belongs to)
+Role = Literal["root", "sub", "fast", "judge"]
 
 
 @dataclass(frozen=True, slots=True)
 class Generate:
-    """Ask the model for one completion. ``kind`` labels the step (draft, critique, ...).
+    """Ask the model for one completion. ``kind`` labels the step (draft, critique, ...: :mod:`ponder.steps`).
 
     ``options`` replaces the engine's default options; ``stop`` and ``grammar``
     are added to whichever options apply (so a strategy can ask for a stop
@@ -47,7 +53,7 @@ class Generate:
     """
 
     messages: tuple[Message, ...]
-    kind: str = "generate"
+    kind: str = steps.GENERATE
     options: GenerationOptions | None = None
     tools: tuple[Tool, ...] = ()
     stop: tuple[str, ...] = ()
@@ -55,12 +61,15 @@ class Generate:
     temperature: float | None = None
     seed: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
+    #: None: the role of the run (root, or what the ``Child`` that started it named)
+    role: Role | None = None
 
     @classmethod
     def of(
         cls,
         messages: Sequence[Message],
-        kind: str = "generate",
+        kind: str = steps.GENERATE,
         options: GenerationOptions | None = None,
         tools: Sequence[Tool] = (),
         stop: Sequence[str] = (),
@@ -68,10 +77,20 @@ class Generate:
         *,
         temperature: float | None = None,
         seed: int | None = None,
-        data: dict[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        role: Role | None = None,
     ) -> Generate:
         return cls(
-            tuple(messages), kind, options, tuple(tools), tuple(stop), grammar, temperature, seed, dict(data or {})
+            tuple(messages),
+            kind,
+            options,
+            tuple(tools),
+            tuple(stop),
+            grammar,
+            temperature,
+            seed,
+            dict(data or {}),
+            role,
         )
 
     @classmethod
@@ -108,11 +127,14 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A visible step that is not a model call (a decision, a check, a vote)."""
+    """A visible step that is not a model call (a decision, a check, a vote; kinds in :mod:`ponder.steps`).
+
+    ``data`` is copied into the recorded step; the payloads readers rely on are typed there.
+    """
 
     kind: str
     text: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +146,7 @@ class CallTool:
 
     tool: Tool
     arguments: str | dict[str, Any]
-    kind: str = "tool"
+    kind: str = steps.TOOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +158,16 @@ class Child:
     child that used up the budget stops its parent too. ``temperature`` and
     ``seed`` apply to every model call of the child run (and its children) that
     sets no override of its own; seeds set inside a seeded child are mixed with
-    the child's seed, so nested samplers stay distinct.
+    the child's seed, so nested samplers stay distinct. ``role`` names the model
+    role of the child's calls (route's fast path: ``fast``; recursive
+    sub-calls: ``sub``); None keeps the parent's.
     """
 
     strategy: Strategy
     question: str
     temperature: float | None = None
     seed: int | None = None
+    role: Role | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +181,20 @@ class Outcome:
 
 Request = Generate | Batch | Record | CallTool | Child
 StrategyGen = Generator[Request, Any, Outcome]
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """A reasoning loop. ``run`` is a generator: it yields requests and returns an Outcome.
+
+    A strategy never calls a backend, a clock or a file itself; that keeps it
+    deterministic under a scripted model and lets the engine budget, trace and
+    (later) replay everything it does.
+    """
+
+    @property
+    def name(self) -> str:
+        """The strategy's name, shown in results and traces (a plain attribute in implementations)."""
+        ...
+
+    def run(self, question: str) -> StrategyGen: ...

@@ -22,6 +22,8 @@ class Step:
     seconds: float = 0.0
     finish_reason: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    #: the name of the model that answered (model calls only)
+    model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "kind": self.kind, "text": self.text}
@@ -31,6 +33,7 @@ class Step:
             out["usage"] = self.usage.to_dict()
             out["seconds"] = round(self.seconds, 4)
             out["finish_reason"] = self.finish_reason
+            out["model"] = self.model
         if self.data:
             out["data"] = self.data
         return out
@@ -51,6 +54,8 @@ class RunResult:
     usage: Usage
     seconds: float
     events: list[Event] = field(default_factory=list, repr=False)
+    #: usage per model name (one entry for a run on one model)
+    usage_by_model: dict[str, Usage] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,5 +68,6 @@ class RunResult:
             "detail": self.detail,
             "steps": [s.to_dict() for s in self.steps],
             "usage": self.usage.to_dict(),
+            "usage_by_model": {name: usage.to_dict() for name, usage in self.usage_by_model.items()},
             "seconds": round(self.seconds, 3),
         }

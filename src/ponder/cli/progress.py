@@ -7,9 +7,12 @@ chunks it kept); the count plan reports records (the bar starts at the
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from .. import steps
 from ..events import Event, ModelCalled, RunFinished, StepRecorded
 
 
@@ -25,11 +28,13 @@ class ChunkProgress:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepRecorded) and self.task is None:
-            if event.kind == "filter":
-                self._start("chunks", int(event.data.get("kept", 0)))
-            elif event.kind == "split" and event.data.get("plan") == "count":
-                self._start("records", int(event.data.get("records", 0)))
-        elif isinstance(event, ModelCalled) and event.kind == "map" and self.task is not None:
+            if event.kind == steps.FILTER:
+                self._start("chunks", int(cast(steps.FilterData, event.data).get("kept", 0)))
+            elif event.kind == steps.SPLIT:
+                split = cast(steps.SplitData, event.data)
+                if split.get("plan") == "count":
+                    self._start("records", int(split.get("records", 0)))
+        elif isinstance(event, ModelCalled) and event.kind == steps.MAP and self.task is not None:
             self.progress.advance(self.task)
         elif isinstance(event, RunFinished) and self.task is not None:
             self.progress.stop()

@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .. import telemetry
-from ..store import resume as resume_run
+from ..runner import resume as resume_run
 from .live import LiveView
 from .store_options import open_store, store_options
 
@@ -27,7 +26,7 @@ def resume(run_id: str, store_path: Path | None, as_json: bool) -> None:
         result, replayer = resume_run(
             store,
             run_id,
-            sinks=[*([view] if view is not None else []), *telemetry.sinks_from_env()],
+            sinks=[view] if view is not None else [],
             on_text=view.on_text if view else None,
         )
     if as_json:

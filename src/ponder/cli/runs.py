@@ -178,8 +178,7 @@ def html(run_id: str, output: Path, store_path: Path | None) -> None:
 def fit_stop(output: Path, threshold: float, strategy: str, store_path: Path | None) -> None:
     """Fit a learned stop policy from stored runs: refine runs with a recorded outcome, or consistency runs
     (a wave is labelled by whether stopping there changes the vote; no outcome needed)."""
-    from ..stop_consistency import vote_waves, wave_rows
-    from ..stop_learned import fit, refine_passes, rows_from_outcome
+    from ..stop import fit, refine_passes, rows_from_outcome, vote_waves, wave_rows
 
     with ExitStack() as stack:
         store = open_store(store_path, stack)

@@ -4,7 +4,9 @@ A backend turns a list of messages into a :class:`~ponder.types.Completion`.
 It has exactly one method that does work, :meth:`Model.complete`; streaming is
 optional and is offered through the ``on_text`` callback, which receives text
 pieces as they are produced. Capabilities are plain attributes, never
-``isinstance`` checks.
+``isinstance`` checks (nor guesses from the model's name). A backend that
+can be loaded again by name (for ``ponder resume``) also sets ``spec``: the
+string :func:`~ponder.models.load_model` takes (``smollm2``, ``openai:NAME``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class Model(Protocol):
     supports_concurrency: bool
     #: whether ``GenerationOptions.grammar`` (GBNF) is honoured
     supports_grammar: bool
+    #: whether the model can write the Python of ``recursive`` code mode (``mode="auto"`` picks
+    #: code mode for it); a run spec may override it per model
+    writes_code: bool
 
     def complete(
         self,

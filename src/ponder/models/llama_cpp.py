@@ -46,6 +46,8 @@ class LlamaCppModel:
     supports_tools = False
     supports_concurrency = False
     supports_grammar = True
+    #: small local models cannot write the code of recursive code mode
+    writes_code = False
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class LlamaCppModel:
             raise ModelUnavailableError("GGUF models need llama-cpp-python (pip install llama-cpp-python)") from exc
         self.path = Path(path)
         self.name = name or f"gguf:{self.path}"
+        self.spec = self.name
         self.prefix_cache = prefix_cache
         self.threads = threads or default_threads()
         try:

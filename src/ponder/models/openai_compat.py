@@ -42,6 +42,8 @@ class OpenAIModel:
 
     supports_concurrency = True
     supports_grammar = False
+    #: a server's model is assumed to write code (recursive code mode); override per model in the run spec
+    writes_code = True
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class OpenAIModel:
             key = "not-needed"  # local servers usually ignore the key, but the SDK requires one
         self.model = model
         self.name = f"openai:{model}"
+        self.spec = self.name
         self.context_window = context_window
         self.supports_tools = supports_tools
         self.timeout = timeout

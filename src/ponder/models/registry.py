@@ -13,7 +13,10 @@ spec                backend
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -40,29 +43,78 @@ def _echo(messages: Any) -> str:
     return f"echo: {users[-1] if users else ''}"
 
 
+#: builds a backend from the text after ``NAME:`` in a model spec ("" for a bare ``NAME``)
+Factory = Callable[..., Model]
+GROUP = "ponder.models"
+
+
+def _smollm2(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .llama_cpp import LlamaCppModel
+
+    return LlamaCppModel(smollm2_path(), name="smollm2", **options)
+
+
+def _gguf(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .llama_cpp import LlamaCppModel
+
+    path = Path(arg).expanduser()
+    if not path.is_file():
+        raise ModelNotFoundError(f"no GGUF file at {path}")
+    return LlamaCppModel(path, name=f"gguf:{arg}", **options)
+
+
+def _openai(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .openai_compat import OpenAIModel
+
+    return OpenAIModel(arg, base_url=base_url, **options)
+
+
+def _scripted(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .scripted import ScriptedModel
+
+    model = ScriptedModel(_echo, **options)
+    model.spec = "scripted"  # the echo fake can be loaded again by name (resume)
+    return model
+
+
+BUILTIN: dict[str, Factory] = {"smollm2": _smollm2, "gguf": _gguf, "openai": _openai, "scripted": _scripted}
+
+
+@cache
+def _plugins() -> dict[str, Factory]:
+    """Backends of installed plugins (entry-point group ``ponder.models``): name -> factory(arg, base_url, **options)."""
+    found: dict[str, Factory] = {}
+    for point in entry_points(group=GROUP):
+        if point.name not in BUILTIN:
+            found[point.name] = _lazy(point)
+    return found
+
+
+def _lazy(point: EntryPoint) -> Factory:
+    def factory(arg: str, base_url: str | None, **options: Any) -> Model:
+        try:
+            loaded: Factory = point.load()
+        except Exception as exc:
+            raise ModelUnavailableError(f"the model plugin {point.name!r} failed to load: {exc}") from None
+        return loaded(arg, base_url, **options)
+
+    return factory
+
+
+def backends() -> dict[str, Factory]:
+    """Every backend kind by its spec prefix: the built-in ones, then plugins."""
+    return {**_plugins(), **BUILTIN}
+
+
 def load_model(spec: str = DEFAULT_MODEL, *, base_url: str | None = None, **options: Any) -> Model:
-    """Build the backend that ``spec`` names. Extra keyword options go to the backend."""
+    """Build the backend that ``spec`` names (``KIND`` or ``KIND:ARG``). Extra keyword options go to the backend."""
     spec = spec.strip()
-    if spec == "smollm2":
-        from .llama_cpp import LlamaCppModel
-
-        return LlamaCppModel(smollm2_path(), name="smollm2", **options)
-    if spec.startswith("gguf:"):
-        from .llama_cpp import LlamaCppModel
-
-        path = Path(spec[5:]).expanduser()
-        if not path.is_file():
-            raise ModelNotFoundError(f"no GGUF file at {path}")
-        return LlamaCppModel(path, name=spec, **options)
-    if spec.startswith("openai:"):
-        from .openai_compat import OpenAIModel
-
-        return OpenAIModel(spec[7:], base_url=base_url, **options)
-    if spec == "scripted":
-        from .scripted import ScriptedModel
-
-        return ScriptedModel(_echo, **options)
-    raise ModelNotFoundError(f"unknown model {spec!r} (use smollm2, gguf:PATH, openai:MODEL or scripted)")
+    kind, sep, arg = spec.partition(":")
+    factory = backends().get(kind)
+    if factory is None or (kind in ("smollm2", "scripted") and sep):
+        plugins = "".join(f", {name}" for name in _plugins())
+        raise ModelNotFoundError(f"unknown model {spec!r} (use smollm2, gguf:PATH, openai:MODEL or scripted{plugins})")
+    return factory(arg, base_url, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +146,5 @@ def list_backends() -> list[BackendInfo]:
             else "needs the openai package",
         ),
         BackendInfo("scripted", True, "fake that echoes the last user message"),
+        *(BackendInfo(f"{name}:...", True, "from an installed plugin") for name in _plugins()),
     ]

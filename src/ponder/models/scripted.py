@@ -53,6 +53,7 @@ class ScriptedModel:
         context_window: int = 8192,
         supports_concurrency: bool | None = None,
         supports_tools: bool = False,
+        writes_code: bool = False,
     ) -> None:
         if callable(replies):
             self._responder: Responder | None = replies
@@ -64,6 +65,9 @@ class ScriptedModel:
         self.context_window = context_window
         self.supports_concurrency = callable(replies) if supports_concurrency is None else supports_concurrency
         self.supports_tools = supports_tools
+        self.writes_code = writes_code
+        #: the spec that loads this fake again by name (only the echo fake of ``load_model("scripted")`` has one)
+        self.spec: str | None = None
         self.calls: list[ScriptedCall] = []
 
     def count_tokens(self, text: str) -> int:

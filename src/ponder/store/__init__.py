@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 from .location import STORE_ENV, default_store_path
-from .recipe import Recipe
 from .replay import ReplayDivergedError, Replayer
-from .resume import resume
 from .schema import SCHEMA_VERSION, StoreError
 from .sqlite import OUTCOMES, RunStore, StoreSink
 
@@ -18,12 +16,10 @@ __all__ = [
     "OUTCOMES",
     "SCHEMA_VERSION",
     "STORE_ENV",
-    "Recipe",
     "ReplayDivergedError",
     "Replayer",
     "RunStore",
     "StoreError",
     "StoreSink",
     "default_store_path",
-    "resume",
 ]

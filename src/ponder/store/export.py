@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from .. import steps
 from .sqlite import RunStore
 
 FORMATS = ("jsonl",)
@@ -32,7 +33,13 @@ def _trace(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if event.get("error"):
                 observation = (observation + "\n" if observation else "") + f"Error: {event['error']}"
             trace.append(
-                {**base, "kind": "tool", "tool": event["tool"], "arguments": event["arguments"], "text": observation}
+                {
+                    **base,
+                    "kind": steps.TOOL,
+                    "tool": event["tool"],
+                    "arguments": event["arguments"],
+                    "text": observation,
+                }
             )
         elif kind == "step":
             trace.append({**base, "kind": event["kind"], "text": event["text"], "data": event.get("data", {})})

@@ -1,7 +1,7 @@
 """The run store: every event of every run, committed to SQLite as it happens.
 
 One row per event (``events``, keyed by the top-level run and the event's
-sequence number), one row per run and child run (``runs``), plus the recipe
+sequence number), one row per run and child run (``runs``), plus the run spec
 that rebuilds a run, the resumes it went through and the outcome a benchmark
 recorded. The file uses WAL and a busy timeout, so several processes can write
 runs into the same store at once.
@@ -19,7 +19,6 @@ from typing import Any
 
 from ..events import Event, RunFinished, RunStarted
 from .location import default_store_path
-from .recipe import Recipe
 from .schema import StoreError, connect
 
 OUTCOMES = ("correct", "incorrect", "unknown")
@@ -66,11 +65,11 @@ class RunStore:
 
     # -- writing ----------------------------------------------------------------
 
-    def sink(self, recipe: Recipe | None = None, *, resume: str | None = None) -> StoreSink:
+    def sink(self, *, resume: str | None = None) -> StoreSink:
         """An event sink recording runs into this store (see :class:`StoreSink`)."""
-        return StoreSink(self, recipe, resume=resume)
+        return StoreSink(self, resume=resume)
 
-    def write_event(self, root_id: str, event: Event, recipe: Recipe | None = None) -> None:
+    def write_event(self, root_id: str, event: Event) -> None:
         data = event.to_dict()
         with self._tx() as conn:
             conn.execute(
@@ -92,9 +91,10 @@ class RunStore:
                         event.time,
                     ),
                 )
-                if recipe is not None and event.run_id == root_id:
+                if event.spec is not None and event.run_id == root_id:
                     conn.execute(
-                        "INSERT OR REPLACE INTO recipes (root_id, recipe) VALUES (?, ?)", (root_id, recipe.to_json())
+                        "INSERT OR REPLACE INTO recipes (root_id, recipe) VALUES (?, ?)",
+                        (root_id, json.dumps(event.spec, ensure_ascii=False)),
                     )
             elif isinstance(event, RunFinished):
                 conn.execute(
@@ -253,10 +253,15 @@ class RunStore:
             for (data,) in self._conn.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
         ]
 
-    def recipe(self, run_id: str) -> Recipe | None:
+    def spec_data(self, run_id: str) -> dict[str, Any] | None:
+        """The stored run spec of a top-level run as plain data (see :class:`ponder.spec.RunSpec`;
+        runs stored before specs existed hold a recipe, which :mod:`ponder.spec.legacy` reads), or None."""
         root = self.resolve(run_id)
         row = self._conn.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
-        return Recipe.from_json(row[0]) if row else None
+        if not row:
+            return None
+        data = json.loads(row[0])
+        return data if isinstance(data, dict) else None
 
     def outcome(self, run_id: str) -> str | None:
         root = self.resolve(run_id)
@@ -287,9 +292,8 @@ class StoreSink:
     written twice, so the store ends up with each event once.
     """
 
-    def __init__(self, store: RunStore, recipe: Recipe | None = None, *, resume: str | None = None) -> None:
+    def __init__(self, store: RunStore, *, resume: str | None = None) -> None:
         self.store = store
-        self.recipe = recipe
         self._roots: dict[str, str] = {}
         self._skip_through = 0
         self.root_id: str | None = None
@@ -309,4 +313,4 @@ class StoreSink:
         root = self._roots.get(event.run_id)
         if root is None or event.seq <= self._skip_through:
             return
-        self.store.write_event(root, event, self.recipe)
+        self.store.write_event(root, event)

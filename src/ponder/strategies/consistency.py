@@ -39,10 +39,10 @@ of samples that could decide the vote (the first wave is a majority of
 ``samples``: 3 of 5, 6 of 10).
 
 **Learned stopping**: with a ``stop_policy`` (e.g. a
-:class:`~ponder.stop_learned.LearnedStop` fitted on consistency waves, ``--stop
+:class:`~ponder.stop.LearnedStop` fitted on consistency waves, ``--stop
 learned:PATH``), after each wave that leaves samples to draw and does not
 already settle the vote, the vote so far is described as a
-:class:`~ponder.stop_consistency.VoteState` and the policy is asked whether to
+:class:`~ponder.stop.VoteState` and the policy is asked whether to
 stop; if it says so, a ``check`` step (verdict ``learned_stop``) is recorded and
 the leader is the answer (stop reason ``converged``). With a policy, samples
 come in waves even when ``adaptive=False`` (the policy then decides alone).
@@ -56,162 +56,24 @@ the extracted key itself (``answer="extracted"``).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from .. import prompts
+from .. import prompts, steps
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
-from ..requests import Batch, Child, Generate, Outcome, Record, Request, StrategyGen
-from ..stop_consistency import VoteState
-from ..stop_learned import VoteStopPolicy, require_state
+from ..requests import Batch, Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
+from ..stop import Tally, VoteStopPolicy, next_wave, require_state, vote_state
 from ..types import Completion, system, user
 from ..verifiers.base import Verifier
-from .base import Strategy
+from .entry import Option, Slot, StrategyEntry
 
-_EPS = 1e-9
 _FINISHED = frozenset({"answered", "converged"})
 T = TypeVar("T")
 Steps = Generator[Request, Any, T]
 #: one drawn sample: its answer text (None: no answer), whether it finished normally, and its tokens
 Drawn = tuple[str | None, bool, int]
-
-
-@dataclass(slots=True)
-class Tally:
-    """Votes so far: weight, count and first sample per answer key.
-
-    ``anchored``: sample 0 is the greedy answer; once it has voted, its key is
-    ``anchor`` and the rules change (see :meth:`leader` and :meth:`decided`).
-    """
-
-    weight: dict[str, float] = field(default_factory=dict)
-    count: dict[str, int] = field(default_factory=dict)
-    first: dict[str, int] = field(default_factory=dict)
-    samples: int = 0
-    total_weight: float = 0.0
-    anchored: bool = False
-    anchor: str | None = None
-
-    def add(self, sample: int, key: str | None, weight: float) -> None:
-        self.samples += 1
-        self.total_weight += weight
-        if self.anchored and sample == 0:
-            self.anchor = key
-        if key is None:
-            return
-        self.weight[key] = self.weight.get(key, 0.0) + weight
-        self.count[key] = self.count.get(key, 0) + 1
-        self.first.setdefault(key, sample)
-
-    def ranking(self) -> list[str]:
-        """Answer keys, best first: most weight, then earliest first vote."""
-        return sorted(self.weight, key=lambda k: (-self.weight[k], self.first[k]))
-
-    def leader(self) -> str | None:
-        """The answer the vote gives now: the plurality winner, or with an anchor the greedy
-        answer unless another answer holds more than half of all the weight."""
-        if self.anchor is not None:
-            rival, weight = self.rival()
-            return rival if rival is not None and weight > self.total_weight / 2 + _EPS else self.anchor
-        ranked = self.ranking()
-        return ranked[0] if ranked else None
-
-    def rival(self) -> tuple[str | None, float]:
-        """With an anchor: the strongest answer other than the greedy one, and its weight (None, 0.0 if none)."""
-        rival = next((k for k in self.ranking() if k != self.anchor), None)
-        return rival, self.weight[rival] if rival is not None else 0.0
-
-    def lead(self) -> float:
-        """The leader's weight minus the runner-up's (0 with no votes)."""
-        ranked = self.ranking()
-        if not ranked:
-            return 0.0
-        second = self.weight[ranked[1]] if len(ranked) > 1 else 0.0
-        return self.weight[ranked[0]] - second
-
-    def confidence(self) -> float:
-        leader = self.leader()
-        if leader is None or self.total_weight <= 0:
-            return 0.0
-        return self.weight[leader] / self.total_weight
-
-    def decided(self, remaining: int, margin: float | None) -> str | None:
-        """Why the vote is settled with ``remaining`` samples to come (each worth at most 1), or None."""
-        if self.anchor is not None:
-            return self._anchored_decided(remaining)
-        ranked = self.ranking()
-        if not ranked:
-            return None
-        leader = ranked[0]
-        lead = self.lead()
-        if margin is not None and lead >= margin - _EPS:
-            return f"{leader} leads by {lead:g} (margin {margin:g})"
-        if remaining == 0:
-            return None
-        # the strongest challenger: the runner-up, or a new answer (which would lose a tie)
-        rival_weight = self.weight[ranked[1]] if len(ranked) > 1 else 0.0
-        rival_first = self.first[ranked[1]] if len(ranked) > 1 else math.inf
-        best_rival = rival_weight + remaining
-        if best_rival < self.weight[leader] - _EPS or (
-            abs(best_rival - self.weight[leader]) <= _EPS and self.first[leader] < rival_first
-        ):
-            return f"{leader} cannot be overtaken by the {remaining} sample{'s' if remaining > 1 else ''} left"
-        return None
-
-    def _anchored_decided(self, remaining: int) -> str | None:
-        """The anchored rule: another answer wins only with more than half of all the weight."""
-        rival, rival_weight = self.rival()
-        final_most = self.total_weight + remaining  # the total weight if every remaining sample weighs 1
-        if rival is not None and rival_weight > final_most / 2 + _EPS:
-            return f"{rival} has more than half of the votes, whatever the {remaining} samples left say"
-        # the best a rival can do: every remaining sample votes for it, with weight 1
-        if 2 * rival_weight + remaining <= self.total_weight + _EPS:
-            left = f" even with the {remaining} sample{'s' if remaining > 1 else ''} left" if remaining else ""
-            return f"no other answer can win a majority against the greedy answer {self.anchor}{left}"
-        return None
-
-    def state(self, wave: int, planned: int, tokens: int) -> VoteState:
-        """The vote so far as the state a stop policy sees (see :mod:`ponder.stop_consistency`)."""
-        weights = tuple(self.weight[k] for k in self.ranking())
-        abstained = self.samples - sum(self.count.values())
-        return VoteState(wave, self.samples, planned, weights, abstained, self.total_weight, tokens)
-
-    def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "counts": dict(sorted(self.count.items(), key=lambda kv: self.ranking().index(kv[0]))),
-            "leader": self.leader(),
-            "confidence": round(self.confidence(), 4),
-            "samples": self.samples,
-            "abstained": self.samples - sum(self.count.values()),
-        }
-        if any(abs(self.weight[k] - self.count[k]) > _EPS for k in self.weight):
-            data["weights"] = {k: round(self.weight[k], 4) for k in self.ranking()}
-        return data
-
-    def summary(self) -> str:
-        parts = [f"{k} ×{self.count[k]}" for k in self.ranking()]
-        return ", ".join(parts) if parts else "no answer extracted"
-
-
-def next_wave(tally: Tally, taken: int, total: int, margin: float | None) -> int:
-    """The smallest number of further samples that could settle the vote (at least 1)."""
-    remaining = total - taken
-    if tally.anchored and (tally.anchor is not None or taken == 0):
-        # s more samples (each weighing at most 1) settle it for the greedy answer once
-        # 2 * rival + remaining - s <= total + s, or for the rival once all s vote for it and
-        # rival + s > (total + remaining) / 2; the wave is the smaller of the two
-        _, rival = tally.rival()
-        for_greedy = math.ceil((2 * rival + remaining - tally.total_weight) / 2 - _EPS)
-        for_rival = math.floor((tally.total_weight + remaining) / 2 - rival + _EPS) + 1
-        return max(1, min(remaining, for_greedy, for_rival))
-    lead = tally.lead()
-    size = math.floor((remaining - lead) / 2) + 1
-    if margin is not None:
-        size = min(size, math.ceil(margin - lead - _EPS))
-    return max(1, min(remaining, size))
 
 
 @dataclass(frozen=True)
@@ -232,7 +94,7 @@ class Consistency:
     name: str = "consistency"
     #: sample 0 is greedy (temperature 0); it stands unless another answer has a majority (see the module docs)
     anchor: bool = False
-    #: asked after each undecided wave (e.g. a :class:`~ponder.stop_learned.LearnedStop`); stops when it says so
+    #: asked after each undecided wave (e.g. a :class:`~ponder.stop.LearnedStop`); stops when it says so
     stop_policy: VoteStopPolicy | None = None
 
     def __post_init__(self) -> None:
@@ -268,13 +130,18 @@ class Consistency:
                 ids = list(range(taken, taken + size))
                 wave = yield from self._draw(question, ids)
                 wave_keys = yield from extract_all(self.extract, question, [t for t, _, _ in wave], ids)
-                votes = []
+                votes: list[steps.VoteEntry] = []
                 for sample, (text, finished, used), key in zip(ids, wave, wave_keys, strict=True):
                     tokens += used
                     weight = yield from self._weight(question, text, finished)
                     tally.add(sample, key, weight)
                     texts[sample] = text or ""
-                    vote = {"sample": sample, "seed": self.seed + sample, "answer": key, "weight": weight}
+                    vote: steps.VoteEntry = {
+                        "sample": sample,
+                        "seed": self.seed + sample,
+                        "answer": key,
+                        "weight": weight,
+                    }
                     if self.anchor and sample == 0:
                         vote["greedy"] = True
                     votes.append(vote)
@@ -284,16 +151,16 @@ class Consistency:
                     reason is None
                     and taken < self.samples
                     and self.stop_policy is not None
-                    and self.stop_policy.should_stop(tally.state(wave_index, self.samples, tokens))
+                    and self.stop_policy.should_stop(vote_state(tally, wave_index, self.samples, tokens))
                 )
                 wave_index += 1
                 done = reason is not None or taken >= self.samples or learned
-                yield Record("vote", self._vote_text(tally, reason), self._vote_data(tally, votes, reason, done))
+                yield Record(steps.VOTE, self._vote_text(tally, reason), self._vote_data(tally, votes, reason, done))
                 if learned:
                     yield Record(
-                        "check",
+                        steps.CHECK,
                         "the learned stop policy expects more samples not to change the vote",
-                        {"verdict": "learned_stop"},
+                        steps.CheckData(verdict="learned_stop"),
                     )
                     why = "the learned stop policy predicts more samples would not change the vote"
                     return self._outcome(tally, texts, "converged", why)
@@ -316,7 +183,7 @@ class Consistency:
             return out
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
-        requests = Generate.samples(messages, "sample", self._temperature, self.seed, ids, "sample")
+        requests = Generate.samples(messages, steps.SAMPLE, self._temperature, self.seed, ids, "sample")
         if len(requests) == 1:
             completions: list[Completion] = [(yield requests[0])]
         else:
@@ -343,12 +210,11 @@ class Consistency:
         text += f"; confidence {tally.confidence():.2f}"
         return text + (f"; stop: {reason}" if reason else "")
 
-    def _vote_data(self, tally: Tally, votes: list[dict[str, Any]], reason: str | None, done: bool) -> dict[str, Any]:
-        data = {"votes": votes, **tally.to_data(), "of": self.samples, "vote": self.vote, "final": done}
+    def _vote_data(self, tally: Tally, votes: list[steps.VoteEntry], reason: str | None, done: bool) -> steps.VoteData:
+        stop: steps.VoteStop = {}
         if reason is not None:
-            data["stopped_early"] = tally.samples < self.samples
-            data["reason"] = reason
-        return data
+            stop = {"stopped_early": tally.samples < self.samples, "reason": reason}
+        return {"votes": votes, **tally.to_data(), "of": self.samples, "vote": self.vote, "final": done, **stop}
 
     def _outcome(self, tally: Tally, texts: dict[int, str], reason: str, why: str) -> Outcome:
         leader = tally.leader()
@@ -367,3 +233,45 @@ class Consistency:
         if reason == "converged":
             detail += f"; stopped early after {tally.samples} of {self.samples} samples"
         return Outcome(answer, reason, detail)  # type: ignore[arg-type]
+
+
+def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
+    """Every sample (one call, or the inner strategy's calls), twice with the ``lm`` extractor."""
+    lm = 2 if options.get("extract") == "lm" else 1
+    return int(options.get("samples", 5)) * slots.get("inner", 1) * lm
+
+
+ENTRY = StrategyEntry(
+    "consistency",
+    Consistency,
+    "sample several answers, extract, vote, stop early on consensus (self-consistency)",
+    options=(
+        Option("samples", int, "consistency: most samples (default 5).", "--samples", minimum=1),
+        Option(
+            "temperature",
+            float,
+            "consistency: sampling temperature (default 0.7).",
+            "--sample-temperature",
+            minimum=0,
+            open_min=True,
+        ),
+        Option("extract", str, "Answer extraction: last_number, regex:PATTERN, answer or lm.", "--extract"),
+        Option("vote", str, "consistency: vote.", "--vote", choices=("majority", "weighted")),
+        Option("adaptive", bool, "consistency: draw every sample (no early stop).", "--no-adaptive", flag_value=False),
+        Option(
+            "anchor",
+            bool,
+            "consistency: sample 0 is the greedy answer; another answer needs a majority to replace it.",
+            "--anchor",
+            flag_value=True,
+        ),
+        Option("margin", float, "Stop at this lead.", "--margin", minimum=0, open_min=True, nullable=True),
+        Option("seed", int, "consistency: the first sample's seed (default: the run's --seed)."),
+        Option("answer", str, "consistency: the sample's text or the extracted key.", choices=("sample", "extracted")),
+    ),
+    slots=(Slot("inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner"),),
+    verifier_field="weigh",  # the spec key is "verifier" (as everywhere); "weigh" is the field
+    verifier_help="consistency: the verifier that weighs each sample (with --vote weighted).",
+    stop_state="consistency",
+    calls=_call_count,
+)

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from .. import prompts
+from .. import prompts, steps
 from ..errors import ConfigError, StopRun
 from ..memory import Memory
 from ..requests import CallTool, Generate, Outcome, Record, StrategyGen
@@ -31,6 +32,7 @@ from ..stop import LoopDetector
 from ..tools import Tool, ToolResult, tool
 from ..types import Completion, Message, system, user
 from . import react_format as fmt
+from .entry import BuildContext, Option, StrategyEntry
 
 
 @tool(name="final_answer")
@@ -98,14 +100,14 @@ class React:
             if self.memory is not None and self.memory.needs(history, last, sent):
                 history = yield from self.memory.compact(history, head)
             sent = sum(len(m.content) for m in history)
-            completion = last = yield Generate.of(history, kind="action", stop=stop, grammar=rule)
+            completion = last = yield Generate.of(history, kind=steps.ACTION, stop=stop, grammar=rule)
             parsed = fmt.parse(completion.text)
             if isinstance(parsed, Final):
                 return Outcome(parsed.answer, "answered", "the model gave its final answer")
             if isinstance(parsed, fmt.Malformed) or parsed.tool not in by_name:
                 errors += 1
                 reason = parsed.reason if isinstance(parsed, fmt.Malformed) else f"unknown tool {parsed.tool!r}"
-                yield Record("format_error", reason, {"count": errors, "output": completion.text})
+                yield Record(steps.FORMAT_ERROR, reason, {"count": errors, "output": completion.text})
                 if errors >= self.max_format_errors:
                     return Outcome(None, "error", f"{errors} malformed steps (last: {reason})")
                 history.append(Message("assistant", completion.text.strip()))
@@ -115,7 +117,7 @@ class React:
             observation = self._clip(result.observation)
             why = loops.add(parsed.tool, parsed.input, observation)
             if why is not None:
-                yield Record("loop", why)
+                yield Record(steps.LOOP, why)
                 return Outcome(None, "loop", why)
             history.append(Message("assistant", fmt.step_text(parsed)))
             history.append(user(f"Observation: {observation}"))
@@ -133,10 +135,10 @@ class React:
             if self.memory is not None and self.memory.needs(history, last, sent):
                 history = yield from self.memory.compact(history, 2, native=True)
             sent = sum(len(m.content) for m in history)
-            completion = last = yield Generate.of(history, kind="action", tools=tools)
+            completion = last = yield Generate.of(history, kind=steps.ACTION, tools=tools)
             if not completion.tool_calls:
                 errors += 1
-                yield Record("format_error", "no tool call", {"count": errors, "output": completion.text})
+                yield Record(steps.FORMAT_ERROR, "no tool call", {"count": errors, "output": completion.text})
                 if errors >= self.max_format_errors:
                     return Outcome(None, "error", f"{errors} replies without a tool call")
                 history.append(Message("assistant", completion.text))
@@ -156,7 +158,7 @@ class React:
                     observation = self._clip(result.observation)
                 why = loops.add(call.name, call.arguments, observation)
                 if why is not None:
-                    yield Record("loop", why)
+                    yield Record(steps.LOOP, why)
                     return Outcome(None, "loop", why)
                 history.append(Message("tool", observation, tool_call_id=call.id))
 
@@ -183,3 +185,37 @@ def _answer_of(raw: str) -> str | None:
     if isinstance(args, dict) and isinstance(args.get("answer"), str | int | float):
         return str(args["answer"]).strip() or None
     return None
+
+
+def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """``protocol`` auto: native tool calls when the model of this strategy's role supports them."""
+    options = dict(options)
+    protocol = options.pop("protocol", "auto")
+    model = ctx.model()
+    options["native"] = protocol == "native" or (protocol == "auto" and model is not None and model.supports_tools)
+    return options
+
+
+ENTRY = StrategyEntry(
+    "react",
+    React,
+    "reason and act with tools (ReAct), bounded and loop-safe",
+    options=(
+        Option(
+            "protocol",
+            str,
+            "react: text protocol, native tool calls, or native when the backend supports it (default auto).",
+            "--tool-protocol",
+            choices=("auto", "text", "native"),
+        ),
+        Option("constrained", bool, "react: constrain text-protocol steps with a grammar."),
+        Option("max_format_errors", int, "react: malformed steps allowed before the run stops.", minimum=1),
+        Option("loop_threshold", int, "react: repeats of one action that count as a loop.", minimum=2),
+        Option("max_observation", int, "react: characters of a tool result shown to the model.", minimum=1),
+        Option("examples_per_tool", int, "react: few-shot examples per tool.", minimum=0),
+    ),
+    takes_tools=True,
+    memory=True,
+    prepare=_prepare,
+    describe=lambda react: {"protocol": "native" if react.native else "text"},
+)

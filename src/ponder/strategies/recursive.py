@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..context import Context, open_context
 from ..errors import ConfigError
 from ..models.base import Model
 from ..requests import StrategyGen
+from .entry import BuildContext, Option, StrategyEntry
 from .recursive_code import RecursiveCode
 from .recursive_count import plan_for
 from .recursive_plan import RecursivePlan
@@ -33,10 +35,10 @@ MODES = ("plan", "code")
 
 
 def recursive_mode(mode: str, model: Model) -> str:
-    """Resolve ``auto``: code mode for OpenAI-compatible servers (models that can write the code),
-    plan mode for local/embedded models (small ones cannot)."""
+    """Resolve ``auto`` from the model's capability: code mode for a model that ``writes_code``
+    (servers of capable models; settable per model in the run spec), else plan mode (small models)."""
     if mode == "auto":
-        return "code" if model.name.startswith("openai:") else "plan"
+        return "code" if model.writes_code else "plan"
     return mode
 
 
@@ -60,8 +62,6 @@ class Recursive:
     mode: str = "plan"
     chunk_bytes: int = 1500
     top_k: int = 3
-    #: code mode: how deep rlm_query may nest child runs
-    max_depth: int = 1
     #: plan mode: ``auto`` (the count plan for counting questions), ``count`` or ``none``
     aggregate: str = "auto"
     name: str = "recursive"
@@ -77,7 +77,7 @@ class Recursive:
         if self.mode == "code":
             with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:
                 texts = [d.read(0, d.size) for d in ctx.documents]
-            code = RecursiveCode(texts[0] if ctx.kind in ("string", "file") else texts, max_depth=self.max_depth)
+            code = RecursiveCode(texts[0] if ctx.kind in ("string", "file") else texts)
             return (yield from code.run(question))
         if self.context is not None:
             return (yield from self._plan(as_context(self.context)).run(question))
@@ -87,3 +87,54 @@ class Recursive:
 
     def _plan(self, context: Context) -> RecursivePlan:
         return RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k, aggregate=self.aggregate)
+
+
+def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
+    """The run's context file or folder, and ``mode`` auto resolved from the root model's ``writes_code``."""
+    options = dict(options)
+    if ctx.context is not None:
+        options.setdefault("context_path", ctx.context)
+    model = ctx.model("root")
+    mode = options.get("mode", "auto")
+    options["mode"] = recursive_mode(mode, model) if model is not None else ("plan" if mode == "auto" else mode)
+    return options
+
+
+def reads_every_record(strategy: Recursive, question: str) -> bool:
+    """Whether the strategy runs the count plan over its context file on ``question`` (one call per
+    record, so the records, not a step limit, bound the run)."""
+    return (
+        strategy.context_path is not None
+        and strategy.mode == "plan"
+        and plan_for(strategy.aggregate, question) == "count"
+    )
+
+
+ENTRY = StrategyEntry(
+    "recursive",
+    Recursive,
+    "read inputs far larger than the window: a fixed plan (small models) or model-written code in a REPL",
+    options=(
+        Option(
+            "mode",
+            str,
+            "recursive: a fixed plan (small models) or model-written code (default auto).",
+            "--mode",
+            choices=("auto", "plan", "code"),
+            requires="--context",
+        ),
+        Option(
+            "aggregate",
+            str,
+            "recursive plan: count matching records (auto: for 'how many ...' questions) or find an answer (none).",
+            "--aggregate",
+            choices=("auto", "count", "none"),
+            requires="--context",
+        ),
+        Option("chunk_bytes", int, "recursive plan: bytes per chunk.", minimum=100),
+        Option("top_k", int, "recursive plan: chunks kept by the filter.", minimum=1),
+        Option("context_path", str, "recursive: a file or folder (a run spec's ``context`` sets it).", nullable=True),
+    ),
+    prepare=_prepare,
+    unbounded=reads_every_record,
+)

@@ -4,8 +4,8 @@ The context is a variable in a sandboxed Python REPL; the root model sees the
 question and the context's metadata (type, size, a short preview), writes
 ```python blocks, and sees each block's output cut to ``max_output``
 characters. In the REPL it can call ``llm_query``, ``llm_query_batched`` and
-``rlm_query`` (a child run of this strategy on a smaller context, up to
-``max_depth`` levels); these reach the engine through
+``rlm_query`` (a child run of this strategy on a smaller context, as deep as
+the budget's ``max_depth`` allows); these reach the engine through
 :class:`~ponder.strategies.recursive_repl.Bridge`, so they are budgeted and
 traced. The run ends only when the code calls ``FINAL(answer)`` (never on a
 text marker), or when the budget ends it.
@@ -19,8 +19,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import prompts
-from ..errors import StopRun
+from .. import prompts, steps
+from ..errors import DepthLimit, StopRun
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, StrategyGen
 from ..sandbox import ExecResult, Sandbox, SandboxConfig
 from ..types import Message, assistant, system, user
@@ -41,7 +41,6 @@ class RecursiveCode:
     context: str | list[str]
     max_output: int = 2000
     chunk_chars: int = 4000
-    max_depth: int = 1
     depth: int = 0
     sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig(timeout=60))
     name: str = "recursive"
@@ -61,11 +60,11 @@ class RecursiveCode:
             ]
             try:
                 while True:
-                    reply = (yield Generate.of(history, kind="code")).text
+                    reply = (yield Generate.of(history, kind=steps.CODE)).text
                     history.append(assistant(reply))
                     blocks = code_blocks(reply)
                     if not blocks:
-                        yield Record("repl", "no code block in the reply", {"ok": False})
+                        yield Record(steps.REPL, "no code block in the reply", {"ok": False})
                         history.append(user(prompts.load("recursive/code_nocode")))
                         continue
                     outputs = []
@@ -101,7 +100,7 @@ class RecursiveCode:
                     _, result = item
                     if isinstance(result, BaseException):
                         raise result
-                    yield Record("repl", self._show(result), {"code": code, "ok": result.ok})
+                    yield Record(steps.REPL, self._show(result), {"code": code, "ok": result.ok})
                     return result
                 yield from self._serve(item)
         except BaseException:
@@ -114,22 +113,22 @@ class RecursiveCode:
         try:
             if call.name == "llm_query":
                 prompts_ = [str(p) for p in call.payload.get("prompts", [])]
-                requests = tuple(Generate.of([user(p)], kind="sub_query") for p in prompts_)
+                requests = tuple(Generate.of([user(p)], kind=steps.SUB_QUERY, role="sub") for p in prompts_)
                 completions = yield Batch(requests)
                 call.reply.put((True, [c.text for c in completions]))
             elif call.name == "rlm_query":
-                if self.depth + 1 > self.max_depth:
-                    call.reply.put((False, f"rlm_query: depth limit {self.max_depth} reached; use llm_query"))
-                    return
                 child = RecursiveCode(
                     call.payload.get("context") or "",
                     self.max_output,
                     self.chunk_chars,
-                    self.max_depth,
                     self.depth + 1,
                     self.sandbox,
                 )
-                outcome = yield Child(child, str(call.payload.get("prompt", "")))
+                try:
+                    outcome = yield Child(child, str(call.payload.get("prompt", "")), role="sub")
+                except DepthLimit as limit:
+                    call.reply.put((False, f"rlm_query: {limit.detail}; use llm_query"))
+                    return
                 call.reply.put(
                     (True, outcome.answer if outcome.answer is not None else f"(no answer: {outcome.detail})")
                 )

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
+from .. import steps
 from ..context import Context, count_records, record_unit, records
 from ..errors import ConfigError, StopRun
 from ..requests import Batch, Generate, Outcome, Record, StrategyGen
@@ -82,9 +83,9 @@ class RecursiveCount:
         total = count_records(self.context, self.record_bytes)
         units = sorted({record_unit(d, self.record_bytes) for d in self.context.documents})
         yield Record(
-            "split",
+            steps.SPLIT,
             f"{total} records ({' and '.join(units) or 'lines'}) from a {self.context.describe()}",
-            {"plan": "count", "records": total, "unit": units, "record_bytes": self.record_bytes},
+            steps.SplitData(plan="count", records=total, unit=units, record_bytes=self.record_bytes),
         )
         matched = read = unclear = 0
         stream = records(self.context, self.record_bytes)
@@ -93,10 +94,11 @@ class RecursiveCount:
                 requests = tuple(
                     Generate.of(
                         chat_prompt("recursive/count", question=question, record=c.text()),
-                        kind="map",
+                        kind=steps.MAP,
                         stop=("\n",),
+                        role="sub",
                         grammar=YES_NO_GRAMMAR,
-                        data={"record": c.index, "where": c.where},
+                        data=steps.MapData(record=c.index, where=c.where),
                     )
                     for c in group
                 )
@@ -107,22 +109,15 @@ class RecursiveCount:
                 unclear += sum(v is None for v in votes)
                 read += len(group)
                 yield Record(
-                    "count",
+                    steps.COUNT,
                     f"{read} of {total} records read, {matched} match so far (+{len(hits)} in this batch)",
-                    {
-                        "read": read,
-                        "of": total,
-                        "matched": matched,
-                        "batch": len(group),
-                        "hits": hits,
-                        "unclear": unclear,
-                    },
+                    steps.CountData(read=read, of=total, matched=matched, batch=len(group), hits=hits, unclear=unclear),
                 )
         except StopRun as stop:
             return Outcome(_partial(matched, read, total), stop.reason, stop.detail)  # type: ignore[arg-type]
         note = f" ({unclear} unclear replies counted as no)" if unclear else ""
         yield Record(
-            "reduce",
+            steps.REDUCE,
             f"total: {matched} of {total} records match{note}",
             {"count": matched, "records": total, "unclear": unclear},
         )

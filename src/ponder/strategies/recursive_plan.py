@@ -34,7 +34,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import prompts
+from .. import prompts, steps
 from ..context import Chunk, Context, bm25_scores, query_terms, split
 from ..context.ground import evidence, fix_echoes, grounded, is_none
 from ..errors import StopRun
@@ -76,9 +76,9 @@ class RecursivePlan:
         terms = query_terms(question)
         chunks, scores = bm25_scores(split(self.context, self.chunk_bytes, self.overlap), terms)
         yield Record(
-            "split",
+            steps.SPLIT,
             f"{len(chunks)} chunks of up to {self.chunk_bytes} bytes from a {self.context.describe()}",
-            {"chunks": len(chunks), "chunk_bytes": self.chunk_bytes, "overlap": self.overlap},
+            steps.SplitData(chunks=len(chunks), chunk_bytes=self.chunk_bytes, overlap=self.overlap),
         )
         ranked = _distinct(chunks, sorted((i for i, s in enumerate(scores) if s > 0), key=lambda i: -scores[i]))
         ranked = ranked[: self.top_k]
@@ -91,16 +91,16 @@ class RecursivePlan:
             text = f"no chunk matched {terms}: scanning all {len(chunks)} chunks"
             fallback = True
         yield Record(
-            "filter",
+            steps.FILTER,
             text,
-            {
-                "terms": terms,
-                "kept": len(kept),
-                "of": len(chunks),
-                "chunks": [c.index for c, _ in kept][:100],
-                "scores": [round(s, 3) for _, s in kept][:100],
-                "fallback": fallback,
-            },
+            steps.FilterData(
+                terms=terms,
+                kept=len(kept),
+                of=len(chunks),
+                chunks=[c.index for c, _ in kept][:100],
+                scores=[round(s, 3) for _, s in kept][:100],
+                fallback=fallback,
+            ),
         )
         notes: list[Note] = []
         try:
@@ -121,9 +121,10 @@ class RecursivePlan:
         requests = tuple(
             Generate.of(
                 [system(sys_prompt), user(prompts.render("recursive/map", chunk=text, question=question))],
-                kind="map",
+                kind=steps.MAP,
                 stop=("\n",),
-                data={"chunk": c.index, "where": c.where},
+                role="sub",
+                data=steps.MapData(chunk=c.index, where=c.where),
             )
             for (c, _), text in zip(group, texts, strict=True)
         )
@@ -139,7 +140,7 @@ class RecursivePlan:
             else:
                 dropped.append({"chunk": chunk.index, "reply": reply[:200]})
         yield Record(
-            "ground",
+            steps.GROUND,
             f"{len(notes)} grounded answer(s), {len(dropped)} unsupported discarded",
             {"kept": [n.answer[:200] for n in notes], "discarded": dropped},
         )
@@ -169,7 +170,7 @@ class RecursivePlan:
                     system(prompts.load("recursive/map_system")),
                     user(prompts.render("recursive/reduce", notes=_notes_text(g), question=question)),
                 ],
-                kind="reduce",
+                kind=steps.REDUCE,
                 stop=("\n",),
                 data={"level": level, "notes": len(g)},
             )
@@ -185,7 +186,7 @@ class RecursivePlan:
             else:
                 reduced.append(g[0])  # the reduce call made something up: keep the best-ranked note
         yield Record(
-            "reduce",
+            steps.REDUCE,
             f"level {level}: {len(unique)} notes in {len(groups)} group(s) → {len(reduced)}",
             {"level": level, "answers": [n.answer[:200] for n in reduced]},
         )

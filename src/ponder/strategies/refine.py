@@ -24,26 +24,17 @@ system prompt and the question stay verbatim; the events keep everything).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from .. import prompts
+from .. import prompts, steps
 from ..errors import StopRun
 from ..memory import Memory
 from ..requests import Generate, Outcome, Record, Request, StrategyGen
-from ..stop_learned import PassState, StopPolicy, require_state
+from ..stop import PassState, StopPolicy, require_state, similarity
 from ..types import Completion, Message, assistant, system, user
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split()).lower()
-
-
-def similarity(a: str, b: str) -> float:
-    """Similarity of two drafts in [0, 1], ignoring case and whitespace."""
-    return difflib.SequenceMatcher(None, _normal(a), _normal(b), autojunk=False).ratio()
+from .entry import Option, StrategyEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +46,7 @@ class Refine:
     max_rounds: int | None = None
     system_prompt: str | None = None
     name: str = "refine"
-    #: consulted after each pass (e.g. :class:`~ponder.stop_learned.LearnedStop`); stops early when it says so
+    #: consulted after each pass (e.g. :class:`~ponder.stop.LearnedStop`); stops early when it says so
     stop_policy: StopPolicy | None = None
     #: keeps the growing conversation within a token budget (older passes folded into notes)
     memory: Memory | None = None
@@ -71,7 +62,7 @@ class Refine:
         draft: str | None = None
         drafts: list[str] = []
         try:
-            completion = last = yield Generate.of(history, kind="draft")
+            completion = last = yield Generate.of(history, kind=steps.DRAFT)
             draft = completion.text.strip()
             drafts.append(draft)
             history.append(assistant(draft))
@@ -82,42 +73,47 @@ class Refine:
             while self.max_rounds is None or rounds < self.max_rounds:
                 if self.stop_policy is not None and self.stop_policy.should_stop(state):
                     yield Record(
-                        "check", "the learned stop policy expects no further improvement", {"verdict": "learned_stop"}
+                        steps.CHECK,
+                        "the learned stop policy expects no further improvement",
+                        steps.CheckData(verdict="learned_stop"),
                     )
                     return Outcome(draft, "converged", "the learned stop policy predicts no further improvement")
                 rounds += 1
                 history.append(user(critique_ask))
-                history, reply = yield from self._ask(history, last, "critique")
+                history, reply = yield from self._ask(history, last, steps.CRITIQUE)
                 critique = reply.text.strip()
                 tokens = state.tokens_used + reply.usage.total_tokens
                 history.append(assistant(critique))
                 if self._no_issues(critique):
-                    yield Record("check", "critique found nothing to fix", {"verdict": "no_issues"})
+                    yield Record(steps.CHECK, "critique found nothing to fix", steps.CheckData(verdict="no_issues"))
                     return Outcome(draft, "converged", "the critique found nothing to fix")
                 history.append(user(revise_ask))
-                history, reply = yield from self._ask(history, reply, "revision")
+                history, reply = yield from self._ask(history, reply, steps.REVISION)
                 last = reply
                 revision = reply.text.strip()
                 history.append(assistant(revision))
                 tokens += reply.usage.total_tokens
                 state = PassState(state.pass_index, draft, state.previous, critique, state.truncated, tokens)
                 if not revision:
-                    yield Record("check", "empty revision ignored", {"verdict": "empty"})
+                    yield Record(steps.CHECK, "empty revision ignored", steps.CheckData(verdict="empty"))
                     continue
                 ratio = similarity(revision, draft)
                 if ratio >= self.same_ratio:
-                    yield Record("check", f"revision unchanged (similarity {ratio:.3f})", {"similarity": ratio})
+                    yield Record(
+                        steps.CHECK, f"revision unchanged (similarity {ratio:.3f})", steps.CheckData(similarity=ratio)
+                    )
                     return Outcome(revision, "converged", "the revision no longer changes the answer")
                 earlier = [i for i, old in enumerate(drafts[:-1]) if similarity(revision, old) >= self.same_ratio]
                 if earlier:
-                    yield Record("check", f"revision repeats draft {earlier[0]}", {"similarity": ratio})
+                    yield Record(steps.CHECK, f"revision repeats draft {earlier[0]}", steps.CheckData(similarity=ratio))
                     return Outcome(revision, "loop", f"the revision went back to draft {earlier[0]}")
-                yield Record("check", f"revision changed the answer (similarity {ratio:.3f})", {"similarity": ratio})
+                changed = f"revision changed the answer (similarity {ratio:.3f})"
+                yield Record(steps.CHECK, changed, steps.CheckData(similarity=ratio))
                 truncated = reply.finish_reason == "length"
                 state = PassState(len(drafts), revision, draft, critique, truncated, tokens)
                 draft = revision
                 drafts.append(draft)
-            return Outcome(draft, "max_steps", f"stopped after {self.max_rounds} rounds")
+            return Outcome(draft, "rounds", f"stopped after {self.max_rounds} rounds")
         except StopRun as stop:
             return Outcome(draft, stop.reason, stop.detail)  # type: ignore[arg-type]
 
@@ -140,3 +136,23 @@ class Refine:
     def _no_issues(self, critique: str) -> bool:
         head = critique.strip().lstrip("-*# ").upper()
         return head.startswith(self.no_issues.upper())
+
+
+ENTRY = StrategyEntry(
+    "refine",
+    Refine,
+    "draft, critique, revise until nothing changes",
+    options=(
+        Option(
+            "max_rounds",
+            int,
+            "refine: most critique-revise rounds (default: until converged).",
+            minimum=1,
+            nullable=True,
+        ),
+        Option("same_ratio", float, "refine: similarity at which a revision counts as unchanged.", minimum=0),
+        Option("no_issues", str, "refine: the critique's marker for nothing to fix."),
+    ),
+    memory=True,
+    stop_state="refine",
+)

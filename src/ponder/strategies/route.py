@@ -14,14 +14,17 @@ the verdict) and the outcome's detail says the same.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from .. import steps
 from ..errors import StopRun
-from ..requests import Child, Outcome, Record, StrategyGen
+from ..requests import Child, Outcome, Record, Strategy, StrategyGen
 from ..verifiers.agreement import Agreement
 from ..verifiers.base import Verdict, Verifier
-from .base import Strategy
 from .consistency import Consistency
+from .entry import Slot, StrategyEntry
 from .single import Single
 
 
@@ -43,7 +46,7 @@ class Route:
         assert not isinstance(check, int | float)  # converted in __post_init__
         fast: Outcome | None = None
         try:
-            fast = yield Child(self.fast, question)
+            fast = yield Child(self.fast, question, role="fast")
             if fast.answer is None or not fast.answer.strip():
                 verdict = Verdict(False, f"the fast path gave no answer ({fast.stop_reason}: {fast.detail})")
             else:
@@ -51,11 +54,11 @@ class Route:
             data = {"verifier": check.name, **verdict.to_dict(), "fast": self.fast.name, "slow": self.slow.name}
             if verdict.ok:
                 yield Record(
-                    "route", f"fast path accepted by {check.name}: {verdict.feedback}", {"path": "fast", **data}
+                    steps.ROUTE, f"fast path accepted by {check.name}: {verdict.feedback}", {"path": "fast", **data}
                 )
                 return Outcome(fast.answer, "answered", f"fast path ({self.fast.name}) accepted by {check.name}")
             yield Record(
-                "route",
+                steps.ROUTE,
                 f"escalating to {self.slow.name}: {check.name} failed: {verdict.feedback}",
                 {"path": "slow", **data},
             )
@@ -67,3 +70,22 @@ class Route:
         if slow.answer is None or not slow.answer.strip():
             return Outcome(fast.answer, slow.stop_reason, f"{why}; it gave no answer, kept the fast one: {slow.detail}")
         return Outcome(slow.answer, slow.stop_reason, f"{why}: {slow.detail}")
+
+
+def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
+    """The fast path, the check's samples (agree: 3 by default) and the slow path."""
+    return slots.get("fast", 1) + 3 + slots.get("slow", 0)
+
+
+ENTRY = StrategyEntry(
+    "route",
+    Route,
+    "answer fast; escalate to a slower strategy when a check fails (System 1 / System 2)",
+    slots=(
+        Slot("fast", "route: the fast strategy (default single).", default="single", role="fast"),
+        Slot("slow", "route: the slow strategy (default consistency).", flag="--escalate-to", default="consistency"),
+    ),
+    verifier_field="check",  # the spec key is "verifier" (as everywhere); "check" is the field
+    verifier_help="route: the check of the fast answer (default agree:3:0.6).",
+    calls=_call_count,
+)

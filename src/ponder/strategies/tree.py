@@ -26,15 +26,17 @@ status. When a budget ends the run, the best state so far is the answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .. import steps
 from ..errors import ConfigError, StopRun
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
 from ..tasks import Rejected, ThoughtTask, get_task
 from ..tasks.base import parse_value, parse_vote
 from ..types import Completion
+from .entry import Option, StrategyEntry
 from .tree_nodes import Node, NodeLog
 
 Evaluator = Literal["value", "vote"] | Callable[[Any], float]
@@ -148,7 +150,7 @@ class _Walk:
             found = yield from self.dfs(child)
             if found is not None:
                 return found
-            yield Record("backtrack", f"back to node {node.node}", {"node": node.node, "from": child.node})
+            yield Record(steps.BACKTRACK, f"back to node {node.node}", {"node": node.node, "from": child.node})
         return None
 
     # -- steps shared by both -----------------------------------------------
@@ -213,7 +215,7 @@ class _Walk:
             if len(nodes) == 1:
                 nodes[0].value = 1.0
                 return
-            request = _tag(task.vote([node.state for node in nodes]), nodes=[node.node for node in nodes])
+            request = _tag(task.vote([node.state for node in nodes]), True, nodes=[node.node for node in nodes])
             replies = yield from _calls([self._sampled(request, i) if n > 1 else request for i in range(n)])
             votes = [0] * len(nodes)
             for reply in replies:
@@ -230,7 +232,7 @@ class _Walk:
                 todo.setdefault(key, node)
         requests = [
             self._sampled(request, i) if n > 1 else request
-            for request in (_tag(task.value(t.state), node=t.node) for t in todo.values())
+            for request in (_tag(task.value(t.state), True, node=t.node) for t in todo.values())
             for i in range(n)
         ]
         replies = yield from _calls(requests)
@@ -283,6 +285,34 @@ def _calls(requests: Sequence[Generate]) -> Generator[Request, Any, list[Complet
     return replies
 
 
-def _tag(request: Generate, **data: Any) -> Generate:
-    """``request`` with ``data`` added to its recorded step (which node a call was for)."""
-    return replace(request, data={**request.data, **data})
+def _tag(request: Generate, judged: bool = False, **data: Any) -> Generate:
+    """``request`` with ``data`` added to its recorded step (which node a call was for); ``judged``:
+    an evaluation (value, vote), answered by the ``judge`` model role."""
+    return replace(request, data={**request.data, **data}, role="judge" if judged else request.role)
+
+
+def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
+    """Per level, each kept state: one propose call and one value call per child; one answer call."""
+    beam, branch = int(options.get("beam", 5)), int(options.get("branch", 5))
+    depth = options.get("depth") or 4
+    return beam * (1 + branch) * int(depth) + 1
+
+
+ENTRY = StrategyEntry(
+    "tree",
+    Tree,
+    "Tree of Thoughts: propose, evaluate, search (BFS beam or DFS with pruning)",
+    options=(
+        Option("beam", int, "tree: beam width (states kept per level).", "--beam", minimum=1),
+        Option("depth", int, "tree: depth limit.", "--depth", minimum=1, nullable=True),
+        Option("branch", int, "tree: thoughts proposed per state.", "--branch", minimum=1),
+        Option("search", str, "tree: search order.", "--search", choices=("bfs", "dfs")),
+        Option("prune", float, "tree (dfs): prune states valued below this.", "--prune", nullable=True),
+        Option("task", str, "tree: the task (auto, generic, game24, ...).", nullable=True),
+        Option("evaluator", str, "tree: how states are valued.", choices=("value", "vote")),
+        Option("samples_per_eval", int, "tree: evaluation calls per state.", minimum=1),
+        Option("generate", str, "tree: how thoughts are made.", choices=("propose", "sample")),
+        Option("temperature", float, "tree: sampling temperature.", minimum=0),
+    ),
+    calls=_call_count,
+)

@@ -6,6 +6,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import steps
 from ..requests import Record, Request
 from ..tasks import ThoughtTask
 
@@ -47,7 +48,7 @@ class NodeLog:
 
     def mark(self, node: Node, status: Status, reason: str = "") -> Generator[Request, Any, None]:
         node.status = status
-        data: dict[str, Any] = {
+        data: steps.NodeData = {
             "node": node.node,
             "parent": node.parent,
             "depth": node.depth,
@@ -57,7 +58,7 @@ class NodeLog:
         }
         if reason:
             data["reason"] = reason
-        yield Record("node", node.text, data)
+        yield Record(steps.NODE, node.text, data)
 
     @staticmethod
     def best(nodes: Iterable[Node]) -> Node | None:

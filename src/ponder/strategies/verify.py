@@ -11,7 +11,7 @@ step records each judgement (round, ok, score, feedback).
   conversation continues (``prompts/verify/revise.txt``, so prompts stay
   prefix-stable); with ``inner`` a new child run gets the question plus the
   rejected answer and the feedback (``prompts/verify/retry.txt``);
-* after ``max_rounds`` rejected answers → stop reason ``max_steps``, and the
+* after ``max_rounds`` rejected answers → stop reason ``rounds``, and the
   answer is the best-scored one (the latest among equals).
 
 When the budget ends the run first, the latest answer is returned unverified.
@@ -19,17 +19,17 @@ When the budget ends the run first, the latest answer is returned unverified.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import prompts
+from .. import prompts, steps
 from ..errors import ConfigError, StopRun
-from ..requests import Child, Generate, Outcome, Record, Request, StrategyGen
+from ..requests import Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
 from ..types import Message, assistant, system, user
 from ..verifiers.base import Verdict, Verifier
 from ..verifiers.judge import Judge
-from .base import Strategy
+from .entry import Option, Slot, StrategyEntry
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,19 @@ class Verify:
                         best = (verdict.value, round_, answer)
                 state = "accepted" if verdict.ok else "rejected"
                 yield Record(
-                    "verdict",
+                    steps.VERDICT,
                     f"round {round_}: {state} by {self.verifier.name}: {verdict.feedback}",
                     {"round": round_, "verifier": self.verifier.name, **verdict.to_dict()},
                 )
                 if verdict.ok:
                     return Outcome(answer, "answered", f"accepted by {self.verifier.name} in round {round_}")
             if best is None:
-                return Outcome(None, "max_steps", f"no answer in {self.max_rounds} rounds")
+                return Outcome(None, "rounds", f"no answer in {self.max_rounds} rounds")
             detail = (
                 f"no answer passed {self.verifier.name} in {self.max_rounds} rounds; "
                 f"kept round {best[1]} (score {best[0]:.2f}); last feedback: {verdict.feedback if verdict else ''}"
             )
-            return Outcome(best[2], "max_steps", detail)
+            return Outcome(best[2], "rounds", detail)
         except StopRun as stop:
             return Outcome(answer, stop.reason, f"{stop.detail}; the last answer is unverified")  # type: ignore[arg-type]
 
@@ -94,6 +94,23 @@ class Verify:
         if verdict is not None:
             history.append(assistant(previous or ""))
             history.append(user(prompts.render("verify/revise", feedback=verdict.feedback)))
-        kind = "draft" if verdict is None else "revision"
+        kind = steps.DRAFT if verdict is None else steps.REVISION
         completion = yield Generate.of(history, kind=kind)
         return completion.text.strip() or None
+
+
+def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
+    """Each round: an answer (one call, or the inner strategy's) and a check."""
+    return int(options.get("max_rounds", 3)) * (slots.get("inner", 1) + 1)
+
+
+ENTRY = StrategyEntry(
+    "verify",
+    Verify,
+    "generate, verify, revise with the verifier's feedback",
+    options=(Option("max_rounds", int, "verify: most generate-verify rounds (default 3).", "--rounds", minimum=1),),
+    slots=(Slot("inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner"),),
+    verifier_field="verifier",
+    verifier_help="verify: the verifier (default judge).",
+    calls=_call_count,
+)

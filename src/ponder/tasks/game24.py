@@ -34,6 +34,7 @@ from typing import Literal
 
 from ..errors import ConfigError
 from ..requests import Generate
+from ..steps import PROPOSE, THOUGHT, VALUE, VOTE
 from .base import VALUE_GRAMMAR, Rejected, chat_prompt, numbered, split_thoughts, vote_grammar
 from .game24_math import TARGET, check_expression, check_step, fmt, numbers_text, parse_puzzle
 
@@ -122,14 +123,14 @@ class Game24:
         name = "game24/propose_model" if full else "game24/propose"
         messages = chat_prompt(name, numbers=numbers_text(state.numbers))
         grammar = _grammar(max(1, k), full, state.numbers) if self.constrained else None
-        return Generate.of(messages, kind="propose", stop=("\n\n",), grammar=grammar)
+        return Generate.of(messages, kind=PROPOSE, stop=("\n\n",), grammar=grammar)
 
     def sample(self, state: Game24State) -> Generate:
         full = self.arithmetic != "program"
         name = "game24/propose_model" if full else "game24/propose"
         messages = chat_prompt(name, numbers=numbers_text(state.numbers))
         grammar = _grammar(1, full, state.numbers) if self.constrained else None
-        return Generate.of(messages, kind="thought", stop=("\n",), grammar=grammar)
+        return Generate.of(messages, kind=THOUGHT, stop=("\n",), grammar=grammar)
 
     def expand(self, state: Game24State, text: str, limit: int) -> list[Game24State | Rejected]:
         out: list[Game24State | Rejected] = []
@@ -146,12 +147,12 @@ class Game24:
 
     def value(self, state: Game24State) -> Generate:
         messages = chat_prompt("game24/value", numbers=numbers_text(state.numbers))
-        return Generate.of(messages, kind="value", stop=("\n",), grammar=VALUE_GRAMMAR)
+        return Generate.of(messages, kind=VALUE, stop=("\n",), grammar=VALUE_GRAMMAR)
 
     def vote(self, candidates: Sequence[Game24State]) -> Generate:
         choices = numbered([numbers_text(c.numbers) for c in candidates])
         messages = chat_prompt("game24/vote", choices=choices)
-        return Generate.of(messages, kind="vote", stop=("\n",), grammar=vote_grammar(len(candidates)))
+        return Generate.of(messages, kind=VOTE, stop=("\n",), grammar=vote_grammar(len(candidates)))
 
     def is_final(self, state: Game24State) -> bool:
         return len(state.items) <= 1

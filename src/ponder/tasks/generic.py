@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..requests import Generate
+from ..steps import ANSWER, PROPOSE, THOUGHT, VALUE, VOTE
 from .base import VALUE_GRAMMAR, Rejected, chat_prompt, numbered, split_thoughts, vote_grammar
 
 _ANSWER = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*", re.IGNORECASE)
@@ -55,11 +56,11 @@ class Reasoning:
 
     def propose(self, state: Chain, k: int) -> Generate:
         messages = chat_prompt("tree/propose", question=state.question, steps=_steps_text(state), k=k)
-        return Generate.of(messages, kind="propose")
+        return Generate.of(messages, kind=PROPOSE)
 
     def sample(self, state: Chain) -> Generate:
         messages = chat_prompt("tree/sample", question=state.question, steps=_steps_text(state))
-        return Generate.of(messages, kind="thought", stop=("\n",))
+        return Generate.of(messages, kind=THOUGHT, stop=("\n",))
 
     def expand(self, state: Chain, text: str, limit: int) -> list[Chain | Rejected]:
         out: list[Chain | Rejected] = []
@@ -74,12 +75,12 @@ class Reasoning:
 
     def value(self, state: Chain) -> Generate:
         messages = chat_prompt("tree/value", question=state.question, steps=_steps_text(state))
-        return Generate.of(messages, kind="value", stop=("\n",), grammar=VALUE_GRAMMAR)
+        return Generate.of(messages, kind=VALUE, stop=("\n",), grammar=VALUE_GRAMMAR)
 
     def vote(self, candidates: Sequence[Chain]) -> Generate:
         choices = numbered([" / ".join(c.steps) for c in candidates])
         messages = chat_prompt("tree/vote", question=candidates[0].question, choices=choices)
-        return Generate.of(messages, kind="vote", stop=("\n",), grammar=vote_grammar(len(candidates)))
+        return Generate.of(messages, kind=VOTE, stop=("\n",), grammar=vote_grammar(len(candidates)))
 
     def is_final(self, state: Chain) -> bool:
         return bool(state.steps) and _ANSWER.match(state.steps[-1]) is not None
@@ -94,7 +95,7 @@ class Reasoning:
         if self.is_final(state):
             return None
         messages = chat_prompt("tree/answer", question=state.question, steps=_steps_text(state))
-        return Generate.of(messages, kind="answer")
+        return Generate.of(messages, kind=ANSWER)
 
     def parse_answer(self, state: Chain, text: str) -> str | None:
         if not text and self.is_final(state):

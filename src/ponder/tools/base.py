@@ -104,6 +104,8 @@ class Tool:
         if max_output < 1 or max_input < 1:
             raise ConfigError(f"tool {name}: max_output and max_input must be >= 1")
         self.name = name
+        #: the ``--tools`` item that builds this tool again (e.g. ``calculator``, ``search:DIR``), if known
+        self.spec: str | None = None
         self.description = description.strip()
         self.parameters: dict[str, Any] = {"type": "object", **parameters}
         self.fn = fn

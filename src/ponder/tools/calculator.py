@@ -204,6 +204,7 @@ def calculator_tool() -> Tool:
     """A fresh ``calculator`` tool."""
     made = tool(_calculator, name="calculator")
     made.input_grammar = INPUT_GRAMMAR
+    made.spec = "calculator"
     return made
 
 

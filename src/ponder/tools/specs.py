@@ -12,7 +12,9 @@ item               tools
 ``mcp:FILE``       every tool of the MCP servers in config FILE
 =================  ==========================================================
 
-Unknown names, missing arguments and two tools with one name raise
+Installed plugins add items through the ``ponder.tools`` entry-point group
+(name -> a function of the argument returning a :class:`~ponder.tools.Tool`
+or a list of them). Unknown names, missing arguments and two tools with one name raise
 :class:`~ponder.errors.ConfigError`. The caller owns the tools: close them with
 :func:`~ponder.tools.close_tools` to stop sandboxes and servers.
 """
@@ -20,10 +22,12 @@ Unknown names, missing arguments and two tools with one name raise
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PonderError
 from .base import Tool, close_tools
 from .calculator import calculator_tool
 from .files import file_tools
@@ -32,6 +36,7 @@ from .mcp import mcp_tools
 from .python import SandboxLike, python_tool
 
 KNOWN = "calculator, python, search:DIR, http:HOST|HOST, mcp:CONFIG.json"
+_BUILTIN = frozenset({"calculator", "python", "search", "http", "mcp"})
 _ALIASES = {"calc": "calculator", "files": "search", "http_get": "http", "py": "python"}
 
 
@@ -59,7 +64,25 @@ def parse_tool_specs(spec: str, *, sandbox_factory: Callable[[], SandboxLike] | 
     return tools
 
 
+#: builds the tools of one ``--tools`` item from its argument (the text after ``NAME:``)
+ToolFactory = Callable[[str], "Tool | Sequence[Tool]"]
+GROUP = "ponder.tools"
+
+
+@cache
+def _plugins() -> dict[str, EntryPoint]:
+    """Tool factories of installed plugins (entry-point group ``ponder.tools``), by item name."""
+    return {p.name: p for p in entry_points(group=GROUP) if p.name not in _BUILTIN}
+
+
 def _one(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
+    made = _make(item, sandbox_factory)
+    for t in made:
+        t.spec = item.strip()
+    return made
+
+
+def _make(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
     name, sep, arg = item.partition(":")
     name = _ALIASES.get(name.strip().lower(), name.strip().lower())
     arg = arg.strip()
@@ -78,4 +101,22 @@ def _one(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
         return [http_get_tool(arg)]
     if name == "mcp":
         return list(mcp_tools(arg))
-    raise ConfigError(f"unknown tool {item.partition(':')[0]!r}; known: {KNOWN}")
+    point = _plugins().get(name)
+    if point is not None:
+        return _from_plugin(point, arg)
+    plugins = "".join(f", {n}" for n in _plugins())
+    raise ConfigError(f"unknown tool {item.partition(':')[0]!r}; known: {KNOWN}{plugins}")
+
+
+def _from_plugin(point: EntryPoint, arg: str) -> list[Tool]:
+    try:
+        factory: ToolFactory = point.load()
+        made = factory(arg)
+    except PonderError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"the tool plugin {point.name!r} failed: {type(exc).__name__}: {exc}") from None
+    tools = [made] if isinstance(made, Tool) else list(made)
+    if not all(isinstance(t, Tool) for t in tools):
+        raise ConfigError(f"the tool plugin {point.name!r} did not return ponder tools")
+    return tools

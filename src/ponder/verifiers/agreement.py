@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import prompts
+from .. import prompts, steps
 from ..errors import ConfigError
 from ..extract import Extractor, extract_all, extractor
 from ..requests import Batch, Generate
@@ -46,7 +46,7 @@ class Agreement:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
         messages = [system(sys_prompt), user(question)]
         asks = Generate.samples(
-            messages, "check_sample", self.temperature, self.seed, range(self.samples), "check_sample"
+            messages, steps.CHECK_SAMPLE, self.temperature, self.seed, range(self.samples), "check_sample"
         )
         replies = yield Batch(asks)
         texts: list[str | None] = [answer, *(r.text.strip() for r in replies)]

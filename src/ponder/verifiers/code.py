@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import steps
 from ..errors import ConfigError
 from ..requests import CallTool
 from ..tools import Tool, ToolResult
@@ -59,7 +60,7 @@ class CodeCheck:
     def check(self, question: str, answer: str) -> VerifierGen:
         if not code_of(answer):
             return Verdict(False, "the answer contains no code")
-        result: ToolResult = yield CallTool(self.tool, {"code": program(answer, self.tests)}, kind="verify_code")
+        result: ToolResult = yield CallTool(self.tool, {"code": program(answer, self.tests)}, kind=steps.VERIFY_CODE)
         if result.ok:
             what = "the tests pass" if self.tests.strip() else "the code runs without error"
             return Verdict(True, what + (f"; output: {result.output[:300]}" if result.output else ""))

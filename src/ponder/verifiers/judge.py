@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import prompts
+from .. import prompts, steps
 from ..requests import Generate
 from ..types import user
 from .base import Verdict, VerifierGen
@@ -33,7 +33,7 @@ class Judge:
     def check(self, question: str, answer: str) -> VerifierGen:
         text = prompts.render(self.prompt, question=question, answer=answer)
         grammar = GRAMMAR if self.constrained else None
-        reply = yield Generate.of([user(text)], kind="judge", stop=("\n",), grammar=grammar)
+        reply = yield Generate.of([user(text)], kind=steps.JUDGE, stop=("\n",), grammar=grammar, role="judge")
         return parse_judgement(reply.text)
 
 

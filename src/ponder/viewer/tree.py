@@ -5,15 +5,17 @@
 * a model call, a tool call and a recorded decision are leaf nodes carrying
   what the page shows when expanded (the exact prompt, the output, usage,
   timing);
-* tree-of-thoughts ``node`` records become *thought* nodes linked by their
-  ``parent``; the model calls made for a thought (``data["node"]``) hang
-  under it, so branches look like branches;
+* tree-of-thoughts ``node`` records (:class:`~ponder.steps.NodeData`) become
+  *thought* nodes linked by their ``parent``; the model calls made for a
+  thought (``data["node"]``) hang under it, so branches look like branches;
 * parallel samples (a consistency run's batch) are sibling nodes.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from .. import steps
 
 
 def _run_node(event: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def _run_node(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _thought_label(data: dict[str, Any], text: str) -> str:
+def _thought_label(data: steps.NodeData, text: str) -> str:
     value = data.get("value")
     score = f", value {value:g}" if isinstance(value, int | float) else ""
     return f"thought {data.get('node')} [{data.get('status', '')}{score}] {' '.join(text.split())[:80]}"
@@ -47,8 +49,8 @@ def build_tree(events: list[dict[str, Any]]) -> dict[str, Any]:
             runs[event["run_id"]] = _run_node(event)
             if root is None:
                 root = runs[event["run_id"]]
-        elif event["type"] == "step" and event.get("kind") == "node" and "node" in event.get("data", {}):
-            data = event["data"]
+        elif event["type"] == "step" and event.get("kind") == steps.NODE and "node" in event.get("data", {}):
+            data: steps.NodeData = event["data"]
             key = (event["run_id"], int(data["node"]))
             thought = thoughts.get(key)
             if thought is None:
@@ -99,7 +101,7 @@ def build_tree(events: list[dict[str, Any]]) -> dict[str, Any]:
                 usage=event.get("usage", {}),
                 seconds=event.get("seconds", 0.0),
             )
-        elif kind == "step" and event.get("kind") == "node" and "node" in event.get("data", {}):
+        elif kind == "step" and event.get("kind") == steps.NODE and "node" in event.get("data", {}):
             place_thought(event["run_id"], int(event["data"]["node"]))
         else:
             node = _step_node(event)

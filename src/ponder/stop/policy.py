@@ -1,86 +1,38 @@
 """A learned stop policy: a small classifier that decides whether going on (another refine pass,
 more consistency samples) is worth it.
 
-After each pass of a refine run (the first draft, then every revision) the
-state is summarised as a few numbers (:func:`features`): the pass index, how
-much the last revision changed the draft, what the critique said, how long the
-draft is, whether it was cut off, and the tokens used so far. A logistic
-regression fitted on recorded runs with known outcomes predicts the
-probability that a later pass still turns a wrong answer into a right one; the
-policy stops when that probability falls below ``threshold``.
+The state after each refine pass is a :class:`~ponder.stop.refine_features.PassState`
+(features in :mod:`ponder.stop.refine_features`), the state after each wave of
+consistency samples a :class:`~ponder.stop.vote_features.VoteState` (the vote so far;
+see :mod:`ponder.stop.vote_features`). A logistic regression fitted on recorded
+runs (:func:`ponder.stop.fit`) predicts the probability that going on still turns
+a wrong answer into a right one (or changes the vote); the policy stops when that
+probability falls below ``threshold``.
 
-Fitting needs scikit-learn (``pip install 'ponder-rlm[learn]'``); the saved
-policy is a small JSON file of coefficients, so using it needs nothing but
-Python (and no pickle is ever loaded).
-
-The same policy serves ``consistency``: there the state after each wave of
-samples is a :class:`~ponder.stop_consistency.VoteState` (the vote so far; see
-:mod:`ponder.stop_consistency` for its features and training rows). A policy
-file says which kind of state it was fitted on (``"state": "refine"`` or
-``"consistency"``, format version 2); a policy fitted on one kind given to the
-other strategy is a :class:`~ponder.errors.ConfigError`. Version 1 files (no
-``state``) are refine policies and still load.
+The saved policy is a small JSON file of coefficients, so using it needs nothing
+but Python (and no pickle is ever loaded). A policy file says which kind of state
+it was fitted on (``"state": "refine"`` or ``"consistency"``, format version 2); a
+policy fitted on one kind given to the other strategy is a
+:class:`~ponder.errors.ConfigError`. Version 1 files (no ``state``) are refine
+policies and still load.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from .errors import ConfigError
-from .stop_consistency import VOTE_FEATURES, VoteState, vote_features
+from ..errors import ConfigError
+from .refine_features import FEATURES, PassState, features
+from .vote_features import VOTE_FEATURES, VoteState, vote_features
 
 FORMAT = "ponder-learned-stop"
 VERSION = 2
 #: the kinds of state a policy can be fitted on: refine passes or consistency waves
 StateKind = Literal["refine", "consistency"]
-#: the features of a refine pass
-FEATURES = (
-    "pass_index",
-    "change",
-    "critique_words",
-    "critique_no_issues",
-    "draft_words",
-    "draft_has_number",
-    "truncated",
-    "tokens_used",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PassState:
-    """What a refine run knows after one pass."""
-
-    pass_index: int
-    draft: str
-    previous: str | None = None
-    critique: str | None = None
-    truncated: bool = False
-    tokens_used: int = 0
-    no_issues: bool = False
-
-
-def features(state: PassState) -> list[float]:
-    """The feature vector of a pass (in :data:`FEATURES` order)."""
-    from .strategies.refine import similarity
-
-    change = 1.0 - similarity(state.draft, state.previous) if state.previous is not None else 1.0
-    critique = state.critique or ""
-    return [
-        float(state.pass_index),
-        change,
-        math.log1p(len(critique.split())),
-        1.0 if state.no_issues else 0.0,
-        math.log1p(len(state.draft.split())),
-        1.0 if any(ch.isdigit() for ch in state.draft) else 0.0,
-        1.0 if state.truncated else 0.0,
-        math.log1p(state.tokens_used),
-    ]
-
 
 KINDS: dict[StateKind, tuple[str, tuple[str, ...]]] = {
     "refine": ("refine passes", FEATURES),
@@ -215,81 +167,6 @@ def parse_stop(spec: str | None) -> LearnedStop | None:
     if kind != "learned" or not path:
         raise ConfigError(f"unknown stop policy {spec!r} (use fixed or learned:PATH)")
     return LearnedStop.load(path)
-
-
-# -- training data from recorded runs ---------------------------------------------
-
-
-def refine_passes(events: Sequence[dict[str, Any]]) -> list[PassState]:
-    """The pass states of one recorded top-level refine run (its draft, then each revision)."""
-    root = next((e["run_id"] for e in events if e["type"] == "run_started"), None)
-    passes: list[PassState] = []
-    tokens = 0
-    critique: str | None = None
-    no_issues = False
-    for event in events:
-        if event["type"] != "model_call" or event["run_id"] != root:
-            continue
-        tokens += int(event.get("usage", {}).get("total_tokens", 0))
-        text = event["text"].strip()
-        if event["kind"] == "critique":
-            critique = text
-            no_issues = text.lstrip("-*# ").upper().startswith("NO ISSUES")
-        elif event["kind"] in ("draft", "revision") and text:
-            previous = passes[-1].draft if passes else None
-            truncated = event.get("finish_reason") == "length"
-            passes.append(PassState(len(passes), text, previous, critique, truncated, tokens, no_issues))
-    return passes
-
-
-def labelled_rows(passes: Sequence[PassState], correct: Callable[[str], bool]) -> list[tuple[list[float], int]]:
-    """Rows (features, label): label 1 when the draft is wrong and a later pass of the run gets it right."""
-    ok = [correct(p.draft) for p in passes]
-    return [(features(p), int(not ok[i] and any(ok[i + 1 :]))) for i, p in enumerate(passes)]
-
-
-def rows_from_outcome(passes: Sequence[PassState], final_correct: bool) -> list[tuple[list[float], int]]:
-    """Rows when only the run's outcome is known (``ponder runs fit-stop``): a pass is labelled 1 when the
-    run ended correct and the answer still changed after it (a later pass made the difference)."""
-    from .strategies.refine import similarity
-
-    final = passes[-1].draft if passes else ""
-    return [
-        (features(p), int(final_correct and i < len(passes) - 1 and similarity(p.draft, final) < 0.98))
-        for i, p in enumerate(passes)
-    ]
-
-
-def fit(
-    rows: Iterable[tuple[list[float], int]],
-    *,
-    threshold: float = 0.5,
-    min_passes: int = 0,
-    state: StateKind = "refine",
-) -> LearnedStop:
-    """Fit the policy on labelled rows of ``state`` features (needs scikit-learn); label 1 means going on
-    pays off. With one class only, the policy is constant."""
-    data = list(rows)
-    if not data:
-        raise ConfigError(f"no training rows: record some {state} runs with outcomes first")
-    if state in KINDS and any(len(x) != len(KINDS[state][1]) for x, _ in data):
-        raise ConfigError(f"the training rows are not {KINDS[state][0]} (wrong number of features)")
-    try:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-    except ImportError:
-        raise ConfigError("fitting a stop policy needs scikit-learn: pip install 'ponder-rlm[learn]'") from None
-    xs = [x for x, _ in data]
-    ys = [y for _, y in data]
-    if len(set(ys)) < 2:  # nothing to separate: always (or never) go on
-        return LearnedStop.constant(not ys[0], state, min_passes)
-    scaler = StandardScaler().fit(xs)
-    mean = tuple(float(v) for v in scaler.mean_)
-    scale = tuple(float(v) or 1.0 for v in scaler.scale_)
-    model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000)
-    model.fit(scaler.transform(xs), ys)
-    weights = tuple(float(w) for w in model.coef_[0])
-    return LearnedStop(weights, float(model.intercept_[0]), mean, scale, threshold, min_passes, state)
 
 
 class StopPolicy(Protocol):

@@ -1,4 +1,4 @@
-"""Stop policies shared by iterative strategies.
+"""Loop detection for iterative strategies (react).
 
 :class:`LoopDetector` watches the actions a run takes. It reports a loop when
 the same action with the same (normalised) input has been taken ``threshold``
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def _normal(text: str) -> str:

@@ -3,7 +3,7 @@
 **Live.** ``consistency`` draws its samples in waves (see
 :mod:`ponder.strategies.consistency`). With a ``stop_policy``, after each wave
 that leaves samples to draw and does not already settle the vote, it describes
-the vote so far as a :class:`VoteState` and stops when the policy says so. The
+the vote so far as a :class:`VoteState` (:func:`vote_state`) and stops when the policy says so. The
 features (:data:`VOTE_FEATURES`, :func:`vote_features`) describe the vote, not
 the text: samples drawn, samples still to come, the leader's share of all
 sample weight (the run's confidence), the lead of the first answer over the
@@ -17,7 +17,7 @@ sample's extracted answer and weight (the ``votes`` of its ``vote`` steps) and
 every sample call's tokens. The samples are tallied again in sample order and
 cut into the waves a run with a stop policy draws (the first wave a majority of
 the planned samples, then each wave the smallest number of samples that could
-settle the vote: :func:`~ponder.strategies.consistency.next_wave`; with
+settle the vote: :func:`~ponder.stop.vote.next_wave`; with
 ``inner``, one sample per wave), so a run recorded with ``adaptive=False`` (all
 samples in one batch) yields a state for every wave a policy would have been
 shown. The tally and the state are built by
@@ -47,6 +47,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import steps
+from .vote import Tally, next_wave
+
 VOTE_FEATURES = (
     "samples",
     "samples_left",
@@ -70,6 +73,13 @@ class VoteState:
     abstained: int = 0
     total_weight: float = 0.0
     tokens_used: int = 0
+
+
+def vote_state(tally: Tally, wave: int, planned: int, tokens: int) -> VoteState:
+    """The vote so far as the state a stop policy sees after wave ``wave`` (0-based)."""
+    weights = tuple(tally.weight[k] for k in tally.ranking())
+    abstained = tally.samples - sum(tally.count.values())
+    return VoteState(wave, tally.samples, planned, weights, abstained, tally.total_weight, tokens)
 
 
 def vote_features(state: VoteState) -> list[float]:
@@ -98,19 +108,18 @@ class Wave:
 
 def vote_waves(events: Sequence[dict[str, Any]]) -> list[Wave]:
     """The waves (with samples left) of one recorded top-level consistency run; [] without a reference."""
-    from .strategies.consistency import Tally, next_wave
-
     root = next((e["run_id"] for e in events if e["type"] == "run_started"), None)
-    votes: list[dict[str, Any]] = []
+    votes: list[steps.VoteEntry] = []
     planned = 0
     tokens: dict[int, int] = {}
     for event in events:
         if event["run_id"] != root:
             continue
-        if event["type"] == "step" and event["kind"] == "vote":
-            votes.extend(event["data"]["votes"])
-            planned = int(event["data"]["of"])
-        elif event["type"] == "model_call" and event["kind"] == "sample":
+        if event["type"] == "step" and event["kind"] == steps.VOTE:
+            data: steps.VoteData = event["data"]
+            votes.extend(data["votes"])
+            planned = int(data["of"])
+        elif event["type"] == "model_call" and event["kind"] == steps.SAMPLE:
             sample = event.get("data", {}).get("sample")
             if sample is not None:
                 tokens[int(sample)] = tokens.get(int(sample), 0) + int(event["usage"].get("total_tokens", 0))
@@ -136,7 +145,7 @@ def vote_waves(events: Sequence[dict[str, Any]]) -> list[Wave]:
         taken += size
         if taken >= planned:
             break
-        waves.append(Wave(tally.state(len(waves), planned, used), tally.leader(), reference))
+        waves.append(Wave(vote_state(tally, len(waves), planned, used), tally.leader(), reference))
     return waves
 
 

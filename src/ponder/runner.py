@@ -1,0 +1,225 @@
+"""The one builder: a :class:`~ponder.spec.RunSpec` in, a ready engine out, everything released after.
+
+:func:`open_run` is the only code that loads models, parses tools, builds the
+strategy tree, attaches the stop policy and memory, opens the store and the
+trace, and closes all of it again. ``ponder ask``, :func:`resume` (``ponder
+resume``) and :func:`run` are thin shells over it::
+
+    spec = RunSpec.from_dict({"strategy": "refine", "models": {"root": "scripted"}})
+    with open_run(spec) as opened:
+        result = opened.run("Why is the sky blue?")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any, cast
+
+from . import telemetry
+from .budget import Budget
+from .calls import TextObserver
+from .engine import Engine, Replay
+from .errors import ConfigError, PonderError
+from .events import EventSink, JsonlTrace
+from .memory import Memory
+from .models import load_model
+from .models.base import Model
+from .requests import Strategy
+from .result import RunResult
+from .spec import RunSpec, build_strategy
+from .spec.legacy import spec_from_stored
+from .spec.run import ModelSpec
+from .stop import parse_stop
+from .store import Replayer, RunStore, StoreError
+from .strategies import close_strategy
+from .strategies.entry import ROLES, BuildContext
+from .tools import close_tools, parse_tool_specs
+from .tools.base import Tool
+from .types import GenerationOptions
+
+
+@dataclass
+class OpenRun:
+    """A spec turned into live objects (see :func:`open_run`); :meth:`run` answers a question with them."""
+
+    spec: RunSpec
+    models: dict[str, Model]
+    tools: list[Tool]
+    strategy: Strategy
+    engine: Engine
+    store: RunStore | None
+
+    def run(self, question: str | None = None) -> RunResult:
+        """Answer ``question`` (default: the spec's) under the spec's budget; the run is stored if the spec says so."""
+        asked = (self.spec if question is None else self.spec.with_question(question)).require_question()
+        self.engine.budget = self.budget(asked)
+        return self.engine.run(self.strategy, asked, spec=self.spec.with_question(asked).to_dict())
+
+    def budget(self, question: str) -> Budget:
+        """The spec's budget; ``max_steps="auto"`` is the strategy's own count of calls (or no step
+        limit for a plan that reads every record, which the records bound)."""
+        unbounded = self.spec.strategy.entry.unbounded
+        if unbounded is not None and unbounded(self.strategy, question):
+            return self.spec.budget.budget(None)
+        return self.spec.budget.budget(self.spec.default_steps())
+
+
+@contextmanager
+def open_run(
+    spec: RunSpec,
+    *,
+    sinks: Iterable[EventSink] = (),
+    on_text: TextObserver | None = None,
+    replay: Replay | None = None,
+    store: RunStore | None = None,
+    resume: str | None = None,
+) -> Iterator[OpenRun]:
+    """Build everything ``spec`` describes; release it when the block ends.
+
+    ``sinks`` and ``on_text`` watch the run (the CLI's live view); ``replay``,
+    ``store`` and ``resume`` continue a stored run (see :func:`ponder.resume`).
+    """
+    with ExitStack() as stack:
+        all_sinks: list[EventSink] = []
+        if spec.trace is not None:
+            all_sinks.append(JsonlTrace(_open_trace(Path(spec.trace), stack)))
+        tools = parse_tool_specs(",".join(spec.tools)) if spec.tools else []
+        stack.callback(close_tools, tools)
+        models = load_models(spec)
+        ctx = BuildContext(tools=tuple(tools), models=models, context=spec.context)
+        strategy = build_strategy(spec.strategy, ctx)
+        stack.callback(close_strategy, strategy)
+        strategy = _configure(strategy, spec, models["root"].context_window)
+        if store is None and spec.record:
+            store = RunStore(spec.store)
+            stack.callback(store.close)
+        if store is not None:
+            all_sinks.append(store.sink(resume=resume))
+        all_sinks.extend(sinks)
+        all_sinks.extend(telemetry.sinks_from_env())
+        engine = Engine(
+            models["root"],
+            models=models,
+            options=spec.options,
+            sinks=all_sinks,
+            on_text=on_text,
+            max_concurrency=spec.max_concurrency,
+            replay=replay,
+        )
+        yield OpenRun(spec, models, tools, strategy, engine, store)
+
+
+def run(spec: RunSpec | dict[str, Any], question: str | None = None) -> RunResult:
+    """Run ``spec`` (a :class:`RunSpec` or its plain data) on ``question`` (default: the spec's) and return the result.
+
+    >>> import ponder
+    >>> spec = {"strategy": "single", "models": {"root": "scripted"}, "record": False}
+    >>> ponder.run(spec, "Capital of France?").answer
+    'echo: Capital of France?'
+    """
+    resolved = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
+    with open_run(resolved) as opened:
+        return opened.run(question)
+
+
+def load_models(spec: RunSpec) -> dict[str, Model]:
+    """The model of every role the spec names, each distinct model loaded once (roles not named use the root's)."""
+    loaded: dict[ModelSpec, Model] = {}
+    out: dict[str, Model] = {}
+    for role in ROLES:
+        if role not in spec.models:
+            continue
+        wanted = spec.models[role]
+        key = replace(wanted, writes_code=None)
+        if key not in loaded:
+            loaded[key] = load_model(wanted.model, base_url=wanted.base_url)
+        model = loaded[key]
+        if wanted.writes_code is not None:
+            cast(Any, model).writes_code = wanted.writes_code
+        out[role] = model
+    return out
+
+
+def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:
+    """The root strategy with the spec's stop policy and memory (the spec checked that it takes them:
+    its entry's ``stop_state`` means a ``stop_policy`` field, ``memory`` a ``memory`` field)."""
+    changed: Any = strategy
+    policy = parse_stop(spec.stop)
+    if policy is not None:
+        try:
+            changed = replace(changed, stop_policy=policy)
+        except ConfigError as exc:  # e.g. a policy fitted on refine passes given to consistency
+            raise ConfigError(f"--stop {spec.stop}: {exc}") from None
+    if spec.memory is not None:
+        changed = replace(changed, memory=Memory(window=window, threshold=spec.memory.threshold, mode=spec.memory.mode))
+    configured: Strategy = changed
+    return configured
+
+
+def _open_trace(path: Path, stack: ExitStack) -> IO[str]:
+    try:
+        return stack.enter_context(path.open("w", encoding="utf-8"))
+    except OSError as exc:
+        raise PonderError(f"cannot write the trace file {path}: {exc.strerror}") from None
+
+
+def resume(
+    store: RunStore,
+    run_id: str,
+    *,
+    model: Model | None = None,
+    strategy: Strategy | None = None,
+    sinks: Iterable[EventSink] = (),
+    on_text: TextObserver | None = None,
+) -> tuple[RunResult, Replayer]:
+    """Continue the stored run ``run_id``; returns its result and the replayer (how much was replayed).
+
+    The run is rebuilt from its stored spec (every run started by ``ponder ask``,
+    :func:`run` or the Python API with a describable strategy has one) and rerun:
+    recorded model and tool results are served from the store, the rest runs live,
+    and its events are appended to the same stored run. A run stored without a
+    spec resumes only with ``model`` and ``strategy`` given.
+    """
+    root = store.resolve(run_id)
+    info = store.run(root)
+    if info["status"] == "finished":
+        raise StoreError(f"run {root} already finished ({info['stop_reason']}); nothing to resume")
+    data = store.spec_data(root)
+    if (model is None) != (strategy is None):
+        raise ConfigError("resume takes both a model and a strategy, or neither (then the stored spec is run)")
+    if data is None and model is None:
+        raise StoreError(f"run {root} has no stored spec; resume it from Python with its model and strategy")
+    store.drop_error_tail(root)
+    replayer = Replayer(store.events(root))
+    if model is None or strategy is None:
+        assert data is not None
+        spec = spec_from_stored(data)
+        with open_run(spec, sinks=sinks, on_text=on_text, replay=replayer, store=store, resume=root) as opened:
+            result = opened.run(info["question"])
+    else:
+        budget, options = _recorded_budget_and_options(store.events(root))
+        engine = Engine(
+            model,
+            budget=budget,
+            options=options,
+            sinks=[store.sink(resume=root), *sinks],
+            on_text=on_text,
+            replay=replayer,
+        )
+        result = engine.run(strategy, info["question"], spec=data)
+    store.add_resume(root, replayer.replayed_calls, replayer.replayed_tools)
+    return result, replayer
+
+
+def _recorded_budget_and_options(events: list[dict[str, Any]]) -> tuple[Budget, GenerationOptions | None]:
+    """The budget from ``run_started`` and the options of the first recorded call."""
+    budget = Budget(**events[0].get("budget", {}))
+    for event in events:
+        if event["type"] == "model_call" and event.get("options"):
+            data = dict(event["options"])
+            data["stop"] = tuple(data.get("stop", ()))
+            return budget, GenerationOptions(**data)
+    return budget, None

@@ -1,0 +1,131 @@
+"""Describe a run started from Python as a :class:`RunSpec`, so the store can resume it.
+
+The engine asks for a description when a run has sinks but no spec
+(``Engine(model, sinks=[store.sink()]).run(strategy, question)``). A run is
+describable when every part of it can be built again from plain data: each
+strategy is registered and its declared options hold plain values, a verifier
+is its strategy's default, tools know their ``--tools`` item (``Tool.spec``),
+and each model can be loaded again by name (``Model.spec``). Anything else (a
+Python callable, an in-memory context, a scripted model with a list of
+replies) makes the description ``None``: the run is stored without a spec and
+resumes only from Python, with its model and strategy given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from ..budget import Budget
+from ..memory import Memory
+from ..models.base import Model
+from ..requests import Strategy
+from ..strategies.entry import is_plain
+from ..strategies.registry import entry_of
+from ..types import GenerationOptions
+from .node import StrategySpec
+from .run import BudgetSpec, MemorySpec, ModelSpec, RunSpec
+
+
+class _NotPlainError(Exception):
+    """Raised inside the description when some part of the run is not plain data."""
+
+
+def describe_strategy(strategy: Strategy) -> StrategySpec | None:
+    """The spec node that builds ``strategy`` again, or None if it cannot be described."""
+    try:
+        return _node(strategy)
+    except _NotPlainError:
+        return None
+
+
+def describe_run(
+    strategy: Strategy,
+    model: Model,
+    models: Mapping[str, Model],
+    budget: Budget,
+    options: GenerationOptions,
+    question: str,
+) -> RunSpec | None:
+    """The spec of a run the engine was given as objects (see the module docs), or None."""
+    try:
+        node = _node(strategy)
+        roles = {"root": _model(model), **{r: _model(m) for r, m in models.items() if m is not model}}
+        tools = tuple(dict.fromkeys(_tool_spec(t) for n in _tree(strategy) for t in getattr(n, "tools", ()) or ()))
+        memory = getattr(strategy, "memory", None)
+        context = getattr(strategy, "context_path", None)
+        if getattr(strategy, "context", None) is not None or getattr(strategy, "stop_policy", None) is not None:
+            raise _NotPlainError
+        return RunSpec(
+            strategy=node,
+            question=question,
+            models=roles,
+            tools=tools,
+            budget=BudgetSpec(**dataclasses.asdict(budget)),
+            options=options,
+            memory=MemorySpec(memory.mode, memory.threshold) if isinstance(memory, Memory) else None,
+            context=context,
+        )
+    except (_NotPlainError, ValueError):
+        return None
+
+
+def _node(strategy: Strategy) -> StrategySpec:
+    entry = entry_of(strategy)
+    if entry is None or not dataclasses.is_dataclass(strategy):
+        raise _NotPlainError
+    defaults = _defaults(type(strategy))
+    options: dict[str, Any] = {}
+    for option in entry.options:
+        if not hasattr(strategy, option.name):
+            continue  # an option the entry's ``prepare`` turns into another field (react's protocol)
+        value = getattr(strategy, option.name)
+        if defaults.get(option.name, dataclasses.MISSING) == value:
+            continue
+        if not is_plain(value):
+            raise _NotPlainError
+        options[option.name] = value
+    if entry.describe is not None:
+        options.update(entry.describe(strategy))
+    slots = {}
+    for slot in entry.slots:
+        nested = getattr(strategy, slot.name, None)
+        if nested is not None:
+            slots[slot.name] = _node(nested)
+    if entry.verifier_field is not None:
+        verifier = getattr(strategy, entry.verifier_field, None)
+        default = defaults.get(entry.verifier_field, dataclasses.MISSING)
+        if verifier is not None and verifier != default:
+            raise _NotPlainError
+    return StrategySpec.parse(StrategySpec(entry.name, options, slots).to_dict())
+
+
+def _defaults(kind: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _tree(strategy: Any) -> list[Any]:
+    entry = entry_of(strategy)
+    nested = [getattr(strategy, s.name, None) for s in entry.slots] if entry is not None else []
+    return [strategy, *(n for child in nested if child is not None for n in _tree(child))]
+
+
+def _tool_spec(tool: Any) -> str:
+    spec = getattr(tool, "spec", None)
+    if not isinstance(spec, str):
+        raise _NotPlainError
+    return spec
+
+
+def _model(model: Model) -> ModelSpec:
+    spec = getattr(model, "spec", None)
+    if not isinstance(spec, str):
+        raise _NotPlainError
+    return ModelSpec(spec, getattr(model, "base_url", None))

@@ -1,0 +1,133 @@
+"""One node of a run spec's strategy tree: a strategy name, its options, and the strategies in its slots.
+
+As JSON a node is flat: ``{"strategy": "route", "slow": {"strategy":
+"consistency", "samples": 8, "inner": {"strategy": "react"}}}``. Every key is
+checked against the strategy's registry entry (see
+:mod:`ponder.strategies.entry`): options are typed, a slot holds a node (or a
+strategy name), ``verifier`` holds a verifier spec string (or
+``{"spec": "agree:3", "extract": "lm"}``). Slots with a default strategy are
+always filled in, so the tree shows every strategy the run builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from ..strategies.entry import StrategyEntry, is_plain
+from ..strategies.registry import entry as registry_entry
+
+Verifier = str | Mapping[str, Any]
+#: the calls counted for a strategy whose entry does not count its own (and the least default step limit)
+BASE_STEPS = 8
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy and its configuration, as plain data (see the module docs)."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    slots: Mapping[str, StrategySpec] = field(default_factory=dict)
+    verifier: Verifier | None = None
+
+    @property
+    def entry(self) -> StrategyEntry:
+        return registry_entry(self.name)
+
+    # -- plain data ---------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: Any) -> StrategySpec:
+        """A node from JSON data (a name or an object), checked against the registry; ConfigError if it is wrong."""
+        if isinstance(data, StrategySpec):
+            return data
+        if isinstance(data, str):
+            data = {"strategy": data}
+        if not isinstance(data, Mapping) or not isinstance(data.get("strategy"), str):
+            raise ConfigError(f'a strategy must be a name or an object with a "strategy" key, got {data!r}')
+        name = data["strategy"].strip()
+        entry = registry_entry(name)
+        options: dict[str, Any] = {}
+        slots: dict[str, StrategySpec] = {}
+        verifier: Verifier | None = None
+        for key, value in data.items():
+            if key == "strategy":
+                continue
+            option, slot = entry.option(key), entry.slot(key)
+            if option is not None:
+                options[key] = option.check(name, value)
+            elif slot is not None:
+                if value is not None:
+                    slots[key] = cls.parse(value)
+            elif key == "verifier" and entry.verifier_field is not None:
+                verifier = _verifier(name, value)
+            else:
+                takes = ", ".join(entry.spec_keys()) or "no options"
+                raise ConfigError(f"strategy {name!r} takes no option {key!r} (it takes: {takes})")
+        for slot_ in entry.slots:
+            if slot_.name not in slots and slot_.default is not None:
+                slots[slot_.name] = cls(slot_.default)
+        return cls(name, options, slots, verifier)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"strategy": self.name, **self.options}
+        if self.verifier is not None:
+            out["verifier"] = self.verifier if isinstance(self.verifier, str) else dict(self.verifier)
+        for name, child in self.slots.items():
+            out[name] = child.to_dict()
+        return out
+
+    # -- the tree -----------------------------------------------------------
+
+    def walk(self) -> Iterator[StrategySpec]:
+        """This node and every node below it, outermost first (breadth-first)."""
+        level: list[StrategySpec] = [self]
+        while level:
+            yield from level
+            level = [child for node in level for child in node.slots.values()]
+
+    def names(self) -> list[str]:
+        """The strategy names of the tree, outermost first (``route + consistency + react``)."""
+        return [node.name for node in self.walk()]
+
+    def takes_tools(self) -> bool:
+        return any(node.entry.takes_tools for node in self.walk())
+
+    def calls(self) -> int | None:
+        """The model calls this configuration needs (its entry's count), or None when the entry has no count."""
+        children = {}
+        for name, child in self.slots.items():
+            count = child.calls()
+            children[name] = BASE_STEPS if count is None else count
+        counter = self.entry.calls
+        return counter(self.options, children) if counter is not None else None
+
+    def with_option(self, key: str, value: Any) -> StrategySpec:
+        """A copy with option (or slot, or verifier) ``key`` set on this node."""
+        data = self.to_dict()
+        data[key] = value.to_dict() if isinstance(value, StrategySpec) else value
+        return StrategySpec.parse(data)
+
+    def place(self, key: str, value: Any) -> StrategySpec | None:
+        """A copy with ``key`` set on the outermost node whose strategy declares it, or None if none does."""
+        if key in self.entry.spec_keys():
+            return self.with_option(key, value)
+        for slot, child in self.slots.items():
+            placed = child.place(key, value)
+            if placed is not None:
+                return StrategySpec(self.name, self.options, {**self.slots, slot: placed}, self.verifier)
+        return None
+
+
+def _verifier(strategy: str, value: Any) -> Verifier:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, Mapping) and isinstance(value.get("spec"), str):
+        extra = {k: v for k, v in value.items() if k != "spec"}
+        if not all(is_plain(v) for v in extra.values()):
+            raise ConfigError(f"{strategy}: verifier options must be plain values, got {extra!r}")
+        return dict(value)
+    raise ConfigError(f'{strategy}: verifier must be a spec string (e.g. "judge") or {{"spec": ...}}, got {value!r}')

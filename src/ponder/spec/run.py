@@ -1,0 +1,264 @@
+"""``RunSpec``: the whole description of a run, as frozen, versioned, JSON-serialisable data.
+
+Every way of starting a run (``ponder ask``, ``ponder ask --spec FILE``,
+``ponder resume``, :func:`ponder.run`, the Python API with a store) is a thin
+shell over a ``RunSpec`` and :func:`~ponder.spec.open_run`. The spec is
+validated in one place (here): the cross-option rules a user can break give
+one clear line (a :class:`~ponder.errors.ConfigError`).
+
+>>> spec = RunSpec.from_dict({"strategy": {"strategy": "route", "slow": {"strategy": "consistency", "samples": 3}}})
+>>> spec.strategy.names()
+['route', 'single', 'consistency']
+>>> RunSpec.from_json(spec.to_json()) == spec
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ..budget import Budget
+from ..errors import ConfigError
+from ..models.registry import DEFAULT_MODEL
+from ..strategies.entry import ROLES
+from ..types import GenerationOptions
+from .node import BASE_STEPS, StrategySpec
+
+SPEC_FORMAT = "ponder-run-spec"
+SPEC_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A model for one role: the backend spec (``smollm2``, ``gguf:PATH``, ``openai:NAME``, ``scripted``),
+    the server's base URL, and capability overrides (None: the backend's own)."""
+
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    writes_code: bool | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> ModelSpec:
+        if isinstance(data, ModelSpec):
+            return data
+        if isinstance(data, str):
+            data = {"model": data}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a model must be a spec string or an object, got {data!r}")
+        unknown = sorted(set(data) - {"model", "base_url", "writes_code"})
+        if unknown:
+            raise ConfigError(f"a model takes model, base_url and writes_code, not {', '.join(unknown)}")
+        spec = cls(**dict(data))
+        if not isinstance(spec.model, str) or not spec.model.strip():
+            raise ConfigError(f"a model needs a backend spec (e.g. smollm2 or openai:NAME), got {spec.model!r}")
+        if spec.writes_code is not None and not isinstance(spec.writes_code, bool):
+            raise ConfigError(f"writes_code must be true or false, got {spec.writes_code!r}")
+        return spec
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSpec:
+    """The run's limits; ``max_steps="auto"``: the strategy's own count of calls (at least 8)."""
+
+    max_steps: int | Literal["auto"] | None = "auto"
+    max_model_calls: int | None = None
+    max_tokens: int | None = None
+    max_seconds: float | None = None
+    max_depth: int = 3
+
+    def __post_init__(self) -> None:
+        if self.max_steps != "auto":
+            Budget(**{**asdict(self), "max_steps": self.max_steps})  # the same one-line errors as Budget
+
+    def budget(self, steps: int | None) -> Budget:
+        """The :class:`Budget`, with ``steps`` standing for ``"auto"``."""
+        return Budget(**{**asdict(self), "max_steps": steps if self.max_steps == "auto" else self.max_steps})
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySpec:
+    """Compaction of an iterative strategy's prompt: ``summary`` (a model call) or ``notes``; see :class:`Memory`."""
+
+    mode: Literal["summary", "notes"] = "summary"
+    threshold: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("summary", "notes"):
+            raise ConfigError(f"unknown memory mode {self.mode!r} (use off, summary or notes)")
+        if not 0 < self.threshold <= 1:
+            raise ConfigError(f"memory threshold must be in (0, 1], got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run needs (see the module docs). ``models`` maps a role (root, sub, fast, judge) to its model;
+    roles not given use the root model."""
+
+    strategy: StrategySpec = field(default_factory=lambda: StrategySpec("single"))
+    question: str | None = None
+    models: Mapping[str, ModelSpec] = field(default_factory=lambda: {"root": ModelSpec()})
+    tools: tuple[str, ...] = ()
+    budget: BudgetSpec = field(default_factory=BudgetSpec)
+    options: GenerationOptions = field(default_factory=lambda: GenerationOptions(max_tokens=384))
+    memory: MemorySpec | None = None
+    #: the root strategy's stop policy: ``fixed`` (None) or ``learned:PATH``
+    stop: str | None = None
+    #: a file or folder the question is about (recursive), stored as an absolute path
+    context: str | None = None
+    #: the run store file (None: the default location); ``record=False``: not stored
+    store: str | None = None
+    record: bool = True
+    #: a JSONL trace file to write the events to
+    trace: str | None = None
+    max_concurrency: int = 8
+    version: int = SPEC_VERSION
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.version > SPEC_VERSION:
+            raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
+        models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
+        unknown = sorted(set(models) - set(ROLES))
+        if unknown:
+            raise ConfigError(f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)})")
+        models.setdefault("root", ModelSpec())
+        set_(self, "models", models)
+        if self.max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
+        if self.context is not None:
+            set_(self, "context", str(Path(self.context).expanduser().resolve()))
+            if self.strategy == StrategySpec("single"):
+                set_(self, "strategy", StrategySpec.parse(implied_strategy("single", self.context)))
+            if self.strategy.name != "recursive":
+                raise ConfigError(f"--context works with --strategy recursive, not {self.strategy.name}")
+        names = " + ".join(self.strategy.names())
+        if self.strategy.takes_tools() and not self.tools:
+            raise ConfigError(f"--strategy {names} needs --tools (e.g. --tools calculator)")
+        if self.tools and not self.strategy.takes_tools():
+            raise ConfigError(f"--tools needs a strategy that uses tools (--strategy react), not {self.strategy.name}")
+        if self.context is None and any(n.options.get("aggregate", "auto") != "auto" for n in self.strategy.walk()):
+            raise ConfigError("--aggregate needs --context")
+        root = self.strategy.entry
+        if self.stop not in (None, "fixed") and root.stop_state is None:
+            raise ConfigError(
+                f"--stop {self.stop} does not apply to {root.name} (use it with --strategy refine or --strategy consistency)"
+            )
+        if self.memory is not None and not root.memory:
+            raise ConfigError(f"--memory does not apply to {root.name} (use it with --strategy react or refine)")
+
+    # -- derived ------------------------------------------------------------
+
+    def model(self, role: str = "root") -> ModelSpec:
+        """The model of ``role`` (the root model for a role not given)."""
+        return self.models.get(role) or self.models["root"]
+
+    def default_steps(self) -> int:
+        """The step limit for ``max_steps="auto"``: what the strategy's configuration needs, at least 8."""
+        return max(BASE_STEPS, self.strategy.calls() or BASE_STEPS)
+
+    def require_question(self) -> str:
+        """The spec's question; ConfigError when there is none."""
+        if self.question is None or not self.question.strip():
+            raise ConfigError("the question is empty")
+        return self.question
+
+    def with_question(self, question: str) -> RunSpec:
+        return replace(self, question=question)
+
+    # -- plain data ---------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        options = asdict(self.options)
+        options["stop"] = list(self.options.stop)
+        out: dict[str, Any] = {"format": SPEC_FORMAT, "version": self.version}
+        out["question"] = self.question
+        out["strategy"] = self.strategy.to_dict()
+        out["models"] = {role: _compact(asdict(m)) for role, m in self.models.items()}
+        out["tools"] = list(self.tools)
+        out["budget"] = asdict(self.budget)
+        out["options"] = options
+        out["memory"] = asdict(self.memory) if self.memory is not None else None
+        for name in ("stop", "context", "store", "record", "trace", "max_concurrency"):
+            out[name] = getattr(self, name)
+        return out
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        """A spec from plain data (as :meth:`to_dict` writes it); missing fields take their defaults."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a run spec must be a JSON object, got {type(data).__name__}")
+        if data.get("format", SPEC_FORMAT) != SPEC_FORMAT:
+            raise ConfigError(f"not a ponder run spec (format {data.get('format')!r})")
+        known = {f.name for f in fields(cls)} | {"format"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"a run spec has no field {', '.join(unknown)} (fields: {', '.join(sorted(known))})")
+        kwargs: dict[str, Any] = {k: v for k, v in data.items() if k != "format"}
+        if "strategy" in kwargs:
+            kwargs["strategy"] = StrategySpec.parse(kwargs["strategy"])
+        if "models" in kwargs:
+            if not isinstance(kwargs["models"], Mapping):
+                raise ConfigError(f"models must map a role to a model, got {kwargs['models']!r}")
+            kwargs["models"] = {str(r): ModelSpec.parse(m) for r, m in kwargs["models"].items()}
+        if "tools" in kwargs:
+            tools = kwargs["tools"]
+            kwargs["tools"] = tuple(t.strip() for t in (tools.split(",") if isinstance(tools, str) else tools) if t)
+        kwargs["budget"] = _typed(BudgetSpec, kwargs.get("budget"), "budget")
+        options = dict(kwargs.get("options") or {})
+        options.setdefault("max_tokens", 384)
+        if "stop" in options:
+            options["stop"] = tuple(options["stop"])
+        kwargs["options"] = _typed(GenerationOptions, options, "options")
+        memory = kwargs.get("memory")
+        kwargs["memory"] = None if memory in (None, "off") else _typed(MemorySpec, memory, "memory")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the run spec is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunSpec:
+        """The spec in the JSON file at ``path``."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the spec file {path}: {exc.strerror}") from None
+        return cls.from_json(text)
+
+
+def implied_strategy(name: str, context: str | None) -> str:
+    """The strategy a run gets: a context implies ``recursive`` instead of the default ``single``."""
+    return "recursive" if context is not None and name == "single" else name
+
+
+def _typed(kind: Any, data: Any, what: str) -> Any:
+    if data is None:
+        return kind()
+    if isinstance(data, kind):
+        return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{what} must be an object, got {data!r}")
+    known = {f.name for f in fields(kind)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{what} has no field {', '.join(unknown)} (fields: {', '.join(sorted(known))})")
+    try:
+        return kind(**dict(data))
+    except TypeError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}

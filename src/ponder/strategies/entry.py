@@ -1,0 +1,165 @@
+"""How a strategy declares itself to the registry: its options, slots, needs and default cost.
+
+Every strategy module ends with one :class:`StrategyEntry` (``ENTRY``). The
+entry is the single source of truth for
+
+* the **options** a run spec may set on the strategy (typed :class:`Option` s,
+  each the name of a field of the strategy class, with its CLI flag and help);
+* its **slots**: the fields that hold another strategy (:class:`Slot`, e.g.
+  ``inner`` of consistency, ``fast``/``slow`` of route) and the model role the
+  nested strategy runs under;
+* whether it has a ``verifier`` (always that one name in a spec), takes tools,
+  supports memory, and which stop-policy state it reports (``refine`` passes or
+  ``consistency`` waves);
+* how many model calls its configuration needs (:attr:`StrategyEntry.calls`),
+  which is the run's default step limit when the user sets none;
+* ``prepare``: the few options that depend on the running models (react's tool
+  protocol, recursive's mode) are resolved there, not in the CLI.
+
+Third-party strategies register an entry through the ``ponder.strategies``
+entry-point group (see :mod:`ponder.strategies.registry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..models.base import Model
+    from ..requests import Strategy
+    from ..tools.base import Tool
+
+#: the model roles a run can name (see :class:`~ponder.spec.RunSpec`)
+Role = Literal["root", "sub", "fast", "judge"]
+ROLES: tuple[Role, ...] = ("root", "sub", "fast", "judge")
+StopState = Literal["refine", "consistency"]
+OptionType = type[int] | type[float] | type[bool] | type[str]
+_JSON_PLAIN = (int, float, bool, str, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option a spec may set: ``name`` is the strategy's field; ``flag`` its ``ponder ask`` flag.
+
+    ``flag_value`` makes a value-less flag (``--anchor`` sets True, ``--no-adaptive`` sets False).
+    ``minimum`` bounds numbers (``open_min``: strictly above it); ``choices`` bounds strings;
+    ``nullable``: ``null`` is a valid value (e.g. tree's ``depth``: the task's own).
+    ``requires``: the flag only makes sense with another one (``--aggregate`` needs ``--context``).
+    """
+
+    name: str
+    type: OptionType
+    help: str
+    flag: str | None = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    open_min: bool = False
+    flag_value: bool | None = None
+    nullable: bool = False
+    #: what to tell a user whose flag no strategy of the tree takes (e.g. ``--context``: the flag needs it)
+    requires: str | None = None
+
+    def check(self, strategy: str, value: Any) -> Any:
+        """``value`` as this option's type, or a ConfigError that names the strategy and option."""
+        if value is None and self.nullable:
+            return None
+        where = f"{strategy}: {self.name}"
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where} must be true or false, got {value!r}")
+            return value
+        if self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{where} must be a whole number, got {value!r}")
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where} must be a number, got {value!r}")
+            value = float(value)
+        elif not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
+        if self.minimum is not None and (value <= self.minimum if self.open_min else value < self.minimum):
+            bound = f"> {self.minimum:g}" if self.open_min else f">= {self.minimum:g}"
+            raise ConfigError(f"{where} must be {bound}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A field that holds a strategy. ``default``: the strategy it holds when the spec names none
+    (None: the slot stays empty); ``role``: the model role the nested strategy's calls use."""
+
+    name: str
+    help: str
+    flag: str | None = None
+    default: str | None = None
+    role: Role | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    """What building a strategy may depend on: the tools and the models, by role, of its run."""
+
+    tools: Sequence[Tool] = ()
+    models: Mapping[str, Model] = field(default_factory=dict)
+    #: the run's context file or folder (``--context``), if any
+    context: str | None = None
+    #: the role the strategy being built runs under
+    role: Role = "root"
+
+    def model(self, role: Role | None = None) -> Model | None:
+        """The model of ``role`` (default: this strategy's role), falling back to the root model."""
+        return self.models.get(role or self.role) or self.models.get("root")
+
+
+#: model calls a strategy needs, given its options and the calls of the strategies in its slots
+CallCount = Callable[[Mapping[str, Any], Mapping[str, int]], int]
+#: spec options (plain data) -> keyword arguments of the strategy class, for the running models
+Prepare = Callable[[dict[str, Any], BuildContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """A registered strategy (see the module docs)."""
+
+    name: str
+    factory: Callable[..., Strategy]
+    summary: str
+    options: tuple[Option, ...] = ()
+    slots: tuple[Slot, ...] = ()
+    #: the field of ``factory`` that holds the verifier (spec key: always ``verifier``), if any
+    verifier_field: str | None = None
+    verifier_help: str = ""
+    takes_tools: bool = False
+    memory: bool = False
+    stop_state: StopState | None = None
+    calls: CallCount | None = None
+    prepare: Prepare | None = None
+    #: the spec options that ``prepare`` turned into other fields, read back from a built strategy
+    describe: Callable[[Any], dict[str, Any]] | None = None
+    #: whether a built strategy, on this question, makes as many calls as its input needs (no default
+    #: step limit then: recursive's count plan reads every record)
+    unbounded: Callable[[Any, str], bool] | None = None
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    def slot(self, name: str) -> Slot | None:
+        return next((s for s in self.slots if s.name == name), None)
+
+    def spec_keys(self) -> tuple[str, ...]:
+        """Every key a spec node of this strategy may hold (besides ``strategy``)."""
+        keys = [o.name for o in self.options] + [s.name for s in self.slots]
+        if self.verifier_field is not None:
+            keys.append("verifier")
+        return tuple(keys)
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is JSON-plain (what a spec option may hold)."""
+    return isinstance(value, _JSON_PLAIN)
