@@ -70,7 +70,8 @@ class StrategySpec:
         for slot_ in entry.slots:
             if slot_.name not in slots and slot_.default is not None:
                 slots[slot_.name] = cls(slot_.default)
-        return cls(name, options, slots, verifier)
+        ordered = {s.name: slots[s.name] for s in entry.slots if s.name in slots}  # the entry's slot order
+        return cls(name, options, ordered, verifier)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.name, **self.options}
