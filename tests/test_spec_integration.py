@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from servers import FakeChatServer
 
 from ponder.cli import main
+from servers import FakeChatServer
 
 pytestmark = pytest.mark.integration
 
