@@ -11,6 +11,8 @@ they claim.
 from __future__ import annotations
 
 import re
+import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -48,4 +50,6 @@ def test_readme_example(block: tuple[int, str], tmp_path: Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. IsolationWarning where bubblewrap is missing
-        exec(code, {"__name__": "readme_example"})
+        module = types.ModuleType("readme_example")  # a real module, so dataclasses defined in a block work
+        monkeypatch.setitem(sys.modules, "readme_example", module)
+        exec(code, module.__dict__)
