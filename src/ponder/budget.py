@@ -8,11 +8,12 @@ limit, ``budget`` for every other limit).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ConfigError, DepthLimit, StopRun
+from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
 from .types import Usage
 
 
@@ -39,6 +40,32 @@ class Budget:
             raise ConfigError(f"max_depth must be >= 0, got {self.max_depth}")
 
 
+class Cancellation:
+    """A flag another thread sets to end a run at its next request (a client that went away, a server
+    shutting down). ``cancel``: the run stops with stop reason ``cancelled`` and a partial answer;
+    ``interrupt``: the run ends with an error (:class:`~ponder.errors.RunInterruptedError`), so a store
+    keeps it unfinished and ``ponder resume`` can continue it."""
+
+    __slots__ = ("_event", "detail", "interrupted")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.detail = ""
+        self.interrupted = False
+
+    def cancel(self, detail: str = "the run was cancelled") -> None:
+        self.detail = detail
+        self._event.set()
+
+    def interrupt(self, detail: str = "the run was interrupted") -> None:
+        self.interrupted = True
+        self.cancel(detail)
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
 class BudgetMeter:
     """The one gate of a run tree: it admits model calls, tool calls and child runs against a
     :class:`Budget`, caps each call's ``max_tokens`` to what is left, and counts what was used.
@@ -46,10 +73,11 @@ class BudgetMeter:
     The engine asks it before every request it executes; nothing else raises a budget stop.
     """
 
-    __slots__ = ("budget", "started", "steps", "usage")
+    __slots__ = ("budget", "cancellation", "started", "steps", "usage")
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, cancellation: Cancellation | None = None) -> None:
         self.budget = budget
+        self.cancellation = cancellation
         self.usage = Usage()
         self.steps = 0
         self.started = time.perf_counter()
@@ -103,6 +131,11 @@ class BudgetMeter:
         self._check_running()
 
     def _check_running(self) -> None:
+        cancel = self.cancellation
+        if cancel is not None and cancel.is_set:
+            if cancel.interrupted:
+                raise RunInterruptedError(cancel.detail)
+            raise StopRun("cancelled", cancel.detail)
         b = self.budget
         if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
             raise StopRun("budget", f"token limit of {b.max_tokens} reached")

@@ -21,11 +21,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
-from .budget import Budget, BudgetMeter
+from .budget import Budget, BudgetMeter, Cancellation
 from .calls import TextObserver, call_options, complete_all, mix_seed
+from .conversation import with_history
 from .errors import ConfigError, DepthLimit, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
@@ -117,15 +118,28 @@ class Engine:
         self.replay = replay
         self._seq = 0
         self._index = 0
+        self._spec: dict[str, Any] | None = None
+        self._history: tuple[Message, ...] = ()
 
     # -- public -------------------------------------------------------------
 
-    def run(self, strategy: Strategy, question: str, *, spec: Mapping[str, Any] | None = None) -> RunResult:
+    def run(
+        self,
+        strategy: Strategy,
+        question: str,
+        *,
+        spec: Mapping[str, Any] | None = None,
+        history: Sequence[Message] = (),
+        cancellation: Cancellation | None = None,
+    ) -> RunResult:
         """Run ``strategy`` on ``question`` to completion and return the result.
 
         ``spec`` is the run's :class:`~ponder.spec.RunSpec` as plain data (recorded in the
         ``run_started`` event, so a store can resume the run); without it the engine
         records the spec it can describe when it has sinks (see :func:`ponder.spec.describe_run`).
+        ``history`` is the conversation the question ends (a client's system prompt and earlier
+        turns; see :mod:`ponder.conversation`); ``cancellation`` lets another thread stop the run
+        at its next request.
 
         Raises :class:`~ponder.errors.PonderError` for problems a person must fix
         (after recording a ``run_finished`` event with stop reason ``error``).
@@ -135,7 +149,8 @@ class Engine:
         self._seq = 0
         self._index = 0
         self._spec = dict(spec) if spec is not None else self._describe(strategy, question)
-        meter = BudgetMeter(self.budget)
+        self._history = tuple(history)
+        meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
     def model_for(self, role: str) -> Model:
@@ -341,6 +356,11 @@ class Engine:
 
     def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
         roles = [r.role or run.role for r in requests]
+        if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
+            requests = [
+                r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))
+                for r, role in zip(requests, roles, strict=True)
+            ]
         models = [self.model_for(role) for role in roles]
         options = [
             call_options(r, self.options, run.temperature, run.seed, meter, m)

@@ -37,6 +37,10 @@ class SandboxUnavailableError(PonderError):
     """The code sandbox cannot be used as asked (isolation required but bubblewrap unusable, worker won't start)."""
 
 
+class RunInterruptedError(PonderError):
+    """The run was interrupted from outside (a server shutting down); it is stored unfinished, resumable."""
+
+
 class StopRun(Exception):  # noqa: N818 - a control signal, not an error
     """Thrown *into* a strategy by the engine when a budget or limit ends the run.
 

@@ -12,6 +12,7 @@ resume``) and :func:`run` are thin shells over it::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from . import telemetry
-from .budget import Budget
+from .budget import Budget, Cancellation
 from .calls import TextObserver
 from .engine import Engine, Replay
 from .errors import ConfigError, PonderError
@@ -52,11 +53,13 @@ class OpenRun:
     engine: Engine
     store: RunStore | None
 
-    def run(self, question: str | None = None) -> RunResult:
-        """Answer ``question`` (default: the spec's) under the spec's budget; the run is stored if the spec says so."""
+    def run(self, question: str | None = None, *, cancellation: Cancellation | None = None) -> RunResult:
+        """Answer ``question`` (default: the spec's) under the spec's budget, inside the spec's conversation
+        history; the run is stored if the spec says so. ``cancellation`` lets another thread stop it."""
         asked = (self.spec if question is None else self.spec.with_question(question)).require_question()
         self.engine.budget = self.budget(asked)
-        return self.engine.run(self.strategy, asked, spec=self.spec.with_question(asked).to_dict())
+        spec = self.spec.with_question(asked).to_dict()
+        return self.engine.run(self.strategy, asked, spec=spec, history=self.spec.history, cancellation=cancellation)
 
     def budget(self, question: str) -> Budget:
         """The spec's budget; ``max_steps="auto"`` is the strategy's own count of calls (or no step
@@ -76,11 +79,13 @@ def open_run(
     replay: Replay | None = None,
     store: RunStore | None = None,
     resume: str | None = None,
+    models: ModelCache | None = None,
 ) -> Iterator[OpenRun]:
     """Build everything ``spec`` describes; release it when the block ends.
 
     ``sinks`` and ``on_text`` watch the run (the CLI's live view); ``replay``,
-    ``store`` and ``resume`` continue a stored run (see :func:`ponder.resume`).
+    ``store`` and ``resume`` continue a stored run (see :func:`ponder.resume`);
+    ``models`` is a cache of loaded models kept across runs (``ponder serve``).
     """
     with ExitStack() as stack:
         all_sinks: list[EventSink] = []
@@ -88,11 +93,11 @@ def open_run(
             all_sinks.append(JsonlTrace(_open_trace(Path(spec.trace), stack)))
         tools = parse_tool_specs(",".join(spec.tools)) if spec.tools else []
         stack.callback(close_tools, tools)
-        models = load_models(spec)
-        ctx = BuildContext(tools=tuple(tools), models=models, context=spec.context)
+        roles = load_models(spec, models)
+        ctx = BuildContext(tools=tuple(tools), models=roles, context=spec.context)
         strategy = build_strategy(spec.strategy, ctx)
         stack.callback(close_strategy, strategy)
-        strategy = _configure(strategy, spec, models["root"].context_window)
+        strategy = _configure(strategy, spec, roles["root"].context_window)
         if store is None and spec.record:
             store = RunStore(spec.store)
             stack.callback(store.close)
@@ -101,15 +106,15 @@ def open_run(
         all_sinks.extend(sinks)
         all_sinks.extend(telemetry.sinks_from_env())
         engine = Engine(
-            models["root"],
-            models=models,
+            roles["root"],
+            models=roles,
             options=spec.options,
             sinks=all_sinks,
             on_text=on_text,
             max_concurrency=spec.max_concurrency,
             replay=replay,
         )
-        yield OpenRun(spec, models, tools, strategy, engine, store)
+        yield OpenRun(spec, roles, tools, strategy, engine, store)
 
 
 def run(spec: RunSpec | dict[str, Any], question: str | None = None) -> RunResult:
@@ -125,18 +130,32 @@ def run(spec: RunSpec | dict[str, Any], question: str | None = None) -> RunResul
         return opened.run(question)
 
 
-def load_models(spec: RunSpec) -> dict[str, Model]:
-    """The model of every role the spec names, each distinct model loaded once (roles not named use the root's)."""
-    loaded: dict[ModelSpec, Model] = {}
+class ModelCache:
+    """Models loaded once and kept across runs (``ponder serve``): each distinct backend spec is loaded
+    the first time a run asks for it, by one thread at a time."""
+
+    def __init__(self) -> None:
+        self._models: dict[ModelSpec, Model] = {}
+        self._lock = threading.Lock()
+
+    def get(self, wanted: ModelSpec) -> Model:
+        key = replace(wanted, writes_code=None)
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = load_model(wanted.model, base_url=wanted.base_url)
+            return self._models[key]
+
+
+def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Model]:
+    """The model of every role the spec names, each distinct model loaded once (roles not named use the root's);
+    ``cache`` keeps them across runs."""
+    cache = cache or ModelCache()
     out: dict[str, Model] = {}
     for role in ROLES:
         if role not in spec.models:
             continue
         wanted = spec.models[role]
-        key = replace(wanted, writes_code=None)
-        if key not in loaded:
-            loaded[key] = load_model(wanted.model, base_url=wanted.base_url)
-        model = loaded[key]
+        model = cache.get(wanted)
         if wanted.writes_code is not None:
             cast(Any, model).writes_code = wanted.writes_code
         out[role] = model

@@ -18,6 +18,7 @@ from .models import models
 from .resume import resume
 from .runs import runs
 from .sandbox import sandbox
+from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,7 @@ cli.add_command(models)
 cli.add_command(runs)
 cli.add_command(resume)
 cli.add_command(sandbox)
+cli.add_command(serve)
 
 
 def _fail(message: str, code: int) -> int:

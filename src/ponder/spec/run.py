@@ -25,7 +25,7 @@ from ..budget import Budget
 from ..errors import ConfigError
 from ..models.registry import DEFAULT_MODEL
 from ..strategies.entry import ROLES
-from ..types import GenerationOptions
+from ..types import GenerationOptions, Message
 from .node import BASE_STEPS, StrategySpec
 
 SPEC_FORMAT = "ponder-run-spec"
@@ -115,6 +115,8 @@ class RunSpec:
     #: a JSONL trace file to write the events to
     trace: str | None = None
     max_concurrency: int = 8
+    #: the conversation the question ends: a system prompt and earlier turns (see :mod:`ponder.conversation`)
+    history: tuple[Message, ...] = ()
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -184,6 +186,8 @@ class RunSpec:
         out["memory"] = asdict(self.memory) if self.memory is not None else None
         for name in ("stop", "context", "store", "record", "trace", "max_concurrency"):
             out[name] = getattr(self, name)
+        if self.history:
+            out["history"] = [{"role": m.role, "content": m.content} for m in self.history]
         return out
 
     def to_json(self, indent: int | None = None) -> str:
@@ -216,6 +220,8 @@ class RunSpec:
         if "stop" in options:
             options["stop"] = tuple(options["stop"])
         kwargs["options"] = _typed(GenerationOptions, options, "options")
+        if "history" in kwargs:
+            kwargs["history"] = _history(kwargs["history"])
         memory = kwargs.get("memory")
         kwargs["memory"] = None if memory in (None, "off") else _typed(MemorySpec, memory, "memory")
         return cls(**kwargs)
@@ -241,6 +247,26 @@ class RunSpec:
 def implied_strategy(name: str, context: str | None) -> str:
     """The strategy a run gets: a context implies ``recursive`` instead of the default ``single``."""
     return "recursive" if context is not None and name == "single" else name
+
+
+def _history(data: Any) -> tuple[Message, ...]:
+    if not isinstance(data, list | tuple):
+        raise ConfigError(f"history must be a list of messages, got {data!r}")
+    out = []
+    for item in data:
+        if isinstance(item, Message):
+            out.append(item)
+            continue
+        if (
+            not isinstance(item, Mapping)
+            or item.get("role") not in ("system", "user", "assistant")
+            or not isinstance(item.get("content"), str)
+        ):
+            raise ConfigError(
+                f"a history message needs a role (system, user or assistant) and text content, got {item!r}"
+            )
+        out.append(Message(item["role"], item["content"]))
+    return tuple(out)
 
 
 def _typed(kind: Any, data: Any, what: str) -> Any:

@@ -1,0 +1,73 @@
+"""``ponder serve``: an OpenAI-compatible server whose models are ponder's strategies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from ..models import DEFAULT_MODEL
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--model", "-m", "model_spec", default=DEFAULT_MODEL, show_default=True,
+              help="The backend strategies run on: smollm2, gguf:PATH, openai:MODEL or scripted.")  # fmt: skip
+@click.option("--base-url", default=None, help="Base URL of the upstream OpenAI-compatible server.")
+@click.option("--tools", "tool_spec", default="", help="Tools react gets: calculator,python,search:DIR,...")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run store file (default: $PONDER_STORE or the default location).")  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Do not record runs (GET /v1/runs then finds nothing).")
+@click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY' (default: $PONDER_API_KEY).")
+@click.option("--max-concurrent", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Most runs executing at once.")  # fmt: skip
+@click.option("--max-queue", type=click.IntRange(min=0), default=16, show_default=True,
+              help="Most requests waiting for a run slot; more get 429.")  # fmt: skip
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
+              help="Each run's time limit (a request may ask for less).")  # fmt: skip
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds SIGTERM lets running requests finish; the rest are stored as interrupted.")  # fmt: skip
+def serve(
+    host: str,
+    port: int,
+    model_spec: str,
+    base_url: str | None,
+    tool_spec: str,
+    store_path: Path | None,
+    no_store: bool,
+    api_key: str | None,
+    max_concurrent: int,
+    max_queue: int,
+    max_seconds: float,
+    grace: float,
+) -> None:
+    """Serve every strategy as an OpenAI-compatible model (POST /v1/chat/completions)."""
+    try:
+        import uvicorn
+
+        from ..serve import ServeConfig, create_app
+    except ImportError as exc:  # pragma: no cover - declared dependencies
+        raise ConfigError(f"ponder serve needs starlette and uvicorn ({exc.name} is missing)") from None
+    config = ServeConfig(
+        model=model_spec,
+        base_url=base_url,
+        tools=tuple(t.strip() for t in tool_spec.split(",") if t.strip()),
+        store=str(store_path) if store_path is not None else None,
+        record=not no_store,
+        api_key=api_key or os.environ.get("PONDER_API_KEY") or None,
+        max_concurrent=max_concurrent,
+        max_queue=max_queue,
+        max_seconds=max_seconds,
+        grace=grace,
+    )
+    app = create_app(config)
+    click.echo(f"ponder serve: strategies over {model_spec} on http://{host}:{port}/v1", err=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=int(grace) or None)
+    )
+    server.run()
+    if server.started is False:
+        raise ConfigError(f"ponder serve could not start on {host}:{port} (see the message above)")

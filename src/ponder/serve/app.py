@@ -1,0 +1,238 @@
+"""The ASGI app of ``ponder serve``: every strategy as an OpenAI-compatible model.
+
+=======================  ====================================================
+route                    what it answers
+=======================  ====================================================
+POST /v1/chat/completions  a run of the strategy the ``model`` field names (JSON, or SSE with ``stream``)
+GET  /v1/models          every strategy over the server's model, with a description
+GET  /v1/runs/{id}       a stored run as JSON (its events: every prompt and result)
+GET  /runs/{id}          the same run as the HTML viewer page
+GET  /health             ``{"status": "ok"}`` and the load
+=======================  ====================================================
+
+Errors come in the OpenAI shape (:class:`~ponder.serve.translate.ApiError`).
+At most ``max_concurrent`` runs execute at once and ``max_queue`` wait; the
+rest get 429 with ``Retry-After``. A client that disconnects cancels its run
+(stored with stop reason ``cancelled``). On shutdown (SIGTERM) runs still going
+after the grace period are interrupted: stored unfinished, resumable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PonderError
+from ..runner import ModelCache
+from ..spec import ModelSpec
+from ..store import RunStore, StoreError
+from ..strategies import entries
+from . import chunks
+from .config import ServeConfig
+from .gate import Gate
+from .job import Job, Progress
+from .translate import ApiError, ChatRequest, chat_request
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Server:
+    """The server's state: its config, the loaded models, the admission gate and the runs in flight."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.models = ModelCache()
+        self.gate = Gate(config.max_concurrent, config.max_queue, config.retry_after)
+        self.jobs: set[Job] = set()
+
+    # -- the app ------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/v1/chat/completions", self._guard(self.chat), methods=["POST"]),
+            Route("/v1/models", self._guard(self.list_models), methods=["GET"]),
+            Route("/v1/runs/{run_id}", self._guard(self.run_json), methods=["GET"]),
+            Route("/runs/{run_id}", self._guard(self.run_html), methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+        ]
+        return Starlette(routes=routes, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(self._warm)
+        yield
+        await self._shutdown()
+
+    def _warm(self) -> None:
+        """Load the server's model before the first request (a bad --model fails at start, not per request)."""
+        self.models.get(ModelSpec(self.config.model, self.config.base_url))
+
+    async def _shutdown(self) -> None:
+        for job in list(self.jobs):
+            job.interrupt("the server shut down before the run finished (resume it with ponder resume)")
+        for job in list(self.jobs):
+            await run_in_threadpool(job.thread.join, 30)
+
+    def _guard(self, handler: Handler) -> Handler:
+        """``handler`` behind the API key, with errors in the OpenAI shape."""
+
+        async def guarded(request: Request) -> Response:
+            try:
+                self._authorize(request)
+                return await handler(request)
+            except ApiError as error:
+                return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+        return guarded
+
+    def _authorize(self, request: Request) -> None:
+        key = self.config.api_key
+        if key is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {key}".encode()):
+            raise ApiError(401, "a valid API key is required (Authorization: Bearer KEY)", code="invalid_api_key")
+
+    # -- routes -------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "running": self.gate.active, "waiting": self.gate.waiting})
+
+    async def list_models(self, request: Request) -> Response:
+        created = int(time.time())
+        data = []
+        for name, entry in entries().items():
+            for model_id in (name, f"{name}/{self.config.model}"):
+                data.append(
+                    {"id": model_id, "object": "model", "created": created, "owned_by": "ponder",
+                     "description": f"{entry.summary} (on {self.config.model})"}
+                )  # fmt: skip
+        return JSONResponse({"object": "list", "data": data})
+
+    async def run_json(self, request: Request) -> Response:
+        info, events = await run_in_threadpool(self._stored, request.path_params["run_id"])
+        return JSONResponse({**info, "events": events})
+
+    async def run_html(self, request: Request) -> Response:
+        from ..viewer import render_html
+
+        info, events = await run_in_threadpool(self._stored, request.path_params["run_id"])
+        return HTMLResponse(render_html(events, info))
+
+    def _stored(self, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        try:
+            with RunStore(self.config.store) as store:
+                return store.run(run_id), store.events(run_id)
+        except StoreError as exc:
+            raise ApiError(404, str(exc), "run_id", "run_not_found") from None
+
+    async def chat(self, request: Request) -> Response:
+        body = await self._body(request)
+        asked = chat_request(body, self.config)
+        await self.gate.enter()
+        try:
+            job = Job(asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job))
+            self.jobs.add(job)
+            job.start()
+        except BaseException:
+            self.gate.leave()
+            raise
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if asked.stream:
+            return StreamingResponse(self._stream(job, asked, cid), media_type="text/event-stream")
+        return await self._complete(job, asked, cid, request)
+
+    def _ended(self, job: Job) -> None:
+        self.jobs.discard(job)
+        self.gate.leave()
+
+    async def _body(self, request: Request) -> Any:
+        limit = self.config.max_body
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
+        raw = bytearray()
+        async for piece in request.stream():
+            raw += piece
+            if len(raw) > limit:
+                raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
+
+    async def _complete(self, job: Job, asked: ChatRequest, cid: str, request: Request) -> Response:
+        reasoning: list[str] = []
+        while True:
+            try:
+                item = await asyncio.wait_for(job.queue.get(), timeout=0.25)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    job.cancel("the client disconnected")
+                continue
+            if item.kind in ("header", "text"):
+                reasoning.append(item.text)
+                continue
+            if item.kind == "error":
+                raise _run_error(item)
+            assert item.result is not None
+            body = chunks.completion(cid, asked.model, item.result, "".join(reasoning).strip(), item.answer_tokens)
+            return JSONResponse(body)
+
+    async def _stream(self, job: Job, asked: ChatRequest, cid: str) -> AsyncIterator[str]:
+        ended = False
+        try:
+            yield _sse(chunks.chunk(cid, asked.model, {"role": "assistant", "content": ""}))
+            while True:
+                item = await job.queue.get()
+                if item.kind in ("header", "text"):
+                    yield _sse(chunks.chunk(cid, asked.model, chunks.reasoning_delta(item.text)))
+                    continue
+                if item.kind == "error":
+                    yield _sse(_run_error(item).body())
+                else:
+                    result = item.result
+                    assert result is not None
+                    yield _sse(chunks.chunk(cid, asked.model, {"content": result.answer or ""}))
+                    yield _sse(chunks.chunk(cid, asked.model, {}, chunks.finish_reason(result)))
+                    if asked.include_usage:
+                        yield _sse(chunks.usage_chunk(cid, asked.model, result, item.answer_tokens))
+                yield "data: [DONE]\n\n"
+                ended = True
+                return
+        finally:
+            if not ended:  # the client went away (or the server is stopping): the run stops at its next request
+                job.cancel("the client disconnected")
+
+
+def _sse(data: dict[str, Any]) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _run_error(item: Progress) -> ApiError:
+    """A run that raised, as the error a client gets."""
+    error = item.error
+    if isinstance(error, ModelNotFoundError):
+        return ApiError(404, str(error), "model", "model_not_found")
+    if isinstance(error, ModelUnavailableError | ModelCallError):
+        return ApiError(502, f"the upstream model failed: {error}", type="upstream_error", code="upstream_error")
+    if isinstance(error, PonderError):
+        return ApiError(400, str(error))
+    return ApiError(500, f"internal error: {type(error).__name__}: {error}", type="server_error")
+
+
+def create_app(config: ServeConfig) -> Starlette:
+    """The app for ``config`` (``uvicorn.run(create_app(ServeConfig(model="scripted")))``)."""
+    return Server(config).app()
