@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -68,6 +70,14 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=int(grace) or None)
     )
+    # uvicorn drains on SIGTERM/SIGINT, then raises the signal again for the handler it found; with this
+    # one in place, a drained server exits 0 instead of dying by the signal
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, _stopped)
     server.run()
     if server.started is False:
         raise ConfigError(f"ponder serve could not start on {host}:{port} (see the message above)")
+
+
+def _stopped(number: int, frame: FrameType | None) -> None:
+    """After uvicorn has drained: nothing more to do (the process exits 0)."""
