@@ -76,8 +76,11 @@ class Server:
         await self._shutdown()
 
     def _warm(self) -> None:
-        """Load the server's model before the first request (a bad --model fails at start, not per request)."""
+        """Load the server's model and open (create, migrate) its store before the first request, so a bad
+        --model or --store fails at start, not per request."""
         self.models.get(ModelSpec(self.config.model, self.config.base_url))
+        if self.config.record:
+            RunStore(self.config.store).close()
 
     async def _shutdown(self) -> None:
         for job in list(self.jobs):
@@ -143,7 +146,9 @@ class Server:
         asked = chat_request(body, self.config)
         await self.gate.enter()
         try:
-            job = Job(asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job))
+            job = Job(
+                asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job), stream=asked.stream
+            )
             self.jobs.add(job)
             job.start()
         except BaseException:
@@ -174,7 +179,6 @@ class Server:
             raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
 
     async def _complete(self, job: Job, asked: ChatRequest, cid: str, request: Request) -> Response:
-        reasoning: list[str] = []
         while True:
             try:
                 item = await asyncio.wait_for(job.queue.get(), timeout=0.25)
@@ -182,13 +186,10 @@ class Server:
                 if await request.is_disconnected():
                     job.cancel("the client disconnected")
                 continue
-            if item.kind in ("header", "text"):
-                reasoning.append(item.text)
-                continue
             if item.kind == "error":
                 raise _run_error(item)
             assert item.result is not None
-            body = chunks.completion(cid, asked.model, item.result, "".join(reasoning).strip(), item.answer_tokens)
+            body = chunks.completion(cid, asked.model, item.result, item.text.strip(), item.answer_tokens)
             return JSONResponse(body)
 
     async def _stream(self, job: Job, asked: ChatRequest, cid: str) -> AsyncIterator[str]:

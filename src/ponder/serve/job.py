@@ -29,7 +29,8 @@ Kind = Literal["header", "text", "done", "error"]
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """One thing the run did: a step ``header``, reasoning ``text``, or the end (``done`` / ``error``)."""
+    """One thing the run did: a step ``header``, reasoning ``text``, or the end (``done`` / ``error``;
+    a job that does not stream sends its collected reasoning as the ``text`` of ``done``)."""
 
     kind: Kind
     text: str = ""
@@ -43,9 +44,18 @@ class Job:
     """A run in a worker thread (see the module docs). ``on_end`` is called on the loop when the thread ends."""
 
     def __init__(
-        self, spec: RunSpec, models: ModelCache, loop: asyncio.AbstractEventLoop, on_end: Callable[[], None]
+        self,
+        spec: RunSpec,
+        models: ModelCache,
+        loop: asyncio.AbstractEventLoop,
+        on_end: Callable[[], None],
+        *,
+        stream: bool = True,
     ) -> None:
         self.spec = spec
+        #: streamed: progress goes to the loop as it happens; else it is collected and sent with the result
+        self.stream = stream
+        self._collected: list[str] = []
         self.models = models
         self.loop = loop
         self.on_end = on_end
@@ -68,14 +78,19 @@ class Job:
     # -- the worker thread ----------------------------------------------------
 
     def _put(self, item: Progress) -> None:
+        if not self.stream and item.kind in ("header", "text"):
+            self._collected.append(item.text)  # one hand-over at the end: no thread switch per step
+            return
         self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
     def _work(self) -> None:
         try:
-            with open_run(self.spec, sinks=[self._sink], on_text=self._on_text, models=self.models) as opened:
+            # without a stream to feed, model calls need not stream either (the step texts come from the events)
+            on_text = self._on_text if self.stream else None
+            with open_run(self.spec, sinks=[self._sink], on_text=on_text, models=self.models) as opened:
                 result = opened.run(cancellation=self.cancellation)
                 tokens = opened.models["root"].count_tokens(result.answer) if result.answer else 0
-            self._put(Progress("done", result=result, answer_tokens=tokens))
+            self._put(Progress("done", "".join(self._collected), result=result, answer_tokens=tokens))
         except BaseException as exc:  # reported to the request; the engine has stored the run's end
             self._put(Progress("error", error=exc))
         finally:

@@ -77,9 +77,13 @@ def connect(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
         raise StoreError(f"cannot open the run store {path}: {exc}") from None
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        conn.execute("BEGIN")  # one snapshot: another process may be creating the store right now
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.execute("COMMIT")
         if app_id != APPLICATION_ID and (app_id != 0 or tables):
             raise StoreError(f"{path} is not a ponder run store (another application's SQLite file)")
         if version > SCHEMA_VERSION:
