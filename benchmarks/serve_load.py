@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
