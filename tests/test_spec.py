@@ -210,3 +210,68 @@ def test_spec_path_beside_the_working_directory_is_kept(tmp_path: Path):
     ponder.run(spec, "hello")
     first = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[1])
     assert first["type"] == "run_started" and first["spec"]["question"] == "hello"
+
+
+def test_slots_are_placed_top_down_so_a_placed_strategy_brings_its_own_slots():
+    from ponder.spec import spec_from_flags
+
+    flags = {"strategy": "route", "escalate_to": "verify", "inner": "react", "tool_spec": "calculator"}
+    tree = spec_from_flags(flags, set(flags)).strategy.to_dict()
+    assert tree["slow"] == {"strategy": "verify", "inner": {"strategy": "react"}}
+    strategy = ponder.get_strategy("route", inner="react", slow="verify", tools=[calculator_tool()])
+    assert isinstance(strategy.slow.inner, strategies.React)  # type: ignore[attr-defined]
+
+
+def test_flags_given_with_their_default_change_nothing_where_no_strategy_takes_them():
+    from ponder.spec import spec_from_flags
+
+    flags = {"strategy": "single", "tool_protocol": "auto", "mode": "auto", "aggregate": "auto"}
+    assert spec_from_flags(flags, set(flags)).strategy.to_dict() == {"strategy": "single"}
+    with pytest.raises(ConfigError, match="--mode needs --context"):
+        spec_from_flags({"strategy": "single", "mode": "plan"}, {"strategy", "mode"})
+
+
+def test_an_agreement_check_shares_the_extractor_in_flags_and_old_recipes():
+    from ponder.spec import spec_from_flags
+    from ponder.spec.legacy import spec_from_stored
+
+    flags = {"strategy": "route", "verifier": "AGREE:3", "extract": "lm", "escalate_to": "single"}
+    tree = spec_from_flags(flags, set(flags)).strategy.to_dict()
+    assert tree["verifier"] == {"spec": "AGREE:3", "extract": "lm"}
+    recipe = {
+        "strategy": "route",
+        "model": "scripted",
+        "strategy_options": {"check": "agree:3", "extract": "lm", "slow": "consistency"},
+    }
+    old = spec_from_stored(recipe).strategy.to_dict()
+    assert old["verifier"] == {"spec": "agree:3", "extract": "lm"} and old["slow"]["extract"] == "lm"
+    assert RunSpec.from_dict({"strategy": tree}).default_steps() == 1 + 3 + 4 + 1
+
+
+def test_a_python_api_run_that_changes_a_non_option_field_is_not_described():
+    from ponder import Memory
+
+    assert describe_strategy(strategies.Refine(system_prompt="Be terse.")) is None
+    nested = strategies.Consistency(inner=strategies.React(tools=[calculator_tool()], memory=Memory(window=64)))
+    assert describe_strategy(nested) is None
+    react = strategies.React(tools=[calculator_tool()], memory=Memory(window=64, keep_last=1, mode="notes"))
+    spec = ponder.spec.describe_run(react, load_model("scripted"), {}, Budget(), ponder.GenerationOptions(), "q")
+    assert spec is None  # a memory window the spec would not rebuild
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"max_concurrency": "8"}, "max_concurrency must be int"),
+        ({"version": "1"}, "version must be int"),
+        ({"record": "no"}, "record must be bool"),
+        ({"question": 5}, "question must be str"),
+        ({"tools": [1]}, "tools must be a list"),
+        ({"budget": {"max_steps": True}}, "budget.max_steps must be a number"),
+        ({"options": {"stop": 5}}, "options.stop must be a string"),
+    ],
+)
+def test_wrong_json_types_in_a_spec_are_one_clear_error(data, message):
+    with pytest.raises(ConfigError, match=message):
+        RunSpec.from_dict(data)
+    assert RunSpec.from_dict({"options": {"stop": "END"}}).options.stop == ("END",)

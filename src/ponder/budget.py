@@ -86,8 +86,12 @@ class BudgetMeter:
         return time.perf_counter() - self.started
 
     def admit_calls(self, calls: int = 1) -> None:
-        """Admit ``calls`` model calls (each one step), or raise :class:`StopRun` naming the limit they would break."""
+        """Admit ``calls`` model calls (each one step), or raise :class:`StopRun` naming the limit they would break.
+        The steps count once the calls' token caps are admitted too (:meth:`take_steps`)."""
         self._check_calls(calls)
+
+    def take_steps(self, calls: int) -> None:
+        """Count ``calls`` admitted model calls as steps (after :meth:`admit_calls` and :meth:`cap`)."""
         self.steps += calls
 
     def admit_tool(self) -> None:

@@ -189,7 +189,7 @@ class Engine:
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
             run.run_id = recorded_id
-        budget = {k: v for k, v in asdict(self.budget).items() if v is not None}
+        budget = asdict(self.budget)  # every limit, None (unlimited) included
         self._emit(
             run,
             RunStarted(
@@ -197,7 +197,7 @@ class Engine:
                 self._next_seq(),
                 time.time(),
                 strategy.name,
-                self.model.name,
+                self.model_for(role).name,
                 question,
                 depth,
                 parent,
@@ -265,7 +265,7 @@ class Engine:
             outcome.stop_reason,
             outcome.detail,
             strategy,
-            self.model.name,
+            self.model_for(run.role).name,
             run.steps,
             run.usage,
             seconds,
@@ -366,6 +366,7 @@ class Engine:
             call_options(r, self.options, run.temperature, run.seed, meter, m)
             for r, m in zip(requests, models, strict=True)
         ]
+        meter.take_steps(len(requests))
         indices = []
         for request in requests:
             index = self._take_index()

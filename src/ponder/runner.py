@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from . import telemetry
 from .budget import Budget, Cancellation
@@ -94,7 +94,8 @@ def open_run(
         tools = parse_tool_specs(",".join(spec.tools)) if spec.tools else []
         stack.callback(close_tools, tools)
         roles = load_models(spec, models)
-        ctx = BuildContext(tools=tuple(tools), models=roles, context=spec.context)
+        overrides = {role: m.writes_code for role, m in spec.models.items() if m.writes_code is not None}
+        ctx = BuildContext(tools=tuple(tools), models=roles, context=spec.context, writes_code_overrides=overrides)
         strategy = build_strategy(spec.strategy, ctx)
         stack.callback(close_strategy, strategy)
         strategy = _configure(strategy, spec, roles["root"].context_window)
@@ -155,10 +156,7 @@ def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Mod
         if role not in spec.models:
             continue
         wanted = spec.models[role]
-        model = cache.get(wanted)
-        if wanted.writes_code is not None:
-            cast(Any, model).writes_code = wanted.writes_code
-        out[role] = model
+        out[role] = cache.get(wanted)
     return out
 
 
@@ -211,11 +209,12 @@ def resume(
         raise ConfigError("resume takes both a model and a strategy, or neither (then the stored spec is run)")
     if data is None and model is None:
         raise StoreError(f"run {root} has no stored spec; resume it from Python with its model and strategy")
+    # read the spec before changing the store; the rerun writes no trace (the first run's stays as it was)
+    spec = replace(spec_from_stored(data), trace=None) if data is not None else None
     store.drop_error_tail(root)
     replayer = Replayer(store.events(root))
     if model is None or strategy is None:
-        assert data is not None
-        spec = spec_from_stored(data)
+        assert spec is not None
         with open_run(spec, sinks=sinks, on_text=on_text, replay=replayer, store=store, resume=root) as opened:
             result = opened.run(info["question"])
     else:
@@ -223,7 +222,7 @@ def resume(
         engine = Engine(
             model,
             budget=budget,
-            options=options,
+            options=spec.options if spec is not None else options,
             sinks=[store.sink(resume=root), *sinks],
             on_text=on_text,
             replay=replayer,
@@ -234,8 +233,10 @@ def resume(
 
 
 def _recorded_budget_and_options(events: list[dict[str, Any]]) -> tuple[Budget, GenerationOptions | None]:
-    """The budget from ``run_started`` and the options of the first recorded call."""
-    budget = Budget(**events[0].get("budget", {}))
+    """The budget ``run_started`` recorded (resolved; a limit it leaves out is unlimited, as older stores
+    wrote only the set ones) and the options of the first recorded call."""
+    recorded = events[0].get("budget", {})
+    budget = Budget(**{"max_steps": None, **recorded})
     for event in events:
         if event["type"] == "model_call" and event.get("options"):
             data = dict(event["options"])

@@ -82,7 +82,7 @@ class OtelSink:
         )
 
     def _model_call(self, event: ModelCalled) -> None:
-        model = self._models.get(event.run_id, "")
+        model = event.model or self._models.get(event.run_id, "")
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": PROVIDER,

@@ -10,13 +10,13 @@ flat options, each placed on the outermost strategy that declares it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ConfigError
 from ..requests import Strategy
-from ..strategies.entry import BuildContext
+from ..strategies.entry import BuildContext, is_plain
 from ..strategies.registry import close_strategy, entries
 from ..tools.base import Tool
 from ..verifiers import Verifier, close_verifier, parse_verifier
@@ -70,9 +70,11 @@ def place_options(name: str, options: Mapping[str, Any]) -> StrategySpec:
     An option no strategy of the tree declares is a ConfigError.
     """
     node = StrategySpec.parse(name)
-    slot_names = {s.name for e in entries().values() for s in e.slots}
-    ordered = sorted(options.items(), key=lambda kv: kv[0] not in slot_names)
-    for key, value in ordered:
+    slots = {k: v for k, v in options.items() if k in _slot_names()}
+    node = place_slots(node, slots, lambda key: ConfigError(f"strategy {name!r} takes no option {key}"))
+    for key, value in options.items():
+        if key in slots:
+            continue
         placed = node.place(key, value.to_dict() if isinstance(value, StrategySpec) else value)
         if placed is None:
             raise ConfigError(f"strategy {name!r} takes no option {key}")
@@ -80,13 +82,73 @@ def place_options(name: str, options: Mapping[str, Any]) -> StrategySpec:
     return node
 
 
+def place_slots(node: StrategySpec, slots: Mapping[str, Any], error: Callable[[str], Exception]) -> StrategySpec:
+    """``node`` with the strategies of ``slots`` placed top-down: always the slot whose outermost declaring
+    node is shallowest first, so a strategy placed in a slot can bring the slot a later one fills
+    (``--escalate-to verify --inner react``: route's slow is verify, verify's inner is react)."""
+    left = dict(slots)
+    while left:
+        paths = {key: node.path_to(key) for key in left}
+        missing = [key for key, path in paths.items() if path is None]
+        if missing and len(missing) == len(left):
+            raise error(missing[0])
+        key = min((k for k in left if paths[k] is not None), key=lambda k: len(paths[k] or ()))
+        value = left.pop(key)
+        placed = node.place(key, value.to_dict() if isinstance(value, StrategySpec) else value)
+        assert placed is not None
+        node = placed
+    return node
+
+
+def _slot_names() -> set[str]:
+    return {s.name for e in entries().values() for s in e.slots}
+
+
+#: the old Python names of the verifier slot (route's ``check``, consistency's ``weigh``)
+_ALIASES = {"check": "verifier", "weigh": "verifier"}
+
+
 def get_strategy(name: str, *, tools: Sequence[Tool] = (), **options: Any) -> Strategy:
-    """Build strategy ``name`` with ``options`` (each on the outermost strategy that takes it) and ``tools``.
+    """Build strategy ``name`` with ``options`` (each on the outermost strategy that declares it) and ``tools``.
+
+    Plain values go through a spec tree; Python objects (a strategy in a slot, a verifier, an
+    extractor function) are set on the built strategy that declares them.
 
     >>> get_strategy("route", slow="consistency", samples=8).slow.samples
     8
     """
-    node = place_options(name, options)
+    named = {_ALIASES.get(k, k): v for k, v in options.items()}
+    objects = {k: v for k, v in named.items() if not _is_data(k, v)}
+    node = place_options(name, {k: v for k, v in named.items() if k not in objects})
     if tools and not node.takes_tools():
         raise ConfigError(f"strategy {name!r} takes no tools (use --strategy react, or --inner react)")
-    return build_strategy(node, BuildContext(tools=tuple(tools)))
+    paths = {}
+    for key in objects:
+        path = node.path_to(key)
+        if path is None:
+            raise ConfigError(f"strategy {name!r} takes no option {key}")
+        paths[key] = path
+    strategy = build_strategy(node, BuildContext(tools=tuple(tools)))
+    for key, value in objects.items():
+        strategy = _set_on(strategy, node, paths[key], key, value)
+    return strategy
+
+
+def _is_data(key: str, value: Any) -> bool:
+    if key == "verifier":
+        return isinstance(value, str | Mapping)
+    if key in _slot_names():
+        return isinstance(value, str | Mapping | StrategySpec)
+    return is_plain(value)
+
+
+def _set_on(strategy: Strategy, node: StrategySpec, path: tuple[str, ...], key: str, value: Any) -> Strategy:
+    """``strategy`` with ``value`` set on the strategy at slot ``path`` (rebuilt upwards with ``replace``)."""
+    if path:
+        inner = _set_on(getattr(strategy, path[0]), node.slots[path[0]], path[1:], key, value)
+        changed: Strategy = replace(cast(Any, strategy), **{path[0]: inner})
+        return changed
+    entry = node.entry
+    field = entry.verifier_field if key == "verifier" and entry.verifier_field else key
+    done: Strategy = replace(cast(Any, strategy), **{field: value})
+    return done

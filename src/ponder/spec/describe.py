@@ -57,6 +57,8 @@ def describe_run(
         context = getattr(strategy, "context_path", None)
         if getattr(strategy, "context", None) is not None or getattr(strategy, "stop_policy", None) is not None:
             raise _NotPlainError
+        if isinstance(memory, Memory) and memory != Memory(model.context_window, memory.threshold, mode=memory.mode):
+            raise _NotPlainError  # a window or setting the spec does not hold
         return RunSpec(
             strategy=node,
             question=question,
@@ -71,34 +73,40 @@ def describe_run(
         return None
 
 
-def _node(strategy: Strategy) -> StrategySpec:
+def _node(strategy: Strategy, root: bool = True) -> StrategySpec:
+    """The node of ``strategy``: every field must be a declared option (plain), a slot, a default
+    verifier, its tools, what ``prepare`` fills, a root's memory or stop policy (described by the run),
+    or equal to its default; anything else cannot be rebuilt from data."""
     entry = entry_of(strategy)
     if entry is None or not dataclasses.is_dataclass(strategy):
         raise _NotPlainError
     defaults = _defaults(type(strategy))
+    declared = {o.name for o in entry.options}
+    slots = {s.name for s in entry.slots}
+    special = {entry.verifier_field, *entry.prepared, *(("tools",) if entry.takes_tools else ())}
+    if root:
+        special |= {"memory", "stop_policy"}
     options: dict[str, Any] = {}
-    for option in entry.options:
-        if not hasattr(strategy, option.name):
-            continue  # an option the entry's ``prepare`` turns into another field (react's protocol)
-        value = getattr(strategy, option.name)
-        if defaults.get(option.name, dataclasses.MISSING) == value:
-            continue
-        if not is_plain(value):
+    nested: dict[str, StrategySpec] = {}
+    for f in dataclasses.fields(strategy):
+        value = getattr(strategy, f.name)
+        default = defaults.get(f.name, dataclasses.MISSING)
+        if f.name in slots:
+            if value is not None:
+                nested[f.name] = _node(value, root=False)
+        elif f.name in declared:
+            if value != default:
+                if not is_plain(value):
+                    raise _NotPlainError
+                options[f.name] = value
+        elif f.name in special:
+            if f.name == entry.verifier_field and value is not None and value != default:
+                raise _NotPlainError
+        elif value != default:
             raise _NotPlainError
-        options[option.name] = value
     if entry.describe is not None:
         options.update(entry.describe(strategy))
-    slots = {}
-    for slot in entry.slots:
-        nested = getattr(strategy, slot.name, None)
-        if nested is not None:
-            slots[slot.name] = _node(nested)
-    if entry.verifier_field is not None:
-        verifier = getattr(strategy, entry.verifier_field, None)
-        default = defaults.get(entry.verifier_field, dataclasses.MISSING)
-        if verifier is not None and verifier != default:
-            raise _NotPlainError
-    return StrategySpec.parse(StrategySpec(entry.name, options, slots).to_dict())
+    return StrategySpec.parse(StrategySpec(entry.name, options, nested).to_dict())
 
 
 def _defaults(kind: type) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..strategies.entry import Option, Slot
 from ..strategies.registry import entries
+from .build import place_slots
 from .node import StrategySpec
 from .run import RunSpec, implied_strategy
 
@@ -108,26 +109,46 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
 
 
 def _place_flags(tree: StrategySpec, values: Mapping[str, Any], given: set[str], all_count: bool) -> StrategySpec:
-    flags = sorted(strategy_flags(), key=lambda f: not isinstance(f.declared, Slot))  # slots first
-    set_flags = {f.key: values[f.dest] for f in flags if values.get(f.dest) is not None}
-    for flag in flags:
+    wanted: dict[str, tuple[StrategyFlag, Any]] = {}
+    for flag in strategy_flags():
         value = values.get(flag.dest)
         if value is None or (not all_count and flag.dest not in given):
             continue
         value = _flag_value(flag, value)
-        if value is None:
+        if value is not None:
+            wanted[flag.key] = (flag, value)
+    extract = wanted.get("extract", (None, None))[1]
+    shared = "verifier" in wanted and extract is not None and is_agreement(wanted["verifier"][1])
+    if shared:
+        wanted["verifier"] = (wanted["verifier"][0], {"spec": wanted["verifier"][1], "extract": extract})
+    slots = {key: value for key, (flag, value) in wanted.items() if isinstance(flag.declared, Slot)}
+    flag_of = {key: flag for key, (flag, _) in wanted.items()}
+    tree = place_slots(tree, slots, lambda key: _unplaced(flag_of[key], tree))
+    for key, (flag, value) in wanted.items():
+        if key in slots:
             continue
-        if flag.key == "verifier" and isinstance(value, str) and value.startswith("agree") and "extract" in set_flags:
-            value = {"spec": value, "extract": set_flags["extract"]}  # the agreement check extracts answers too
-        placed = tree.place(flag.key, value)
+        placed = tree.place(key, value)
         if placed is None:
-            if isinstance(flag.declared, Option) and flag.declared.requires:
-                raise ConfigError(f"{flag.flag} needs {flag.declared.requires}")
-            raise ConfigError(f"{flag.flag} does not apply to {' + '.join(tree.names())}")
+            if isinstance(flag.declared, Option) and value == flag.declared.default:
+                continue  # a flag given with its default changes nothing, even where no strategy takes it
+            if key == "extract" and shared:
+                continue  # the agreement check took it
+            raise _unplaced(flag, tree)
         tree = placed
     if "seed" in given and values.get("seed") is not None:
         tree = tree.place("seed", values["seed"]) or tree  # the run's seed also seeds a sampler of the tree
     return tree
+
+
+def _unplaced(flag: StrategyFlag, tree: StrategySpec) -> ConfigError:
+    if isinstance(flag.declared, Option) and flag.declared.requires:
+        return ConfigError(f"{flag.flag} needs {flag.declared.requires}")
+    return ConfigError(f"{flag.flag} does not apply to {' + '.join(tree.names())}")
+
+
+def is_agreement(verifier: Any) -> bool:
+    """Whether a verifier spec string names the agreement check (which extracts answers too)."""
+    return isinstance(verifier, str) and verifier.strip().lower().startswith(("agree", "agreement"))
 
 
 def _flag_value(flag: StrategyFlag, value: Any) -> Any:

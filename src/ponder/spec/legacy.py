@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .build import place_options
+from .flags import is_agreement
 from .run import SPEC_FORMAT, RunSpec
 
 #: recipe option names that are called differently in a spec
@@ -33,10 +34,16 @@ def _from_recipe(recipe: Mapping[str, Any]) -> RunSpec:
     native = options.pop("native", None)
     if native is not None:
         options["protocol"] = "native" if native else "text"
+    extract = options.pop("extract", None)
+    if extract is not None and is_agreement(options.get("verifier")):
+        options["verifier"] = {"spec": options["verifier"], "extract": extract}  # the old check extracted too
+    tree = place_options(str(recipe["strategy"]), options)
+    if extract is not None:
+        tree = tree.place("extract", extract) or tree  # a sampler of the tree extracts with it too
     memory = recipe.get("memory")
     return RunSpec.from_dict(
         {
-            "strategy": place_options(str(recipe["strategy"]), options).to_dict(),
+            "strategy": tree.to_dict(),
             "models": {"root": {"model": recipe["model"], "base_url": recipe.get("base_url")}},
             "tools": recipe.get("tools") or "",
             "budget": dict(recipe.get("budget") or {}),

@@ -104,7 +104,8 @@ class StrategySpec:
             count = child.calls()
             children[name] = BASE_STEPS if count is None else count
         counter = self.entry.calls
-        return counter(self.options, children) if counter is not None else None
+        options = {**self.options, "verifier": self.verifier} if self.verifier is not None else self.options
+        return counter(options, children) if counter is not None else None
 
     def with_option(self, key: str, value: Any) -> StrategySpec:
         """A copy with option (or slot, or verifier) ``key`` set on this node."""
@@ -113,14 +114,26 @@ class StrategySpec:
         return StrategySpec.parse(data)
 
     def place(self, key: str, value: Any) -> StrategySpec | None:
-        """A copy with ``key`` set on the outermost node whose strategy declares it, or None if none does."""
-        if key in self.entry.spec_keys():
-            return self.with_option(key, value)
-        for slot, child in self.slots.items():
-            placed = child.place(key, value)
-            if placed is not None:
-                return StrategySpec(self.name, self.options, {**self.slots, slot: placed}, self.verifier)
+        """A copy with ``key`` set on the outermost node (breadth-first) whose strategy declares it, or None."""
+        path = self.path_to(key)
+        return None if path is None else self._set(path, key, value)
+
+    def path_to(self, key: str) -> tuple[str, ...] | None:
+        """The slot path of the outermost node (breadth-first) that declares ``key``, or None."""
+        level: list[tuple[tuple[str, ...], StrategySpec]] = [((), self)]
+        while level:
+            for path, node in level:
+                if key in node.entry.spec_keys():
+                    return path
+            level = [((*path, slot), child) for path, node in level for slot, child in node.slots.items()]
         return None
+
+    def _set(self, path: tuple[str, ...], key: str, value: Any) -> StrategySpec:
+        if not path:
+            return self.with_option(key, value)
+        slot, rest = path[0], path[1:]
+        changed = self.slots[slot]._set(rest, key, value)
+        return StrategySpec(self.name, self.options, {**self.slots, slot: changed}, self.verifier)
 
 
 def _verifier(strategy: str, value: Any) -> Verifier:

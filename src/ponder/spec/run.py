@@ -121,6 +121,7 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        _check_types(self)
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
@@ -213,12 +214,17 @@ class RunSpec:
             kwargs["models"] = {str(r): ModelSpec.parse(m) for r, m in kwargs["models"].items()}
         if "tools" in kwargs:
             tools = kwargs["tools"]
+            if not isinstance(tools, str | list | tuple) or not all(isinstance(t, str) for t in tools):
+                raise ConfigError(f'tools must be a list of --tools items (e.g. ["calculator"]), got {tools!r}')
             kwargs["tools"] = tuple(t.strip() for t in (tools.split(",") if isinstance(tools, str) else tools) if t)
         kwargs["budget"] = _typed(BudgetSpec, kwargs.get("budget"), "budget")
         options = dict(kwargs.get("options") or {})
         options.setdefault("max_tokens", 384)
         if "stop" in options:
-            options["stop"] = tuple(options["stop"])
+            stop = options["stop"]
+            if not isinstance(stop, str | list | tuple) or not all(isinstance(s, str) for s in stop):
+                raise ConfigError(f"options.stop must be a string or a list of strings, got {stop!r}")
+            options["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
         kwargs["options"] = _typed(GenerationOptions, options, "options")
         if "history" in kwargs:
             kwargs["history"] = _history(kwargs["history"])
@@ -242,6 +248,30 @@ class RunSpec:
         except OSError as exc:
             raise ConfigError(f"cannot read the spec file {path}: {exc.strerror}") from None
         return cls.from_json(text)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "question": (str, type(None)),
+    "stop": (str, type(None)),
+    "context": (str, type(None)),
+    "store": (str, type(None)),
+    "record": (bool,),
+    "trace": (str, type(None)),
+    "max_concurrency": (int,),
+    "version": (int,),
+}
+
+
+def _check_types(spec: RunSpec) -> None:
+    for name, kinds in _TYPES.items():
+        value = getattr(spec, name)
+        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise ConfigError(f"the run spec's {name} must be {want}, got {value!r}")
+    for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
+        value = getattr(spec.budget, name)
+        if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
+            raise ConfigError(f"budget.{name} must be a number, got {value!r}")
 
 
 def implied_strategy(name: str, context: str | None) -> str:

@@ -62,6 +62,9 @@ class Option:
     nullable: bool = False
     #: what to tell a user whose flag no strategy of the tree takes (e.g. ``--context``: the flag needs it)
     requires: str | None = None
+    #: the strategy's own default, when a flag may be given with it where no strategy takes the option
+    #: (``--tool-protocol auto`` without react changes nothing, so it is no error)
+    default: Any = None
 
     def check(self, strategy: str, value: Any) -> Any:
         """``value`` as this option's type, or a ConfigError that names the strategy and option."""
@@ -111,10 +114,20 @@ class BuildContext:
     context: str | None = None
     #: the role the strategy being built runs under
     role: Role = "root"
+    #: capability overrides per role from the run spec (``writes_code``), over the backends' own
+    writes_code_overrides: Mapping[str, bool] = field(default_factory=dict)
 
     def model(self, role: Role | None = None) -> Model | None:
         """The model of ``role`` (default: this strategy's role), falling back to the root model."""
         return self.models.get(role or self.role) or self.models.get("root")
+
+    def writes_code(self, role: Role | None = None) -> bool:
+        """Whether the model of ``role`` writes code: the spec's setting for that role, else the backend's."""
+        wanted = role or self.role
+        if wanted in self.writes_code_overrides:
+            return self.writes_code_overrides[wanted]
+        model = self.model(wanted)
+        return bool(model is not None and model.writes_code)
 
 
 #: model calls a strategy needs, given its options and the calls of the strategies in its slots
@@ -142,6 +155,8 @@ class StrategyEntry:
     prepare: Prepare | None = None
     #: the spec options that ``prepare`` turned into other fields, read back from a built strategy
     describe: Callable[[Any], dict[str, Any]] | None = None
+    #: the fields of the class that ``prepare`` fills (from options, the tools or the context)
+    prepared: tuple[str, ...] = ()
     #: whether a built strategy, on this question, makes as many calls as its input needs (no default
     #: step limit then: recursive's count plan reads every record)
     unbounded: Callable[[Any, str], bool] | None = None

@@ -207,6 +207,7 @@ ENTRY = StrategyEntry(
             "react: text protocol, native tool calls, or native when the backend supports it (default auto).",
             "--tool-protocol",
             choices=("auto", "text", "native"),
+            default="auto",
         ),
         Option("constrained", bool, "react: constrain text-protocol steps with a grammar."),
         Option("max_format_errors", int, "react: malformed steps allowed before the run stops.", minimum=1),
@@ -218,4 +219,5 @@ ENTRY = StrategyEntry(
     memory=True,
     prepare=_prepare,
     describe=lambda react: {"protocol": "native" if react.native else "text"},
+    prepared=("native",),
 )

@@ -94,9 +94,8 @@ def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     options = dict(options)
     if ctx.context is not None:
         options.setdefault("context_path", ctx.context)
-    model = ctx.model("root")
     mode = options.get("mode", "auto")
-    options["mode"] = recursive_mode(mode, model) if model is not None else ("plan" if mode == "auto" else mode)
+    options["mode"] = ("code" if ctx.writes_code("root") else "plan") if mode == "auto" else mode
     return options
 
 
@@ -121,6 +120,7 @@ ENTRY = StrategyEntry(
             "recursive: a fixed plan (small models) or model-written code (default auto).",
             "--mode",
             choices=("auto", "plan", "code"),
+            default="auto",
             requires="--context",
         ),
         Option(
@@ -129,6 +129,7 @@ ENTRY = StrategyEntry(
             "recursive plan: count matching records (auto: for 'how many ...' questions) or find an answer (none).",
             "--aggregate",
             choices=("auto", "count", "none"),
+            default="auto",
             requires="--context",
         ),
         Option("chunk_bytes", int, "recursive plan: bytes per chunk.", minimum=100),

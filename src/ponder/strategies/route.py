@@ -23,6 +23,7 @@ from ..errors import StopRun
 from ..requests import Child, Outcome, Record, Strategy, StrategyGen
 from ..verifiers.agreement import Agreement
 from ..verifiers.base import Verdict, Verifier
+from ..verifiers.specs import verifier_calls
 from .consistency import Consistency
 from .entry import Slot, StrategyEntry
 from .single import Single
@@ -73,8 +74,8 @@ class Route:
 
 
 def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
-    """The fast path, the check's samples (agree: 3 by default) and the slow path."""
-    return slots.get("fast", 1) + 3 + slots.get("slow", 0)
+    """The fast path, the check's calls (default: agreement, 3 fresh samples) and the slow path."""
+    return slots.get("fast", 1) + verifier_calls(options.get("verifier"), "agree") + slots.get("slow", 0)
 
 
 ENTRY = StrategyEntry(

@@ -29,6 +29,7 @@ from ..requests import Child, Generate, Outcome, Record, Request, Strategy, Stra
 from ..types import Message, assistant, system, user
 from ..verifiers.base import Verdict, Verifier
 from ..verifiers.judge import Judge
+from ..verifiers.specs import verifier_calls
 from .entry import Option, Slot, StrategyEntry
 
 
@@ -101,7 +102,7 @@ class Verify:
 
 def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
     """Each round: an answer (one call, or the inner strategy's) and a check."""
-    return int(options.get("max_rounds", 3)) * (slots.get("inner", 1) + 1)
+    return int(options.get("max_rounds", 3)) * (slots.get("inner", 1) + max(1, verifier_calls(options.get("verifier"))))
 
 
 ENTRY = StrategyEntry(

@@ -15,7 +15,7 @@ spec                   verifier
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigError
@@ -74,3 +74,19 @@ def _agreement(arg: str, options: dict[str, Any]) -> Agreement:
     except ValueError:
         raise ConfigError(f"agree:K:T needs a whole number K and a number T, got agree:{arg}") from None
     return Agreement(**options)
+
+
+def verifier_calls(spec: str | Mapping[str, Any] | None, default: str = "judge") -> int:
+    """The model calls one check by the verifier ``spec`` makes (None: ``default``): an LM judge 1,
+    ``agree:K`` K fresh samples (and K+1 extractions with ``extract="lm"``), a programmatic check 0."""
+    extract = None
+    if isinstance(spec, Mapping):
+        extract, spec = spec.get("extract"), str(spec.get("spec", default))
+    name, _, arg = (spec or default).strip().lower().partition(":")
+    if name == "judge":
+        return 1
+    if name in ("agree", "agreement"):
+        parts = [p for p in arg.split(":") if p.strip()]
+        samples = int(parts[0]) if parts and parts[0].strip().isdigit() else Agreement().samples
+        return samples + (samples + 1 if extract == "lm" else 0)
+    return 0
