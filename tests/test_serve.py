@@ -38,7 +38,7 @@ def serve(tmp_path: Path, *args: str) -> ProcessServer:
 
 @pytest.fixture(scope="module")
 def scripted(tmp_path_factory) -> Iterator[ProcessServer]:
-    server = serve(tmp_path_factory.mktemp("serve"), "--model", "scripted")
+    server = serve(tmp_path_factory.mktemp("serve"), "--model", "scripted", "--tools", "calculator")
     yield server
     stop_process(server.process)
 
@@ -143,6 +143,40 @@ def test_models_lists_every_strategy_with_a_description(scripted):
         + client(scripted).chat.completions.create(model="single", messages=QUESTION).model_extra["ponder"]["run_id"]
     )
     assert page.headers["content-type"].startswith("text/html") and b"<html" in page.read().lower()
+
+
+STRATEGIES = ("single", "refine", "react", "verify", "consistency", "route", "tree", "recursive")
+DOCUMENT = {
+    "role": "user",
+    "content": " ".join(f"Day {i}: the caravan rested." for i in range(300)) + " The code is 7312.",
+}
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_answers_and_streams_through_the_sdk(scripted, strategy):
+    messages = [DOCUMENT, {"role": "user", "content": "What is the code?"}]
+    reply = client(scripted).chat.completions.create(model=strategy, messages=messages)
+    extra = reply.model_extra["ponder"]
+    run = stored_run(scripted, extra["run_id"])
+    assert (
+        run["strategy"] == strategy and run["stop_reason"] == extra["stop_reason"]
+    )  # react: echoes are malformed steps
+    calls = [e for e in run["events"] if e["type"] == "model_call"]
+    assert reply.usage.prompt_tokens == sum(e["usage"]["prompt_tokens"] for e in calls) and extra["model_calls"] == len(
+        calls
+    )
+    if strategy == "recursive":  # the earlier message is the context it reads in slices, not a prefix of its calls
+        assert calls and all(len(e["messages"]) <= 2 and DOCUMENT["content"] not in str(e["messages"]) for e in calls)
+    stream = client(scripted).chat.completions.create(model=strategy, messages=messages, stream=True)
+    kinds = []
+    for chunk in stream:
+        delta = chunk.choices[0].delta
+        if (delta.model_extra or {}).get("reasoning_content"):
+            kinds.append("reasoning")
+        if delta.content:
+            kinds.append("content")
+    assert kinds.count("content") <= 1 and "reasoning" in kinds
+    assert kinds[-1] == "content" or not reply.choices[0].message.content
 
 
 # -- streaming ------------------------------------------------------------------------------

@@ -95,7 +95,13 @@ def open_run(
         stack.callback(close_tools, tools)
         roles = load_models(spec, models)
         overrides = {role: m.writes_code for role, m in spec.models.items() if m.writes_code is not None}
-        ctx = BuildContext(tools=tuple(tools), models=roles, context=spec.context, writes_code_overrides=overrides)
+        ctx = BuildContext(
+            tools=tuple(tools),
+            models=roles,
+            context=spec.context,
+            context_text=spec.context_text,
+            writes_code_overrides=overrides,
+        )
         strategy = build_strategy(spec.strategy, ctx)
         stack.callback(close_strategy, strategy)
         strategy = _configure(strategy, spec, roles["root"].context_window)

@@ -5,7 +5,8 @@
   ``--base-url``);
 * ``messages``: the last message must be the user's question; the system
   prompt and earlier turns become the run's conversation history (never
-  flattened into one string);
+  flattened into one string); for ``recursive`` they are the long input it
+  reads (its context), not a prefix of its calls;
 * ``temperature``, ``max_tokens`` / ``max_completion_tokens``, ``seed``,
   ``stop``, ``top_p`` map onto the run's generation options;
 * ``ponder`` (the ``extra_body`` of the openai SDK) holds a partial run spec:
@@ -109,6 +110,7 @@ def chat_request(body: Any, config: ServeConfig) -> ChatRequest:
     data = _base_spec(config, strategy, backend, question, history)
     _apply_options(data, body)
     _apply_ponder(data, body.get("ponder"), config)
+    recursive_context(data)
     try:
         spec = RunSpec.from_dict(data)
     except StrategyNotFoundError as exc:
@@ -217,3 +219,14 @@ def _apply_ponder(data: dict[str, Any], extra: Any, config: ServeConfig) -> None
     data["strategy"] = tree.to_dict()
     if tree.takes_tools() and not data["tools"]:
         data["tools"] = list(config.tools)
+
+
+def recursive_context(data: dict[str, Any]) -> None:
+    """A recursive run reads its long input from the conversation: the earlier messages are its context
+    (kept in the sandbox, read in slices), not a prefix of every call."""
+    if data["strategy"].get("strategy") != "recursive":
+        return
+    text = "\n\n".join(m["content"] for m in data["history"] if m["content"].strip())
+    if not text:
+        raise ApiError(400, "recursive reads a long input: send it as an earlier message (system or user)", "messages")
+    data["context_text"], data["history"] = text, []

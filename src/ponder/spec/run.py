@@ -109,6 +109,8 @@ class RunSpec:
     stop: str | None = None
     #: a file or folder the question is about (recursive), stored as an absolute path
     context: str | None = None
+    #: or the text itself (a long input sent over HTTP: ``ponder serve``'s recursive runs)
+    context_text: str | None = None
     #: the run store file (None: the default location); ``record=False``: not stored
     store: str | None = None
     record: bool = True
@@ -132,10 +134,13 @@ class RunSpec:
         set_(self, "models", models)
         if self.max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
+        if self.context is not None and self.context_text is not None:
+            raise ConfigError("a run has a context file or a context text, not both")
         if self.context is not None:
             set_(self, "context", str(Path(self.context).expanduser().resolve()))
+        if self.context is not None or self.context_text is not None:
             if self.strategy == StrategySpec("single"):
-                set_(self, "strategy", StrategySpec.parse(implied_strategy("single", self.context)))
+                set_(self, "strategy", StrategySpec.parse(implied_strategy("single", "context")))
             if self.strategy.name != "recursive":
                 raise ConfigError(f"--context works with --strategy recursive, not {self.strategy.name}")
         names = " + ".join(self.strategy.names())
@@ -143,7 +148,8 @@ class RunSpec:
             raise ConfigError(f"--strategy {names} needs --tools (e.g. --tools calculator)")
         if self.tools and not self.strategy.takes_tools():
             raise ConfigError(f"--tools needs a strategy that uses tools (--strategy react), not {self.strategy.name}")
-        if self.context is None and any(n.options.get("aggregate", "auto") != "auto" for n in self.strategy.walk()):
+        has_context = self.context is not None or self.context_text is not None
+        if not has_context and any(n.options.get("aggregate", "auto") != "auto" for n in self.strategy.walk()):
             raise ConfigError("--aggregate needs --context")
         root = self.strategy.entry
         if self.stop not in (None, "fixed") and root.stop_state is None:
@@ -185,7 +191,7 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "store", "record", "trace", "max_concurrency"):
+        for name in ("stop", "context", "context_text", "store", "record", "trace", "max_concurrency"):
             out[name] = getattr(self, name)
         if self.history:
             out["history"] = [{"role": m.role, "content": m.content} for m in self.history]
@@ -254,6 +260,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "question": (str, type(None)),
     "stop": (str, type(None)),
     "context": (str, type(None)),
+    "context_text": (str, type(None)),
     "store": (str, type(None)),
     "record": (bool,),
     "trace": (str, type(None)),

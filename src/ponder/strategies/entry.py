@@ -110,8 +110,9 @@ class BuildContext:
 
     tools: Sequence[Tool] = ()
     models: Mapping[str, Model] = field(default_factory=dict)
-    #: the run's context file or folder (``--context``), if any
+    #: the run's context file or folder (``--context``), or its text, if any
     context: str | None = None
+    context_text: str | None = None
     #: the role the strategy being built runs under
     role: Role = "root"
     #: capability overrides per role from the run spec (``writes_code``), over the backends' own

@@ -94,6 +94,8 @@ def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     options = dict(options)
     if ctx.context is not None:
         options.setdefault("context_path", ctx.context)
+    elif ctx.context_text is not None:
+        options.setdefault("context", ctx.context_text)
     mode = options.get("mode", "auto")
     options["mode"] = ("code" if ctx.writes_code("root") else "plan") if mode == "auto" else mode
     return options
