@@ -114,12 +114,12 @@ def test_an_old_store_is_migrated_forward_keeping_its_runs(tmp_path, echo_model)
     conn.close()
     # a version-1 store can already hold runs and events
     old = RunStore.__new__(RunStore)
-    old.path, old._conn = path, connect(path, upto=1)
+    old.path, old._db = path, connect(path, upto=1)
     sink = old.sink()
     result = Engine(echo_model, sinks=[sink]).run(strategies.Single(), "kept?")
     old.close()
     store = RunStore(path)
-    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert store.run(result.run_id)["answer"] == "reply to: kept?"
     store.set_outcome(result.run_id, "correct", "test")  # a table added by migration 2
     assert store.outcome(result.run_id) == "correct"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -18,7 +17,7 @@ from .store_options import open_store, store_options
 @click.argument("run_id")
 @store_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
-def resume(run_id: str, store_path: Path | None, as_json: bool) -> None:
+def resume(run_id: str, store_path: str | None, as_json: bool) -> None:
     """Continue RUN_ID: recorded model and tool results are replayed, the rest runs live."""
     with ExitStack() as stack:
         store = open_store(store_path, stack)

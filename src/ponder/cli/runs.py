@@ -33,7 +33,7 @@ def _short(text: str | None, width: int) -> str:
 @store_options()
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_runs(store_path: Path | None, limit: int, as_json: bool) -> None:
+def list_runs(store_path: str | None, limit: int, as_json: bool) -> None:
     """List the newest runs."""
     with ExitStack() as stack:
         rows = open_store(store_path, stack).list_runs(limit)
@@ -57,7 +57,7 @@ def list_runs(store_path: Path | None, limit: int, as_json: bool) -> None:
 @click.argument("run_id")
 @store_options()
 @click.option("--json", "as_json", is_flag=True, help="The run's summary and events as one JSON object.")
-def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
+def show(run_id: str, store_path: str | None, as_json: bool) -> None:
     """Show one run: its answer, stop reason, steps, and how often it was resumed."""
     with ExitStack() as stack:
         store = open_store(store_path, stack)
@@ -113,7 +113,7 @@ def _print_event(event: dict[str, Any]) -> None:
 @click.argument("outcome", type=click.Choice(["correct", "incorrect", "unknown"]))
 @store_options()
 @click.option("--source", default="manual", show_default=True, help="Who judged it (a benchmark's name).")
-def outcome(run_id: str, outcome: str, store_path: Path | None, source: str) -> None:
+def outcome(run_id: str, outcome: str, store_path: str | None, source: str) -> None:
     """Record whether a run's answer was correct (used by export and the learned stop policy)."""
     with ExitStack() as stack:
         open_store(store_path, stack).set_outcome(run_id, outcome, source)
@@ -127,7 +127,7 @@ def outcome(run_id: str, outcome: str, store_path: Path | None, source: str) -> 
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout)."
 )
 @store_options()
-def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | None, store_path: Path | None) -> None:
+def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | None, store_path: str | None) -> None:
     """Write finished runs as (question, reasoning trace, answer, outcome) training records."""
     from ..store.export import export_jsonl
 
@@ -150,7 +150,7 @@ def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | N
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="HTML file to write."
 )
 @store_options()
-def html(run_id: str, output: Path, store_path: Path | None) -> None:
+def html(run_id: str, output: Path, store_path: str | None) -> None:
     """Write RUN_ID as one self-contained HTML page (a tree of its steps, each expandable)."""
     from ..viewer import render_html
 
@@ -175,7 +175,7 @@ def html(run_id: str, output: Path, store_path: Path | None) -> None:
     help="The runs to learn from, and the strategy the policy is for.",
 )
 @store_options()
-def fit_stop(output: Path, threshold: float, strategy: str, store_path: Path | None) -> None:
+def fit_stop(output: Path, threshold: float, strategy: str, store_path: str | None) -> None:
     """Fit a learned stop policy from stored runs: refine runs with a recorded outcome, or consistency runs
     (a wave is labelled by whether stopping there changes the vote; no outcome needed)."""
     from ..stop import fit, refine_passes, rows_from_outcome, vote_waves, wave_rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 from types import FrameType
 
 import click
@@ -20,8 +19,9 @@ from ..models import DEFAULT_MODEL
               help="The backend strategies run on: smollm2, gguf:PATH, openai:MODEL or scripted.")  # fmt: skip
 @click.option("--base-url", default=None, help="Base URL of the upstream OpenAI-compatible server.")
 @click.option("--tools", "tool_spec", default="", help="Tools react gets: calculator,python,search:DIR,...")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Run store file (default: $PONDER_STORE or the default location).")  # fmt: skip
+@click.option("--store", "store_path", metavar="FILE|URL", default=None,
+              help="Run store: a SQLite file or a postgresql:// URL, which several servers can share"
+              " (default: $PONDER_STORE or the default file).")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not record runs (GET /v1/runs then finds nothing).")
 @click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY' (default: $PONDER_API_KEY).")
 @click.option("--max-concurrent", type=click.IntRange(min=1), default=4, show_default=True,
@@ -38,7 +38,7 @@ def serve(
     model_spec: str,
     base_url: str | None,
     tool_spec: str,
-    store_path: Path | None,
+    store_path: str | None,
     no_store: bool,
     api_key: str | None,
     max_concurrent: int,
@@ -57,7 +57,7 @@ def serve(
         model=model_spec,
         base_url=base_url,
         tools=tuple(t.strip() for t in tool_spec.split(",") if t.strip()),
-        store=str(store_path) if store_path is not None else None,
+        store=store_path,
         record=not no_store,
         api_key=api_key or os.environ.get("PONDER_API_KEY") or None,
         max_concurrent=max_concurrent,

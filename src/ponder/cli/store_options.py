@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -23,16 +22,17 @@ def store_options(*, writes: bool = False) -> Callable[[F], F]:
         func = click.option(
             "--store",
             "store_path",
-            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE|URL",
             default=None,
-            help="Run store file (default: $PONDER_STORE, else $XDG_DATA_HOME/ponder/runs.db or ~/.local/share/ponder/runs.db).",
+            help="Run store: a SQLite file or a postgresql:// URL (default: $PONDER_STORE, else"
+            " $XDG_DATA_HOME/ponder/runs.db or ~/.local/share/ponder/runs.db).",
         )(func)
         return func
 
     return decorate
 
 
-def open_store(path: Path | None, stack: ExitStack) -> RunStore:
+def open_store(path: str | None, stack: ExitStack) -> RunStore:
     store = RunStore(path)
     stack.callback(store.close)
     return store

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+from .errors import StoreError
 from .location import STORE_ENV, default_store_path
 from .replay import ReplayDivergedError, Replayer
-from .schema import SCHEMA_VERSION, StoreError
+from .schema import SCHEMA_VERSION
 from .sqlite import OUTCOMES, RunStore, StoreSink
 
 __all__ = [

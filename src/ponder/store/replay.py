@@ -16,7 +16,7 @@ from typing import Any
 from ..events import _plain
 from ..tools.base import ToolResult
 from ..types import Completion, GenerationOptions, Message, Usage
-from .schema import StoreError
+from .errors import StoreError
 
 
 class ReplayDivergedError(StoreError):

@@ -1,23 +1,25 @@
-"""The store's SQLite schema: a version in ``PRAGMA user_version`` and forward migrations.
+"""The store's schema: forward migrations, one schema for SQLite and PostgreSQL.
 
 Each migration moves the schema from version ``i`` to ``i + 1`` and runs in one
-transaction. A file with a newer version, another application's id or no
-SQLite header at all is refused with one clear line.
+transaction. SQLite keeps the version in ``PRAGMA user_version`` (and ponder's
+``application_id``); PostgreSQL in a one-row table ``ponder_store``, the
+migrations running under an advisory lock so that several servers starting at
+once migrate once. A file with a newer version, another application's id or no
+SQLite header at all, and a database with a newer version, are refused with
+one clear line.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
-from ..errors import PonderError
+from .db import Database, is_url, redact
+from .errors import StoreError
 
 #: ``PRAGMA application_id`` of a ponder store ("PNDR")
 APPLICATION_ID = 0x504E4452
-
-
-class StoreError(PonderError):
-    """The run store cannot be used (corrupted, foreign or newer file; unknown run; nothing to resume)."""
 
 
 MIGRATIONS: tuple[str, ...] = (
@@ -65,8 +67,12 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
-    """Open (creating if needed) the store at ``path`` and migrate it to version ``upto``."""
+def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
+    """Open (creating if needed) the store at ``location`` (a file, or a ``postgresql://`` URL) and
+    migrate it to version ``upto``."""
+    if isinstance(location, str) and is_url(location):
+        return _connect_postgres(location, upto)
+    path = Path(location)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -99,7 +105,7 @@ def connect(path: Path, *, upto: int = SCHEMA_VERSION) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
-    return conn
+    return Database(conn, "sqlite", str(path))
 
 
 def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
@@ -118,3 +124,48 @@ def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
             conn.execute("ROLLBACK")
             raise
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+#: SQLite's types as PostgreSQL spells them (REAL is 4 bytes there: a timestamp would lose minutes)
+_PG_TYPES = (("REAL", "DOUBLE PRECISION"), ("INTEGER", "BIGINT"))
+
+
+def _connect_postgres(url: str, upto: int) -> Database:
+    where = redact(url)
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(f"a PostgreSQL store ({where}) needs psycopg: pip install 'ponder-rlm[postgres]'") from None
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open the run store {where}: {str(exc).strip().splitlines()[0]}") from None
+    db = Database(conn, "postgresql", where)
+    try:
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(?)", (APPLICATION_ID,))
+            db.execute("CREATE TABLE IF NOT EXISTS ponder_store (application TEXT NOT NULL, version INTEGER NOT NULL)")
+            row = db.execute("SELECT application, version FROM ponder_store").fetchone()
+            if row is None:
+                db.execute("INSERT INTO ponder_store (application, version) VALUES ('ponder', 0)")
+                version = 0
+            else:
+                version = int(row[1])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the run store {where} has schema version {version}; this ponder knows up to {SCHEMA_VERSION}"
+                    " (upgrade ponder)"
+                )
+            while version < upto:
+                sql = MIGRATIONS[version]
+                for old, new in _PG_TYPES:
+                    sql = re.sub(rf"\b{old}\b", new, sql)
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                version += 1
+                db.execute("UPDATE ponder_store SET version = ?", (version,))
+    except BaseException:
+        conn.close()
+        raise
+    return db

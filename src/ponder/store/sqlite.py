@@ -10,29 +10,36 @@ runs into the same store at once.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ..events import Event, RunFinished, RunStarted
+from .db import Database, is_url
+from .errors import StoreError
 from .location import default_store_path
-from .schema import StoreError, connect
+from .schema import connect
 
 OUTCOMES = ("correct", "incorrect", "unknown")
 
 
 class RunStore:
-    """A SQLite file of runs. ``RunStore()`` opens the default store (see :func:`default_store_path`)."""
+    """A store of runs: a SQLite file, or a PostgreSQL database given as a ``postgresql://`` URL (several
+    servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_store_path()
-        self._conn = connect(self.path)
+        location = default_store_path() if path is None else path
+        if isinstance(location, str) and is_url(location):
+            self._db = connect(location)
+            #: where the store is: the file, or the URL without its password
+            self.path: Path | str = self._db.where
+        else:
+            self.path = Path(location)
+            self._db = connect(self.path)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -40,28 +47,8 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot write to the run store {self.path}: {exc}") from None
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.IntegrityError:
-            conn.execute("ROLLBACK")
-            raise StoreError(
-                f"the run store {self.path} already holds this event: is the run being written (or resumed)"
-                " by another process?"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            conn.execute("ROLLBACK")
-            raise StoreError(f"cannot write to the run store {self.path}: {exc}") from None
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _tx(self) -> AbstractContextManager[Database]:
+        return self._db.transaction()
 
     # -- writing ----------------------------------------------------------------
 
@@ -78,8 +65,8 @@ class RunStore:
             )
             if isinstance(event, RunStarted):
                 conn.execute(
-                    "INSERT OR IGNORE INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
-                    " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
+                    " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
                     (
                         event.run_id,
                         root_id,
@@ -93,7 +80,8 @@ class RunStore:
                 )
                 if event.spec is not None and event.run_id == root_id:
                     conn.execute(
-                        "INSERT OR REPLACE INTO recipes (root_id, recipe) VALUES (?, ?)",
+                        "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
+                        " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
                         (root_id, json.dumps(event.spec, ensure_ascii=False)),
                     )
             elif isinstance(event, RunFinished):
@@ -118,7 +106,8 @@ class RunStore:
         root = self.resolve(run_id)
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO outcomes (root_id, outcome, source, time) VALUES (?, ?, ?, ?)",
+                "INSERT INTO outcomes (root_id, outcome, source, time) VALUES (?, ?, ?, ?) ON CONFLICT (root_id)"
+                " DO UPDATE SET outcome = excluded.outcome, source = excluded.source, time = excluded.time",
                 (root, outcome, source, time.time()),
             )
 
@@ -131,7 +120,7 @@ class RunStore:
 
     def drop_error_tail(self, root_id: str) -> int:
         """Delete the ``run_finished`` error events that end a failed run (so it can go on); returns how many."""
-        rows = self._conn.execute(
+        rows = self._db.execute(
             "SELECT seq, type, data FROM events WHERE root_id = ? ORDER BY seq DESC", (root_id,)
         ).fetchall()
         tail: list[tuple[int, str]] = []
@@ -154,7 +143,7 @@ class RunStore:
 
     def resolve(self, run_id: str) -> str:
         """The top-level run id for ``run_id`` (a full id or a unique prefix of a run or child run)."""
-        rows = self._conn.execute(
+        rows = self._db.execute(
             "SELECT run_id, root_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
             (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
         ).fetchall()
@@ -171,7 +160,7 @@ class RunStore:
             "SELECT r.run_id, r.strategy, r.model, r.question, r.status, r.answer, r.stop_reason, r.started,"
             " r.finished, (SELECT count(*) FROM events e WHERE e.root_id = r.run_id AND e.type = 'model_call'),"
             " o.outcome FROM runs r LEFT JOIN outcomes o ON o.root_id = r.run_id WHERE r.depth = 0"
-            " ORDER BY r.started DESC, r.rowid DESC"
+            " ORDER BY r.started DESC, r.run_id DESC"
         )
         params: tuple[Any, ...] = ()
         if limit is not None:
@@ -190,7 +179,7 @@ class RunStore:
             "model_calls",
             "outcome",
         )
-        return [dict(zip(keys, row, strict=True)) for row in self._conn.execute(sql, params)]
+        return [dict(zip(keys, row, strict=True)) for row in self._db.execute(sql, params)]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One top-level run: its summary, child runs, resumes, outcome and counts."""
@@ -199,15 +188,15 @@ class RunStore:
         if summary is None:
             raise StoreError(f"no run {run_id!r} in the store {self.path}")
         counts = dict(
-            self._conn.execute("SELECT type, count(*) FROM events WHERE root_id = ? GROUP BY type", (root,)).fetchall()
+            self._db.execute("SELECT type, count(*) FROM events WHERE root_id = ? GROUP BY type", (root,)).fetchall()
         )
         resumes = [
             {"time": t, "replayed_calls": c, "replayed_tools": k}
-            for t, c, k in self._conn.execute(
+            for t, c, k in self._db.execute(
                 "SELECT time, replayed_calls, replayed_tools FROM resumes WHERE root_id = ? ORDER BY time", (root,)
             )
         ]
-        outcome = self._conn.execute("SELECT outcome, source FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        outcome = self._db.execute("SELECT outcome, source FROM outcomes WHERE root_id = ?", (root,)).fetchone()
         summary.update(
             children=[r for r in self._runs_of(root) if r["run_id"] != root],
             model_calls=counts.get("model_call", 0),
@@ -235,8 +224,8 @@ class RunStore:
             "started",
             "finished",
         )
-        rows = self._conn.execute(
-            f"SELECT {', '.join(keys)} FROM runs WHERE root_id = ? ORDER BY started, rowid", (root,)
+        rows = self._db.execute(
+            f"SELECT {', '.join(keys)} FROM runs WHERE root_id = ? ORDER BY started, run_id", (root,)
         ).fetchall()
         out = []
         for row in rows:
@@ -250,14 +239,14 @@ class RunStore:
         root = self.resolve(run_id)
         return [
             json.loads(data)
-            for (data,) in self._conn.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
+            for (data,) in self._db.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
         ]
 
     def spec_data(self, run_id: str) -> dict[str, Any] | None:
         """The stored run spec of a top-level run as plain data (see :class:`ponder.spec.RunSpec`;
         runs stored before specs existed hold a recipe, which :mod:`ponder.spec.legacy` reads), or None."""
         root = self.resolve(run_id)
-        row = self._conn.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
+        row = self._db.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
         if not row:
             return None
         data = json.loads(row[0])
@@ -265,7 +254,7 @@ class RunStore:
 
     def outcome(self, run_id: str) -> str | None:
         root = self.resolve(run_id)
-        row = self._conn.execute("SELECT outcome FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        row = self._db.execute("SELECT outcome FROM outcomes WHERE root_id = ?", (root,)).fetchone()
         return str(row[0]) if row else None
 
     def root_ids(self, strategy: str | None = None, outcome: str | None = None) -> list[str]:
@@ -280,8 +269,8 @@ class RunStore:
         elif outcome is not None:
             sql += " AND o.outcome = ?"
             params.append(outcome)
-        sql += " ORDER BY r.started, r.rowid"
-        return [row[0] for row in self._conn.execute(sql, params)]
+        sql += " ORDER BY r.started, r.run_id"
+        return [row[0] for row in self._db.execute(sql, params)]
 
 
 class StoreSink:
@@ -299,7 +288,7 @@ class StoreSink:
         self.root_id: str | None = None
         if resume is not None:
             self.root_id = resume
-            row = store._conn.execute("SELECT max(seq) FROM events WHERE root_id = ?", (resume,)).fetchone()
+            row = store._db.execute("SELECT max(seq) FROM events WHERE root_id = ?", (resume,)).fetchone()
             self._skip_through = int(row[0] or 0)
 
     def __call__(self, event: Event) -> None:
