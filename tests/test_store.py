@@ -179,3 +179,27 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert events[-1]["type"] == "run_finished"
         assert sum(e["type"] == "model_call" for e in events) == row["model_calls"] == 7
+
+
+OPENER = textwrap.dedent(
+    """
+    import sys
+    from ponder.store import RunStore
+
+    RunStore(sys.argv[1]).close()
+    """
+)
+
+
+def test_processes_creating_one_new_store_at_once_all_succeed(tmp_path):
+    script = tmp_path / "open.py"
+    script.write_text(OPENER)
+    for attempt in range(5):
+        path = tmp_path / f"new{attempt}.db"
+        procs = [
+            subprocess.Popen([sys.executable, str(script), str(path)], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err

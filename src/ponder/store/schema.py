@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 from .db import Database, is_url, redact
@@ -83,20 +84,21 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
         raise StoreError(f"cannot open the run store {path}: {exc}") from None
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("BEGIN")  # one snapshot: another process may be creating the store right now
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            conn.execute("COMMIT")
+        app_id, version, tables = _identity(conn)
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            # another process may be creating the store right now: look again once its write is done
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                app_id, version, tables = _identity(conn)
+            finally:
+                conn.execute("COMMIT")
         if app_id != APPLICATION_ID and (app_id != 0 or tables):
             raise StoreError(f"{path} is not a ponder run store (another application's SQLite file)")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the run store {path} has schema version {version}; this ponder knows up to {SCHEMA_VERSION} (upgrade ponder)"
             )
-        conn.execute("PRAGMA journal_mode = WAL")
+        _wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
         _migrate(conn, version, upto)
     except sqlite3.DatabaseError as exc:
@@ -106,6 +108,28 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
         conn.close()
         raise
     return Database(conn, "sqlite", str(path))
+
+
+def _wal(conn: sqlite3.Connection, wait: float = 10.0) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once (no busy wait) while another process
+    opens the same new file, so try again for a while."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """The file's application id, schema version and number of schema objects."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return int(app_id), int(version), int(tables)
 
 
 def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
