@@ -137,6 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(load(upstream.url, "up", 32, 8))  # warm up
             asyncio.run(load(stored.base_url, "single", 32, 8))
             asyncio.run(load(bare.base_url, "single", 32, 8))
+            one = max(50, args.requests // 4)
+            print(f"| *one client, {one} requests in turn* | | | | | |")
+            alone = row("upstream directly, 1 client", asyncio.run(load(upstream.url, "up", one, 1)))
+            alone_stored = row(
+                "ponder serve (store on), 1 client", asyncio.run(load(stored.base_url, "single", one, 1))
+            )
+            alone_bare = row("ponder serve --no-store, 1 client", asyncio.run(load(bare.base_url, "single", one, 1)))
+            print(f"| *{args.clients} clients at once, {args.requests} requests* | | | | | |")
+            asyncio.run(load(stored.base_url, "single", 32, 8))
+            asyncio.run(load(bare.base_url, "single", 32, 8))
             direct = row("upstream directly", asyncio.run(load(upstream.url, "up", args.requests, args.clients)))
             served = row(
                 "ponder serve (store on)", asyncio.run(load(stored.base_url, "single", args.requests, args.clients))
@@ -148,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_process(stored.process)
             stop_process(bare.process)
     print()
+    print(f"one client: added p50 {alone_stored[2] - alone[2]:.1f} ms (store on), {alone_bare[2] - alone[2]:.1f} ms "
+          f"(no store); the store's share {alone_stored[2] - alone_bare[2]:.1f} ms")  # fmt: skip
     print(f"added latency p50: {served[2] - direct[2]:.1f} ms (store on), {nostore[2] - direct[2]:.1f} ms (no store); "
           f"p99: {served[3] - direct[3]:.1f} / {nostore[3] - direct[3]:.1f} ms; target p50 <= 5 ms")  # fmt: skip
     print(f"store's share of the added p50: {served[2] - nostore[2]:.1f} ms; throughput with/without store: "

@@ -84,3 +84,12 @@ def test_aggregate_scores_a_perfect_checker_exactly(tmp_path: Path, capsys: pyte
         assert row["single_exact"] == 0.0 and row["single_mare"] == 1.0
     assert "| 100% | 0.000 | 100.0% |" in lines[0]
     assert json.loads(out.read_text()) == rows
+
+
+def test_serve_load_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("serve_load")
+    assert bench.main(["--requests", "8", "--clients", "2", "--slow-clients", "2", "--slow-delay", "0.01"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
+    assert {"upstream directly", "ponder serve (store on)", "ponder serve --no-store", "--max-concurrent 2"} <= rows
+    assert "runs in the store, finished, for the 200s: 2/2" in out
