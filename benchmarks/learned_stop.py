@@ -124,7 +124,9 @@ def replayed(
 ) -> ponder.RunResult:
     """A run of ``strategy`` served entirely from the stored fixed run (a live call would fail)."""
     never = ponder.ScriptedModel([])
-    engine = ponder.Engine(never, budget=s.budget, options=options, replay=Replayer(store.events(run_id)))
+    engine = ponder.Engine(
+        never, budget=s.budget, options=options, replay=Replayer(store.events(run_id), by_content=True)
+    )
     return engine.run(strategy, question)
 
 

@@ -170,7 +170,7 @@ def test_a_changed_strategy_is_detected_not_silently_mixed(tmp_path, shared):
         Engine(ScriptedModel(["a", "b", "c"]), sinks=[store.sink()]).run(strategies.Refine(), "q")
     run_id = store.list_runs()[0]["run_id"]
     changed = strategies.Refine(system_prompt="You are terse.")
-    with pytest.raises(ReplayDivergedError, match="diverged at model call 1"):
+    with pytest.raises(ReplayDivergedError, match="diverged at step 0"):
         resume(store, run_id, model=shared.model(), strategy=changed)
 
 

@@ -8,15 +8,17 @@ belongs to, and ``max_tokens`` cut to the token budget left.
 :func:`complete_all` makes the calls of one request or
 :class:`~ponder.requests.Batch`: recorded results (resume) are served first;
 the rest go to the backend, concurrently (a thread each, up to a limit) when
-there is more than one and the backend says it allows it, else one by one. The
-engine does the bookkeeping (steps, events, usage) around it.
+there is more than one and the backend says it allows it, else one by one. It
+hands each result to the engine as that call completes (so the engine records
+it before the batch ends), and a call that raised as its exception, so one
+failing call does not discard the others.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
 from .budget import BudgetMeter
@@ -72,20 +74,17 @@ def complete_all(
     options: Sequence[GenerationOptions],
     replayed: Sequence[Timed | None],
     indices: Sequence[int],
+    on_done: Callable[[int, Timed | Exception], None],
     *,
     on_text: TextObserver | None,
     max_concurrency: int,
-) -> list[Timed]:
-    """The completions of ``requests`` (each on its model in ``models``), in order; ``on_text`` streams
-    (only given for a single call)."""
+) -> None:
+    """Make the calls of ``requests`` (each on its model in ``models``); ``on_done(i, result)`` is called
+    on this thread as each one completes, replayed ones first, with the completion or the exception
+    that call raised (after the backend's retries). ``on_text`` streams (only given for a single call)."""
 
     def call(i: int) -> Timed:
         req = requests[i]
-        recorded = replayed[i]
-        if recorded is not None:
-            if on_text is not None and recorded[0].text:
-                on_text(indices[i], req.kind, recorded[0].text)
-            return recorded
         piece_observer = None
         if on_text is not None:
             observer, index, kind = on_text, indices[i], req.kind
@@ -99,7 +98,31 @@ def complete_all(
         completion = model.complete(req.messages, options[i], piece_observer, schemas)
         return completion, time.perf_counter() - t0
 
-    if len(requests) > 1 and all(m.supports_concurrency for m in models) and max_concurrency > 1:
-        with ThreadPoolExecutor(max_workers=min(max_concurrency, len(requests))) as pool:
-            return list(pool.map(call, range(len(requests))))
-    return [call(i) for i in range(len(requests))]
+    live = []
+    for i, recorded in enumerate(replayed):
+        if recorded is None:
+            live.append(i)
+            continue
+        if on_text is not None and recorded[0].text:
+            on_text(indices[i], requests[i].kind, recorded[0].text)
+        on_done(i, recorded)
+    if len(live) > 1 and all(models[i].supports_concurrency for i in live) and max_concurrency > 1:
+        with ThreadPoolExecutor(max_workers=min(max_concurrency, len(live))) as pool:
+            futures = {pool.submit(call, i): i for i in live}
+            for future in as_completed(futures):
+                error = future.exception()
+                on_done(futures[future], future.result() if error is None else _isolated(error))
+        return
+    for i in live:
+        try:
+            outcome: Timed | Exception = call(i)
+        except Exception as exc:
+            outcome = exc
+        on_done(i, outcome)
+
+
+def _isolated(error: BaseException) -> Exception:
+    """A call's failure as a value for its batch element; anything but an ``Exception`` (an interrupt) is raised."""
+    if isinstance(error, Exception):
+        return error
+    raise error

@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 from .budget import Budget, BudgetMeter, Cancellation
-from .calls import TextObserver, call_options, complete_all, mix_seed
+from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
 from .errors import ConfigError, DepthLimit, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
@@ -37,15 +37,22 @@ from .types import Completion, GenerationOptions, Message, Usage
 
 
 class Replay(Protocol):
-    """Recorded results served back to a rerun (``ponder resume``); see :mod:`ponder.store.replay`."""
+    """Recorded results served back to a rerun (``ponder resume``); see :mod:`ponder.store.replay`.
+
+    Calls are matched by their step index (deterministic in a rerun of the same run), so the calls
+    of a batch that completed before a crash are replayed whatever order they completed in."""
 
     def run_id(self) -> str | None: ...
 
     def model_call(
-        self, messages: Sequence[Message], options: GenerationOptions, kind: str
+        self, step: int, messages: Sequence[Message], options: GenerationOptions, kind: str
     ) -> tuple[Completion, float] | None: ...
 
-    def tool_call(self, tool: str, arguments: Any) -> Any: ...
+    def tool_call(self, step: int, tool: str, arguments: Any) -> Any: ...
+
+    def finish(self) -> None:
+        """Called when the rerun ends normally: raises if recorded results were never asked for."""
+        ...
 
 
 class _Run:
@@ -237,6 +244,12 @@ class Engine:
             raise
         finally:
             gen.close()
+        if self.replay is not None and parent is None:
+            try:
+                self.replay.finish()  # a rerun that ends before the record does has diverged
+            except BaseException as exc:
+                self._finish(run, Outcome(None, "error", str(exc)), error=str(exc))
+                raise
         return self._finish(run, outcome, question=question, strategy=strategy.name)
 
     def _finish(
@@ -315,7 +328,7 @@ class Engine:
         tool = request.tool
         index = self._take_index()
         self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
-        replayed = self.replay.tool_call(tool.name, request.arguments) if self.replay is not None else None
+        replayed = self.replay.tool_call(index, tool.name, request.arguments) if self.replay is not None else None
         if replayed is not None:
             result = replayed
         elif isinstance(request.arguments, str):
@@ -375,56 +388,56 @@ class Engine:
                 run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth, len(requests)
             )
             self._emit(run, started)
-        # recorded results (resume) are taken in request order, before any concurrent call
+        # recorded results (resume) are matched by step, before any call is made
         replayed = [
-            self.replay.model_call(r.messages, o, r.kind) if self.replay is not None else None
-            for r, o in zip(requests, options, strict=True)
+            self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
+            for index, r, o in zip(indices, requests, options, strict=True)
         ]
-        on_text = self.on_text if stream else None
-        results = complete_all(
-            models, requests, options, replayed, indices, on_text=on_text, max_concurrency=self.max_concurrency
-        )
+        done: dict[int, Completion] = {}
+        steps: dict[int, Step] = {}
+        errors: list[BaseException] = []
 
-        completions = []
-        for i, (completion, seconds) in enumerate(results):
-            req = requests[i]
+        failed: dict[int, Exception] = {}
+
+        def record(i: int, outcome: Timed | Exception) -> None:
+            """Record call ``i`` as soon as it completes: durable before the strategy sees it. A failed
+            call is recorded once the batch is known to go on without it (see below)."""
+            if isinstance(outcome, Exception):
+                failed[i] = outcome
+                errors.append(outcome)
+                return
+            req, name = requests[i], models[i].name
+            data = dict(req.data)
+            if i in failed:
+                data["error"] = str(failed[i]) or type(failed[i]).__name__
+            completion, seconds = outcome
             usage = completion.usage
-            name = models[i].name
             meter.count(usage)
             run.usage.add(usage)
             run.by_model.setdefault(name, Usage()).add(usage)
-            run.steps.append(
-                Step(
-                    indices[i],
-                    req.kind,
-                    completion.text,
-                    run.run_id,
-                    run.depth,
-                    usage,
-                    seconds,
-                    completion.finish_reason,
-                    data=dict(req.data),
-                    model=name,
-                )
-            )
+            steps[i] = Step(
+                indices[i], req.kind, completion.text, run.run_id, run.depth, usage, seconds,
+                completion.finish_reason, data=data, model=name,
+            )  # fmt: skip
             self._emit(
                 run,
                 ModelCalled(
-                    run.run_id,
-                    self._next_seq(),
-                    time.time(),
-                    indices[i],
-                    req.kind,
-                    req.messages,
-                    options[i],
-                    completion.text,
-                    completion.finish_reason,
-                    usage,
-                    seconds,
-                    dict(req.data),
-                    name,
-                    roles[i],
+                    run.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
+                    completion.text, completion.finish_reason, usage, seconds, data, name, roles[i],
+                    batch=len(requests), position=i,
                 ),
-            )
-            completions.append(completion)
+            )  # fmt: skip
+            done[i] = completion
+
+        on_text = self.on_text if stream else None
+        complete_all(
+            models, requests, options, replayed, indices, record, on_text=on_text, max_concurrency=self.max_concurrency
+        )
+        if errors and (len(requests) == 1 or len(errors) == len(requests)):
+            run.steps.extend(steps[i] for i in sorted(steps))
+            raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
+        for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
+            record(i, (Completion("", "error", Usage(), models[i].name), 0.0))
+        run.steps.extend(steps[i] for i in range(len(requests)))  # the steps stay in request order
+        completions = [done[i] for i in range(len(requests))]
         return completions

@@ -90,6 +90,9 @@ class ModelCalled(Event):
     #: the name of the model that answered, and the role it answered for
     model: str = ""
     role: str = "root"
+    #: the size of the batch the call was in, and its position there (calls are recorded as they complete)
+    batch: int = 1
+    position: int = 0
 
 
 @dataclass(slots=True)
