@@ -120,6 +120,7 @@ class Consistency:
     def run(self, question: str) -> StrategyGen:
         tally = Tally(anchored=self.anchor)
         texts: dict[int, str] = {}
+        failed: list[int] = []  # samples whose call failed (after the backend's retries): dropped
         taken = tokens = wave_index = 0
         waves = self.adaptive or self.stop_policy is not None
         try:
@@ -133,7 +134,11 @@ class Consistency:
                 votes: list[steps.VoteEntry] = []
                 for sample, (text, finished, used), key in zip(ids, wave, wave_keys, strict=True):
                     tokens += used
-                    weight = yield from self._weight(question, text, finished)
+                    if text is None and self.inner is None:
+                        failed.append(sample)
+                        weight = 0.0
+                    else:
+                        weight = yield from self._weight(question, text, finished)
                     tally.add(sample, key, weight)
                     texts[sample] = text or ""
                     vote: steps.VoteEntry = {
@@ -163,12 +168,12 @@ class Consistency:
                         steps.CheckData(verdict="learned_stop"),
                     )
                     why = "the learned stop policy predicts more samples would not change the vote"
-                    return self._outcome(tally, texts, "converged", why)
+                    return self._outcome(tally, texts, failed, "converged", why)
                 if reason is not None:
-                    return self._outcome(tally, texts, "converged" if taken < self.samples else "answered", "")
-            return self._outcome(tally, texts, "answered", "")
+                    return self._outcome(tally, texts, failed, "converged" if taken < self.samples else "answered", "")
+            return self._outcome(tally, texts, failed, "answered", "")
         except StopRun as stop:
-            return self._outcome(tally, texts, stop.reason, stop.detail)
+            return self._outcome(tally, texts, failed, stop.reason, stop.detail)
 
     # -- sampling -----------------------------------------------------------
 
@@ -188,7 +193,11 @@ class Consistency:
             completions: list[Completion] = [(yield requests[0])]
         else:
             completions = yield Batch(requests)
-        return [(c.text.strip(), c.finish_reason == "stop", c.usage.total_tokens) for c in completions]
+        # a sample whose call failed (after the backend's retries) has no answer: it abstains
+        return [
+            (None if c.finish_reason == "error" else c.text.strip(), c.finish_reason == "stop", c.usage.total_tokens)
+            for c in completions
+        ]
 
     def _temperature(self, sample: int) -> float:
         return 0.0 if self.anchor and sample == 0 else self.temperature
@@ -216,7 +225,14 @@ class Consistency:
             stop = {"stopped_early": tally.samples < self.samples, "reason": reason}
         return {"votes": votes, **tally.to_data(), "of": self.samples, "vote": self.vote, "final": done, **stop}
 
-    def _outcome(self, tally: Tally, texts: dict[int, str], reason: str, why: str) -> Outcome:
+    def _outcome(self, tally: Tally, texts: dict[int, str], failed: list[int], reason: str, why: str) -> Outcome:
+        outcome = self._vote_outcome(tally, texts, reason, why)
+        if not failed:
+            return outcome
+        dropped = f"{len(failed)} sample(s) failed (model errors) and were dropped: {failed[:10]}"
+        return Outcome(outcome.answer, outcome.stop_reason, f"{outcome.detail}; {dropped}")
+
+    def _vote_outcome(self, tally: Tally, texts: dict[int, str], reason: str, why: str) -> Outcome:
         leader = tally.leader()
         prefix = f"{why}; " if why else ""
         if leader is None:

@@ -87,7 +87,7 @@ class RecursiveCount:
             f"{total} records ({' and '.join(units) or 'lines'}) from a {self.context.describe()}",
             steps.SplitData(plan="count", records=total, unit=units, record_bytes=self.record_bytes),
         )
-        matched = read = unclear = 0
+        matched = read = unclear = failed = 0
         stream = records(self.context, self.record_bytes)
         try:
             while group := list(islice(stream, self.batch_size)):
@@ -103,11 +103,13 @@ class RecursiveCount:
                     for c in group
                 )
                 completions = yield Batch(requests)
-                votes = [parse_yes_no(c.text) for c in completions]
+                errors = [c.finish_reason == "error" for c in completions]
+                votes = [None if e else parse_yes_no(c.text) for c, e in zip(completions, errors, strict=True)]
                 hits = [c.index for c, v in zip(group, votes, strict=True) if v]
                 matched += len(hits)
-                unclear += sum(v is None for v in votes)
-                read += len(group)
+                failed += sum(errors)
+                unclear += sum(v is None for v, e in zip(votes, errors, strict=True) if not e)
+                read += len(group) - sum(errors)
                 yield Record(
                     steps.COUNT,
                     f"{read} of {total} records read, {matched} match so far (+{len(hits)} in this batch)",
@@ -115,6 +117,12 @@ class RecursiveCount:
                 )
         except StopRun as stop:
             return Outcome(_partial(matched, read, total), stop.reason, stop.detail)  # type: ignore[arg-type]
+        if failed:  # records whose check failed were not read: the count has bounds, not one value
+            answer = (
+                f"Count with gaps: {matched} of the {read} records checked match; {failed} could not be checked"
+                f" (model errors), so the full count is between {matched} and {matched + failed}."
+            )
+            return Outcome(answer, "answered", f"{failed} record(s) could not be checked (model errors)")
         note = f" ({unclear} unclear replies counted as no)" if unclear else ""
         yield Record(
             steps.REDUCE,

@@ -103,19 +103,25 @@ class RecursivePlan:
             ),
         )
         notes: list[Note] = []
+        unread: list[str] = []  # chunks whose map call failed (after the backend's retries)
         try:
             for start in range(0, len(kept), self.batch_size):
                 group = kept[start : start + self.batch_size]
-                notes.extend((yield from self._map(question, group)))
+                notes.extend((yield from self._map(question, group, unread)))
             answer = yield from self._reduce(question, notes)
         except StopRun as stop:
             best = notes[0].answer if notes else None
             return Outcome(best, stop.reason, stop.detail)  # type: ignore[arg-type]
+        missing = (
+            f"; {len(unread)} chunk(s) could not be read (model errors): {', '.join(unread[:5])}" if unread else ""
+        )
         if answer is None:
-            return Outcome(None, "converged", "no part of the context answers the question")
-        return Outcome(answer, "answered")
+            return Outcome(None, "converged", "no part of the context answers the question" + missing)
+        return Outcome(answer, "answered", missing.removeprefix("; "))
 
-    def _map(self, question: str, group: Sequence[tuple[Chunk, float]]) -> Generator[Request, Any, list[Note]]:
+    def _map(
+        self, question: str, group: Sequence[tuple[Chunk, float]], unread: list[str]
+    ) -> Generator[Request, Any, list[Note]]:
         sys_prompt = prompts.load("recursive/map_system")
         texts = [c.text() for c, _ in group]
         requests = tuple(
@@ -131,6 +137,9 @@ class RecursivePlan:
         completions = yield Batch(requests)
         notes, dropped = [], []
         for (chunk, score), text, completion in zip(group, texts, completions, strict=True):
+            if completion.finish_reason == "error":
+                unread.append(chunk.where)
+                continue
             reply = completion.text.strip()
             if is_none(reply):
                 continue
@@ -139,10 +148,12 @@ class RecursivePlan:
                 notes.append(Note(reply, evidence(reply, question, text), score, chunk.where))
             else:
                 dropped.append({"chunk": chunk.index, "reply": reply[:200]})
+        failed = sum(c.finish_reason == "error" for c in completions)
         yield Record(
             steps.GROUND,
-            f"{len(notes)} grounded answer(s), {len(dropped)} unsupported discarded",
-            {"kept": [n.answer[:200] for n in notes], "discarded": dropped},
+            f"{len(notes)} grounded answer(s), {len(dropped)} unsupported discarded"
+            + (f", {failed} chunk(s) unread (model errors)" if failed else ""),
+            {"kept": [n.answer[:200] for n in notes], "discarded": dropped, "unread": failed},
         )
         return notes
 

@@ -1,0 +1,130 @@
+"""Durable batches and isolated failures: each call is recorded as it completes; one failing call is its own result."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import ponder
+from ponder import Engine, ScriptedModel, strategies
+from ponder.errors import ModelCallError
+from ponder.store import RunStore
+
+
+def failing_on(seeds: set[int], reply: str = "The answer is 42."):
+    class Model(ScriptedModel):
+        def complete(self, messages, options, on_text=None, tools=None):
+            if options.seed in seeds:
+                raise ModelCallError("the server answered 500 three times")
+            return super().complete(messages, options, on_text, tools)
+
+    return Model(lambda messages: reply)
+
+
+def test_one_failing_sample_is_dropped_and_the_others_vote():
+    model = failing_on({2})
+    result = Engine(model).run(strategies.Consistency(samples=4, adaptive=False), "What is 6 * 7?")
+    assert result.answer == "The answer is 42." and result.stop_reason == "answered"
+    assert "1 sample(s) failed (model errors) and were dropped: [2]" in result.detail
+    calls = [e for e in result.events if e.type == "model_call"]
+    assert len(calls) == 4
+    [bad] = [e for e in calls if e.finish_reason == "error"]  # type: ignore[attr-defined]
+    assert bad.data["error"] == "the server answered 500 three times" and bad.position == 2  # type: ignore[attr-defined]
+    assert [s.data["sample"] for s in result.steps if s.kind == "sample"] == [0, 1, 2, 3]  # steps in request order
+
+
+def test_a_whole_batch_failing_is_a_clear_stop():
+    with pytest.raises(ModelCallError):
+        Engine(failing_on({0, 1, 2})).run(strategies.Consistency(samples=3, adaptive=False), "q")
+
+
+def test_a_chunk_whose_map_call_failed_is_reported_unread():
+    filler = " ".join(f"Day {i}: the caravan rested." for i in range(400))
+    document = filler + " The vault code is 7312. " + filler.replace("Day", "Night")
+
+    class Model(ScriptedModel):
+        def complete(self, messages, options, on_text=None, tools=None):
+            if "Day 5:" in messages[-1].content:
+                raise ModelCallError("timeout")
+            return super().complete(messages, options, on_text, tools)
+
+    reader = Model(lambda m: "7312" if "7312" in m[-1].content else "NONE")
+    question = "What is the vault code the caravan kept?"  # "caravan" is in every chunk: many are read
+    result = Engine(reader, budget=ponder.Budget(max_steps=None)).run(
+        strategies.Recursive(context=document, top_k=12), question
+    )
+    assert result.answer == "7312"
+    assert "could not be read (model errors)" in result.detail
+
+
+def test_records_whose_check_failed_widen_the_counts_bounds(tmp_path):
+    lines = [f"order {i}: {'refunded' if i % 3 == 0 else 'shipped'}" for i in range(12)]
+    path = tmp_path / "orders.log"
+    path.write_text("\n".join(lines) + "\n")
+
+    class Model(ScriptedModel):
+        def complete(self, messages, options, on_text=None, tools=None):
+            if "order 4:" in messages[-1].content:
+                raise ModelCallError("timeout")
+            return super().complete(messages, options, on_text, tools)
+
+    model = Model(lambda m: "yes" if re.search(r"order \d+: refunded", m[-1].content) else "no")
+    strategy = strategies.Recursive(context_path=str(path), aggregate="count")
+    result = Engine(model, budget=ponder.Budget(max_steps=None)).run(strategy, "How many orders were refunded?")
+    assert "between 4 and 5" in result.answer and "1 record(s) could not be checked" in result.detail
+
+
+KILLED = textwrap.dedent(
+    """
+    import sys, time
+    from ponder import Budget, Engine, ScriptedModel, strategies
+    from ponder.store import RunStore
+
+    class Slow(ScriptedModel):
+        def complete(self, messages, options, on_text=None, tools=None):
+            time.sleep(0.05 if options.seed % 2 == 0 else 30)   # the odd samples never finish before the kill
+            return super().complete(messages, options, on_text, tools)
+
+    store = RunStore(sys.argv[1])
+    model = Slow(lambda messages: "The answer is 42.")
+    Engine(model, budget=Budget(max_steps=20), sinks=[store.sink()], max_concurrency=8).run(
+        strategies.Consistency(samples=8, adaptive=False), "What is 6 * 7?"
+    )
+    """
+)
+
+
+def test_a_run_killed_mid_batch_replays_every_call_that_completed(tmp_path):
+    db = tmp_path / "runs.db"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    proc = subprocess.Popen([sys.executable, str(script), str(db)])
+    deadline = time.monotonic() + 60
+    recorded = 0
+    while time.monotonic() < deadline and recorded < 4:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                recorded = conn.execute("SELECT count(*) FROM events WHERE type = 'model_call'").fetchone()[0]
+        except sqlite3.Error:
+            pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert recorded == 4  # the four fast samples, recorded while the batch was still going
+    store = RunStore(db)
+    [row] = store.list_runs()
+    assert row["status"] == "unfinished" and row["model_calls"] == 4
+    live = ScriptedModel(lambda messages: "The answer is 42.")
+    result, replayer = ponder.resume(
+        store, row["run_id"], model=live, strategy=strategies.Consistency(samples=8, adaptive=False)
+    )
+    assert replayer.replayed_calls == 4 and len(live.calls) == 4  # only the four missing samples ran live
+    assert sorted(c.options.seed for c in live.calls) == [1, 3, 5, 7]
+    assert result.answer == "The answer is 42." and "8 of 8 samples agree" in result.detail
