@@ -9,6 +9,7 @@ import pytest
 
 from ponder.context import Context, bm25_scores, open_context, query_terms, split
 from ponder.context.ground import evidence, fix_echoes, grounded, is_none
+from ponder.context.reader import ContextFile
 from ponder.errors import ConfigError
 
 FILLER = "The harbour was quiet that morning and the boats rocked gently. " * 60
@@ -39,7 +40,7 @@ def test_file_and_folder_contexts_are_read_lazily(tmp_path: Path) -> None:
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     with open_context(tmp_path) as ctx:
         assert [d.name for d in ctx.documents] == ["a.txt", "sub/b.md"]
-        assert all(d._map is None for d in ctx.documents)  # nothing mapped before a read
+        assert all(isinstance(d.file, ContextFile) and d.text is None for d in ctx.documents)  # nothing read yet
         texts = [c.text() for c in split(ctx, chunk_bytes=200, overlap=20)]
         assert "beta" in texts[-1] and "alpha" in texts[0]
         assert ctx.size == 1100 and "folder" in ctx.describe()

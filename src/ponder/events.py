@@ -21,16 +21,25 @@ TRACE_VERSION = 2
 TRACE_VERSIONS = (1, 2)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_OPTION_FIELDS = tuple(f.name for f in fields(GenerationOptions))
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, Message | Usage):
         return value.to_dict()
     if isinstance(value, GenerationOptions):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _OPTION_FIELDS}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(slots=True)
@@ -41,9 +50,12 @@ class Event:
     time: float
 
     def to_dict(self) -> dict[str, Any]:
+        names = _FIELDS.get(type(self))
+        if names is None:
+            names = _FIELDS[type(self)] = tuple(f.name for f in fields(self))
         out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
-        for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+        for name in names:
+            out[name] = _plain(getattr(self, name))
         return out
 
 

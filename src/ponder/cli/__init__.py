@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from typing import TextIO
 
 import click
 
@@ -41,8 +43,29 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _warn(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """ponder's own warnings (a context file skipped, ...) as one line, like its errors."""
+    print(f"ponder: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 runtime error, 2 bad usage, 130 interrupted)."""
+    previous = warnings.showwarning
+    warnings.showwarning = _warn
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = previous
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="ponder", standalone_mode=False)
         return result if isinstance(result, int) else 0

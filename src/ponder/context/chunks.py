@@ -20,6 +20,9 @@ class Chunk:
     start: int
     end: int
 
+    def raw(self) -> bytes:
+        return self.document.raw(self.start, self.end)
+
     def text(self) -> str:
         return self.document.read(self.start, self.end)
 
@@ -33,30 +36,33 @@ def split(context: Context, chunk_bytes: int = 2000, overlap: int = 300) -> Iter
 
     A chunk ends at the last paragraph, line, sentence or word boundary in its
     final third, so a short fact is cut in half only when it is longer than the
-    overlap. Reads nothing but the bytes near each boundary.
+    overlap. Reads each document once, a block at a time, and decodes nothing.
     """
     if chunk_bytes <= 0 or not 0 <= overlap < chunk_bytes // 2:
         raise ValueError("need chunk_bytes > 0 and 0 <= overlap < chunk_bytes / 2")
     index = 0
     for doc in context.documents:
         size = doc.size
-        data = doc.data()
+        blocks = doc.blocks()
+        data, at = blocks.span(0, 0)
         start = 0
         while start < size:
             end = min(start + chunk_bytes, size)
             if end < size:
                 low = start + (2 * chunk_bytes) // 3
+                if end > at + len(data):  # past the block (chunks only move forward)
+                    data, at = blocks.span(start, end)
                 for mark in _BOUNDARIES:
-                    cut = data.rfind(mark, low, end)
+                    cut = data.rfind(mark, low - at, end - at)
                     if cut != -1:
-                        end = cut + len(mark)
+                        end = at + cut + len(mark)
                         break
             yield Chunk(index, doc, start, end)
             index += 1
             if end >= size:
                 break
             start = max(end - overlap, start + 1)
-            # begin the next chunk at a word boundary inside the overlap
-            space = data.find(b" ", start, end)
+            # begin the next chunk at a word boundary inside the overlap ([start, end) is in the block)
+            space = data.find(b" ", start - at, end - at)
             if space != -1:
-                start = space + 1
+                start = at + space + 1

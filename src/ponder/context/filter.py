@@ -44,7 +44,7 @@ def bm25_scores(
     counts: list[dict[str, int]] = []
     lengths: list[int] = []
     for chunk in chunks:
-        raw = bytes(chunk.document.data()[chunk.start : chunk.end])
+        raw = chunk.raw()
         tf: dict[str, int] = {}
         for m in pattern.finditer(raw):
             t = m.group(1).lower().decode()

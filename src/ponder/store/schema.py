@@ -64,6 +64,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE outcomes (root_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, source TEXT, time REAL NOT NULL);
     """,
+    # 2 -> 3: which process is writing a run (a lease), and resumes forced past a changed context
+    """
+    CREATE TABLE leases (root_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, time REAL NOT NULL);
+    ALTER TABLE resumes ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -99,7 +104,9 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
                 f"the run store {path} has schema version {version}; this ponder knows up to {SCHEMA_VERSION} (upgrade ponder)"
             )
         _wal(conn)
-        conn.execute("PRAGMA synchronous = FULL")
+        # WAL with synchronous=NORMAL: a commit is in the log before it returns, so it survives the death of
+        # the process (kill -9, a crash); an OS crash or power loss may lose the last commits, never the file
+        conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, version, upto)
     except sqlite3.DatabaseError as exc:
         conn.close()

@@ -10,12 +10,15 @@ runs into the same store at once.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ..events import Event, RunFinished, RunStarted
+from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
@@ -57,47 +60,55 @@ class RunStore:
         return StoreSink(self, resume=resume)
 
     def write_event(self, root_id: str, event: Event) -> None:
-        data = event.to_dict()
+        self.write_events([(root_id, event)])
+
+    def write_events(self, events: Sequence[tuple[str, Event]]) -> None:
+        """Commit ``(root id, event)`` pairs in one transaction (the events of one engine step)."""
         with self._tx() as conn:
+            for root_id, event in events:
+                self._write(conn, root_id, event)
+
+    def _write(self, conn: Database, root_id: str, event: Event) -> None:
+        data = event.to_dict()
+        conn.execute(
+            "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+        )
+        if isinstance(event, RunStarted):
             conn.execute(
-                "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-                (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+                "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
+                " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+                (
+                    event.run_id,
+                    root_id,
+                    event.parent_run_id,
+                    event.depth,
+                    event.strategy,
+                    event.model,
+                    event.question,
+                    event.time,
+                ),
             )
-            if isinstance(event, RunStarted):
+            if event.spec is not None and event.run_id == root_id:
                 conn.execute(
-                    "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
-                    " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-                    (
-                        event.run_id,
-                        root_id,
-                        event.parent_run_id,
-                        event.depth,
-                        event.strategy,
-                        event.model,
-                        event.question,
-                        event.time,
-                    ),
+                    "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
+                    " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
+                    (root_id, json.dumps(event.spec, ensure_ascii=False)),
                 )
-                if event.spec is not None and event.run_id == root_id:
-                    conn.execute(
-                        "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
-                        " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
-                        (root_id, json.dumps(event.spec, ensure_ascii=False)),
-                    )
-            elif isinstance(event, RunFinished):
-                conn.execute(
-                    "UPDATE runs SET status = ?, answer = ?, stop_reason = ?, detail = ?, usage = ?, finished = ?"
-                    " WHERE run_id = ?",
-                    (
-                        "error" if event.stop_reason == "error" else "finished",
-                        event.answer,
-                        event.stop_reason,
-                        event.error or event.detail,
-                        json.dumps(event.usage.to_dict()),
-                        event.time,
-                        event.run_id,
-                    ),
-                )
+        elif isinstance(event, RunFinished):
+            conn.execute(
+                "UPDATE runs SET status = ?, answer = ?, stop_reason = ?, detail = ?, usage = ?, finished = ?"
+                " WHERE run_id = ?",
+                (
+                    "error" if event.stop_reason == "error" else "finished",
+                    event.answer,
+                    event.stop_reason,
+                    event.error or event.detail,
+                    json.dumps(event.usage.to_dict()),
+                    event.time,
+                    event.run_id,
+                ),
+            )
 
     def set_outcome(self, run_id: str, outcome: str, source: str = "") -> None:
         """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark."""
@@ -111,11 +122,35 @@ class RunStore:
                 (root, outcome, source, time.time()),
             )
 
-    def add_resume(self, root_id: str, replayed_calls: int, replayed_tools: int) -> None:
+    def add_resume(self, root_id: str, replayed_calls: int, replayed_tools: int, *, forced: bool = False) -> None:
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO resumes (root_id, time, replayed_calls, replayed_tools) VALUES (?, ?, ?, ?)",
-                (root_id, time.time(), replayed_calls, replayed_tools),
+                "INSERT INTO resumes (root_id, time, replayed_calls, replayed_tools, forced) VALUES (?, ?, ?, ?, ?)",
+                (root_id, time.time(), replayed_calls, replayed_tools, int(forced)),
+            )
+
+    # -- leases: one writer per run ------------------------------------------------
+
+    def take_lease(self, root_id: str) -> None:
+        """Mark ``root_id`` as written by this process; StoreError when a live process holds it already
+        (a lease of a process that is gone is taken over)."""
+        host, pid = socket.gethostname(), os.getpid()
+        with self._tx() as conn:
+            row = conn.execute("SELECT host, pid FROM leases WHERE root_id = ?", (root_id,)).fetchone()
+            if row is not None and (row[0], int(row[1])) != (host, pid) and _alive(row[0], int(row[1])):
+                where = f"process {row[1]}" + ("" if row[0] == host else f" on {row[0]}")
+                raise StoreError(f"run {root_id} is being written by another process ({where}); wait for it to end")
+            conn.execute(
+                "INSERT INTO leases (root_id, host, pid, time) VALUES (?, ?, ?, ?) ON CONFLICT (root_id)"
+                " DO UPDATE SET host = excluded.host, pid = excluded.pid, time = excluded.time",
+                (root_id, host, pid, time.time()),
+            )
+
+    def release_lease(self, root_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM leases WHERE root_id = ? AND host = ? AND pid = ?",
+                (root_id, socket.gethostname(), os.getpid()),
             )
 
     def drop_error_tail(self, root_id: str) -> int:
@@ -273,20 +308,32 @@ class RunStore:
         return [row[0] for row in self._db.execute(sql, params)]
 
 
+#: events committed at once (with the events held back before them): a model or tool result is durable
+#: before the strategy sees it, a decision before the next call, the end of a run when it ends
+_DURABLE = (ModelCalled, ToolCalled, StepRecorded, RunFinished)
+
+
 class StoreSink:
     """An engine event sink that commits each event to a :class:`RunStore` as it happens.
 
     With ``resume=ROOT_ID`` it continues a stored run: the events the replayed
     part of the run produces again (sequence numbers already stored) are not
     written twice, so the store ends up with each event once.
+
+    The events of one engine step are committed together when the step ends (a
+    model or tool result, a decision, the end of a run): a result is durable
+    before the strategy sees it. While a run is written, this process holds its
+    lease (see :meth:`RunStore.take_lease`), so no other process resumes it.
     """
 
     def __init__(self, store: RunStore, *, resume: str | None = None) -> None:
         self.store = store
+        self._pending: list[tuple[str, Event]] = []
         self._roots: dict[str, str] = {}
         self._skip_through = 0
         self.root_id: str | None = None
         if resume is not None:
+            store.take_lease(resume)
             self.root_id = resume
             row = store._db.execute("SELECT max(seq) FROM events WHERE root_id = ?", (resume,)).fetchone()
             self._skip_through = int(row[0] or 0)
@@ -296,10 +343,34 @@ class StoreSink:
             if event.parent_run_id is None:
                 if self.root_id is None or self._skip_through == 0:
                     self.root_id = event.run_id
+                    self.store.take_lease(event.run_id)
                 self._roots[event.run_id] = self.root_id
             else:
                 self._roots[event.run_id] = self._roots.get(event.parent_run_id, event.parent_run_id)
         root = self._roots.get(event.run_id)
         if root is None or event.seq <= self._skip_through:
             return
-        self.store.write_event(root, event)
+        self._pending.append((root, event))
+        if isinstance(event, _DURABLE):
+            self.flush()
+        if isinstance(event, RunFinished) and event.run_id == root:
+            self.store.release_lease(root)
+
+    def flush(self) -> None:
+        """Commit the events held back (the start of a step) together with the one that ends it."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.store.write_events(pending)
+
+
+def _alive(host: str, pid: int) -> bool:
+    """Whether the process holding a lease still runs (a process on another host is taken to be alive)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
