@@ -22,6 +22,7 @@ from typing import IO, Any
 from . import telemetry
 from .budget import Budget, Cancellation
 from .calls import TextObserver
+from .context.fingerprint import changes, fingerprint
 from .engine import Engine, Replay
 from .errors import ConfigError, PonderError
 from .events import EventSink, JsonlTrace
@@ -58,7 +59,10 @@ class OpenRun:
         history; the run is stored if the spec says so. ``cancellation`` lets another thread stop it."""
         asked = (self.spec if question is None else self.spec.with_question(question)).require_question()
         self.engine.budget = self.budget(asked)
-        spec = self.spec.with_question(asked).to_dict()
+        described = self.spec.with_question(asked)
+        if described.context is not None and described.context_fingerprint is None:
+            described = replace(described, context_fingerprint=fingerprint(described.context))
+        spec = described.to_dict()
         return self.engine.run(self.strategy, asked, spec=spec, history=self.spec.history, cancellation=cancellation)
 
     def budget(self, question: str) -> Budget:
@@ -197,6 +201,7 @@ def resume(
     strategy: Strategy | None = None,
     sinks: Iterable[EventSink] = (),
     on_text: TextObserver | None = None,
+    force: bool = False,
 ) -> tuple[RunResult, Replayer]:
     """Continue the stored run ``run_id``; returns its result and the replayer (how much was replayed).
 
@@ -204,7 +209,9 @@ def resume(
     :func:`run` or the Python API with a describable strategy has one) and rerun:
     recorded model and tool results are served from the store, the rest runs live,
     and its events are appended to the same stored run. A run stored without a
-    spec resumes only with ``model`` and ``strategy`` given.
+    spec resumes only with ``model`` and ``strategy`` given. A run whose context
+    file changed since it started is refused (``force=True`` resumes it anyway,
+    recorded with the resume); so is a run another live process is writing.
     """
     root = store.resolve(run_id)
     info = store.run(root)
@@ -217,6 +224,16 @@ def resume(
         raise StoreError(f"run {root} has no stored spec; resume it from Python with its model and strategy")
     # read the spec before changing the store; the rerun writes no trace (the first run's stays as it was)
     spec = replace(spec_from_stored(data), trace=None) if data is not None else None
+    forced = False
+    if spec is not None and spec.context is not None and spec.context_fingerprint is not None:
+        changed = changes(dict(spec.context_fingerprint), fingerprint(spec.context))
+        if changed is not None and not force:
+            raise StoreError(
+                f"the context {spec.context} changed since run {root} started ({changed}); resuming would mix"
+                " answers from two inputs (ponder resume --force goes on anyway)"
+            )
+        forced = changed is not None
+    store.take_lease(root)  # before anything changes: a run another live process writes is not resumed
     store.drop_error_tail(root)
     replayer = Replayer(store.events(root))
     if model is None or strategy is None:
@@ -234,7 +251,7 @@ def resume(
             replay=replayer,
         )
         result = engine.run(strategy, info["question"], spec=data)
-    store.add_resume(root, replayer.replayed_calls, replayer.replayed_tools)
+    store.add_resume(root, replayer.replayed_calls, replayer.replayed_tools, forced=forced)
     return result, replayer
 
 

@@ -17,7 +17,8 @@ from .store_options import open_store, store_options
 @click.argument("run_id")
 @store_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
-def resume(run_id: str, store_path: str | None, as_json: bool) -> None:
+@click.option("--force", is_flag=True, help="Resume even though the run's context file changed (recorded).")
+def resume(run_id: str, store_path: str | None, as_json: bool, force: bool) -> None:
     """Continue RUN_ID: recorded model and tool results are replayed, the rest runs live."""
     with ExitStack() as stack:
         store = open_store(store_path, stack)
@@ -27,6 +28,7 @@ def resume(run_id: str, store_path: str | None, as_json: bool) -> None:
             run_id,
             sinks=[view] if view is not None else [],
             on_text=view.on_text if view else None,
+            force=force,
         )
     if as_json:
         out = result.to_dict()

@@ -111,6 +111,8 @@ class RunSpec:
     context: str | None = None
     #: or the text itself (a long input sent over HTTP: ``ponder serve``'s recursive runs)
     context_text: str | None = None
+    #: the context's fingerprint when the run started (set by the run; resume checks it did not change)
+    context_fingerprint: Mapping[str, Any] | None = None
     #: the run store file (None: the default location); ``record=False``: not stored
     store: str | None = None
     record: bool = True
@@ -191,8 +193,9 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "context_text", "store", "record", "trace", "max_concurrency"):
+        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "trace"):
             out[name] = getattr(self, name)
+        out["max_concurrency"] = self.max_concurrency
         if self.history:
             out["history"] = [{"role": m.role, "content": m.content} for m in self.history]
         return out
@@ -261,6 +264,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "stop": (str, type(None)),
     "context": (str, type(None)),
     "context_text": (str, type(None)),
+    "context_fingerprint": (dict, type(None)),
     "store": (str, type(None)),
     "record": (bool,),
     "trace": (str, type(None)),
