@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import ponder
+from faults import fail_from
 from ponder import Engine, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.errors import ModelCallError
@@ -24,16 +25,7 @@ def _failed_context_run(tmp_path) -> tuple[str, str]:
     db = str(tmp_path / "runs.db")
     spec = ponder.RunSpec.from_dict({"context": str(document), "models": {"root": "scripted"}, "store": db})
     with ponder.open_run(spec) as opened:
-        model = opened.models["root"]
-        real, calls = model.complete, {"n": 0}
-
-        def flaky(messages, options, on_text=None, tools=None):
-            calls["n"] += 1
-            if calls["n"] > 32:  # the count plan's second batch of 32 records fails as a whole
-                raise ModelCallError("the server went away")
-            return real(messages, options, on_text, tools)
-
-        model.complete = flaky  # type: ignore[method-assign]
+        fail_from(opened.models["root"], 33)  # the count plan's second batch of 32 records fails as a whole
         with pytest.raises(ModelCallError):
             opened.run("How many days did the caravan rest?")
     [row] = RunStore(db).list_runs()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import ponder
+from faults import fail_from
 from ponder import Budget, ConfigError, Engine, RunSpec, RunStore, StrategyNotFoundError, load_model, strategies
 from ponder.cli import main
 from ponder.errors import ModelCallError
@@ -149,17 +150,7 @@ def test_ponder_run_takes_a_spec_and_stores_it(tmp_path):
 def test_a_python_api_run_stores_its_spec_and_resumes_from_the_cli(capsys, tmp_path):
     db = tmp_path / "runs.db"
     store = RunStore(db)
-    model = load_model("scripted")
-    real = model.complete
-    calls = {"n": 0}
-
-    def flaky(messages, options, on_text=None, tools=None):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ModelCallError("server went away")
-        return real(messages, options, on_text, tools)
-
-    model.complete = flaky  # type: ignore[method-assign]
+    model = fail_from(load_model("scripted"), 3)
     engine = Engine(model, budget=Budget(max_steps=6), sinks=[store.sink()])
     with pytest.raises(ModelCallError):
         engine.run(strategies.Refine(same_ratio=0.9), "Why is the sky blue?")

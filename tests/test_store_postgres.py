@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 import ponder
+from faults import fail_from
 from ponder.cli import main
 from ponder.errors import ModelCallError
 from ponder.store import SCHEMA_VERSION, RunStore, StoreError
@@ -37,16 +38,7 @@ def pg(pg_server: str, request) -> Iterator[str]:
 
 def test_runs_are_stored_listed_and_resumed_like_in_sqlite(pg):
     store = RunStore(pg)
-    model = ponder.load_model("scripted")
-    real, calls = model.complete, {"n": 0}
-
-    def flaky(messages, options, on_text=None, tools=None):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ModelCallError("server went away")
-        return real(messages, options, on_text, tools)
-
-    model.complete = flaky  # type: ignore[method-assign]
+    model = fail_from(ponder.load_model("scripted"), 3)
     with pytest.raises(ModelCallError):
         ponder.Engine(model, sinks=[store.sink()]).run(ponder.Refine(), "Why is the sky blue?")
     [row] = store.list_runs()
