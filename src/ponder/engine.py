@@ -19,10 +19,9 @@ sends it the result of each request, and is the one place that
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
-from typing import Any, Protocol
+from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
@@ -32,62 +31,9 @@ from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, Step
 from .models.base import Model
 from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
+from .run_state import Replay, RunState
 from .spec.describe import describe_run
 from .types import Completion, GenerationOptions, Message, Usage
-
-
-class Replay(Protocol):
-    """Recorded results served back to a rerun (``ponder resume``); see :mod:`ponder.store.replay`.
-
-    Calls are matched by their step index (deterministic in a rerun of the same run), so the calls
-    of a batch that completed before a crash are replayed whatever order they completed in."""
-
-    def run_id(self) -> str | None: ...
-
-    def model_call(
-        self, step: int, messages: Sequence[Message], options: GenerationOptions, kind: str
-    ) -> tuple[Completion, float] | None: ...
-
-    def tool_call(self, step: int, tool: str, arguments: Any) -> Any: ...
-
-    def finish(self) -> None:
-        """Called when the rerun ends normally: raises if recorded results were never asked for."""
-        ...
-
-
-class _Run:
-    """Mutable state of one (possibly child) run."""
-
-    __slots__ = (
-        "by_model",
-        "depth",
-        "events",
-        "role",
-        "run_id",
-        "seed",
-        "started",
-        "steps",
-        "stopping",
-        "temperature",
-        "usage",
-    )
-
-    def __init__(
-        self, depth: int, temperature: float | None = None, seed: int | None = None, role: str = "root"
-    ) -> None:
-        self.run_id = uuid.uuid4().hex[:12]
-        self.depth = depth
-        #: the model role of this run's calls that name none
-        self.role = role
-        #: sampling overrides for every call of this run (from ``Child``), or None
-        self.temperature = temperature
-        self.seed = seed
-        self.steps: list[Step] = []
-        self.usage = Usage()
-        self.by_model: dict[str, Usage] = {}
-        self.events: list[Event] = []
-        self.stopping: StopRun | None = None
-        self.started = time.perf_counter()
 
 
 class Engine:
@@ -172,7 +118,7 @@ class Engine:
 
     # -- internals ----------------------------------------------------------
 
-    def _emit(self, run: _Run, event: Event) -> None:
+    def _emit(self, run: RunState, event: Event) -> None:
         run.events.append(event)
         for sink in self.sinks:
             sink(event)
@@ -192,7 +138,7 @@ class Engine:
         seed: int | None = None,
         role: str = "root",
     ) -> RunResult:
-        run = _Run(depth, temperature, seed, role)
+        run = RunState(depth, temperature, seed, role)
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
             run.run_id = recorded_id
@@ -253,7 +199,7 @@ class Engine:
         return self._finish(run, outcome, question=question, strategy=strategy.name)
 
     def _finish(
-        self, run: _Run, outcome: Outcome, *, error: str | None = None, question: str = "", strategy: str = ""
+        self, run: RunState, outcome: Outcome, *, error: str | None = None, question: str = "", strategy: str = ""
     ) -> RunResult:
         seconds = time.perf_counter() - run.started
         self._emit(
@@ -286,7 +232,7 @@ class Engine:
             run.by_model,
         )
 
-    def _execute(self, request: Request, run: _Run, meter: BudgetMeter) -> Any:
+    def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any:
         if isinstance(request, Generate):
             meter.admit_calls(1)
             return self._generate([request], run, meter, stream=True)[0]
@@ -322,7 +268,7 @@ class Engine:
             return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
         raise TypeError(f"strategy yielded an unknown request: {request!r}")
 
-    def _call_tool(self, request: CallTool, run: _Run, meter: BudgetMeter) -> Any:
+    def _call_tool(self, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
         """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
         meter.admit_tool()
         tool = request.tool
@@ -367,7 +313,9 @@ class Engine:
         self._index += 1
         return index
 
-    def _generate(self, requests: Sequence[Generate], run: _Run, meter: BudgetMeter, stream: bool) -> list[Completion]:
+    def _generate(
+        self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
+    ) -> list[Completion]:
         roles = [r.role or run.role for r in requests]
         if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
             requests = [

@@ -23,7 +23,7 @@ from . import telemetry
 from .budget import Budget, Cancellation
 from .calls import TextObserver
 from .context.fingerprint import changes, fingerprint
-from .engine import Engine, Replay
+from .engine import Engine
 from .errors import ConfigError, PonderError
 from .events import EventSink, JsonlTrace
 from .memory import Memory
@@ -31,6 +31,7 @@ from .models import load_model
 from .models.base import Model
 from .requests import Strategy
 from .result import RunResult
+from .run_state import Replay
 from .spec import RunSpec, build_strategy
 from .spec.legacy import spec_from_stored
 from .spec.run import ModelSpec
