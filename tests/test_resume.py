@@ -274,6 +274,30 @@ def test_cli_sigkill_and_resume_on_the_embedded_model(tmp_path):
     assert RunStore(db).run(run_id)["model_calls"] == expected["usage"]["model_calls"]
 
 
+@pytest.mark.integration
+def test_a_consistency_wave_killed_on_the_embedded_model_replays_every_completed_sample(tmp_path):
+    db = tmp_path / "real.db"
+    question = "What is 17 * 23? Answer with the number."
+    base = [sys.executable, "-m", "ponder", "ask", question, "-s", "consistency", "--samples", "12", "--no-adaptive"]
+    base += ["--max-tokens", "24", "--json"]
+    proc = subprocess.Popen([*base, "--store", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 1800
+    while _count_model_calls(db) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # in the middle of the one wave of 12 samples
+    proc.wait()
+    run_id = RunStore(db).list_runs()[0]["run_id"]
+    recorded = RunStore(db).run(run_id)["model_calls"]
+    assert RunStore(db).run(run_id)["status"] == "unfinished", "the run ended before it could be killed"
+    assert 3 <= recorded < 12
+    resume = [sys.executable, "-m", "ponder", "resume", run_id, "--store", str(db), "--json"]
+    resumed = subprocess.run(resume, capture_output=True, text=True, timeout=1800)
+    assert resumed.returncode == 0, resumed.stderr
+    data = json.loads(resumed.stdout)
+    assert data["resumed"]["replayed_calls"] == recorded  # every sample that had completed, none paid twice
+    assert data["usage"]["model_calls"] == 12 and RunStore(db).run(run_id)["model_calls"] == 12
+
+
 def test_two_resumes_of_one_run_at_once_are_refused_not_mixed(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     with pytest.raises(ModelCallError):
