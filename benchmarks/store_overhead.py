@@ -89,11 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.steps} scripted model calls per run, {args.repeats} repeats; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after; {os.cpu_count()} cores")  # fmt: skip
     print()
-    print("| ponder | engine alone µs/step | + run store µs/step | store µs/event | + JSONL trace µs/step | trace µs/event |")
+    print(
+        "| ponder | engine alone µs/step | + run store µs/step | store µs/event | + JSONL trace µs/step | trace µs/event |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, row in rows.items():
         alone, store, trace = row["engine alone"], row["engine + run store"], row["engine + JSONL trace"]
-        print(f"| {name} | {alone:.1f} | {store:.1f} | {(store - alone) / 2:.1f} | {trace:.1f} | {(trace - alone) / 2:.1f} |")
+        print(
+            f"| {name} | {alone:.1f} | {store:.1f} | {(store - alone) / 2:.1f} | {trace:.1f} | {(trace - alone) / 2:.1f} |"
+        )
     return 0
 
 
