@@ -10,6 +10,11 @@ both ``prompt_tokens`` (sent) and ``prompt_tokens_evaluated`` (processed).
 Pass ``prefix_cache=False`` to evaluate every prompt from scratch.
 
 Calls are serialised with a lock: one in-process model runs one call at a time.
+
+Sharing the cores with other processes (``sharing=``, or ``PONDER_LLAMA_SHARING``;
+see :mod:`ponder.models.cpu_lock`): llama.cpp's threads spin at barriers, so two
+processes each running as many threads as there are cores starve each other.
+The default is ``split`` (to be measured).
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from typing import Any
 from ..errors import ConfigError, ModelCallError, ModelUnavailableError
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import TextCallback
+from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
 
 DEFAULT_CONTEXT = 8192
+#: how this backend shares the cores with other processes unless told otherwise
+DEFAULT_SHARING: Sharing = "split"
 
 
 def default_threads() -> int:
@@ -58,6 +66,7 @@ class LlamaCppModel:
         threads: int | None = None,
         prefix_cache: bool = True,
         seed: int = 0,
+        sharing: Sharing | None = None,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -68,6 +77,9 @@ class LlamaCppModel:
         self.spec = self.name
         self.prefix_cache = prefix_cache
         self.threads = threads or default_threads()
+        self.sharing = resolve_sharing(sharing, DEFAULT_SHARING)
+        self._sharer: Sharer = sharer(self.sharing)
+        self._threads_now = self.threads
         try:
             self._llm: Any = Llama(
                 model_path=str(self.path),
@@ -93,9 +105,16 @@ class LlamaCppModel:
         def counting_eval(tokens: Sequence[int]) -> None:
             if self._first_eval is None:  # the first eval of a call is its prompt suffix
                 self._first_eval = len(tokens)
+            self._set_threads(self._sharer.threads(self.threads))
             original_eval(tokens)
 
         self._llm.eval = counting_eval  # type: ignore[method-assign]
+
+    def _set_threads(self, threads: int) -> None:
+        """Run the next evaluations on ``threads`` threads (``split`` changes it during a call)."""
+        if threads != self._threads_now:
+            self._llm._ctx.set_n_threads(threads, threads)
+            self._threads_now = threads
 
     def _grammar(self, text: str) -> Any:
         """Compile (and cache) a GBNF grammar; a bad grammar is a ConfigError."""
@@ -150,7 +169,7 @@ class LlamaCppModel:
             raise ModelCallError(
                 f"the prompt has {len(prompt)} tokens, more than the context window of {self._llm.n_ctx()}"
             )
-        with self._lock:
+        with self._lock, self._sharer:
             if not self.prefix_cache:
                 self._llm.reset()
             self._first_eval = None

@@ -1,0 +1,202 @@
+"""Cross-process sharing of the cores (``ponder.models.cpu_lock``), without a model.
+
+Processes here are tiny Python scripts that use the helpers directly; overlap is checked from
+the timestamps they write, never from how long anything took.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ponder.errors import ConfigError
+from ponder.models import cpu_lock
+from ponder.models.cpu_lock import CpuLock, CpuSharingWarning, CpuSplit, NoSharing, resolve_sharing, sharer
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from ponder.models.cpu_lock import CpuLock
+
+lock = CpuLock(Path(sys.argv[1]))
+with open(sys.argv[2], "a") as out:
+    for _ in range(int(sys.argv[3])):
+        with lock:
+            out.write(f"start {time.monotonic_ns()}\\n"); out.flush()
+            time.sleep(0.02)
+            out.write(f"end {time.monotonic_ns()}\\n"); out.flush()
+"""
+
+
+def _python(code: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+
+
+def _intervals(path: Path) -> list[tuple[int, int]]:
+    marks = [line.split() for line in path.read_text().splitlines()]
+    assert [kind for kind, _ in marks] == ["start", "end"] * (len(marks) // 2), "a start followed by a start: overlap"
+    return [(int(a[1]), int(b[1])) for a, b in zip(marks[::2], marks[1::2], strict=True)]
+
+
+def _free(path: Path) -> bool:
+    """Whether another process could take ``path``'s lock now."""
+    probe = _python(
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    print('held')\n"
+        "else:\n    print('free')\n",
+        str(path),
+    )
+    out, _ = probe.communicate(timeout=30)
+    return out.strip() == "free"
+
+
+def test_two_processes_holding_the_lock_never_overlap(tmp_path: Path) -> None:
+    lock, log = tmp_path / "llama.lock", tmp_path / "log.txt"
+    procs = [_python(HOLDER, str(lock), str(log), "15") for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    spans = sorted(_intervals(log))  # one file, appended by both: a start after a start would be an overlap
+    assert len(spans) == 30
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end
+
+
+def test_an_exception_inside_the_lock_releases_it(tmp_path: Path) -> None:
+    lock = CpuLock(tmp_path / "llama.lock")
+    with pytest.raises(ValueError, match="boom"), lock:
+        assert not _free(lock.path)
+        raise ValueError("boom")
+    assert _free(lock.path)
+    done = threading.Event()
+
+    def take() -> None:  # another thread of this process is not locked out either
+        with lock:
+            done.set()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join(timeout=10)
+    assert done.is_set()
+
+
+def test_nested_and_concurrent_use_in_one_process(tmp_path: Path) -> None:
+    lock = CpuLock(tmp_path / "llama.lock")
+    with lock, lock:  # re-entrant in one thread: no self-deadlock
+        assert not _free(lock.path)
+    assert _free(lock.path)
+    inside = 0
+    most = 0
+    guard = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, most
+        for _ in range(20):
+            with lock:
+                with guard:
+                    inside += 1
+                    most = max(most, inside)
+                time.sleep(0.001)
+                with guard:
+                    inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert most == 1
+    assert _free(lock.path)
+
+
+def test_an_unusable_folder_falls_back_with_one_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpu_lock, "_warned", set())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for made in (CpuLock(blocker / "llama.lock"), CpuSplit(blocker / "llama-slots")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                with made:
+                    assert made.threads(2) == 2
+        assert [w.category for w in caught] == [CpuSharingWarning]
+        assert "running without it" in str(caught[0].message)
+
+
+def test_split_counts_the_callers_holding_a_slot(tmp_path: Path) -> None:
+    folder = tmp_path / "llama-slots"
+    mine = CpuSplit(folder)
+    with mine:
+        assert mine.threads(2) == 2
+    other = _python(
+        "import sys\nfrom pathlib import Path\nfrom ponder.models.cpu_lock import CpuSplit\n"
+        "s = CpuSplit(Path(sys.argv[1]))\nwith s:\n    print('in', flush=True)\n    sys.stdin.readline()\n",
+        str(folder),
+    )
+    assert other.stdout is not None and other.stdin is not None
+    assert other.stdout.readline().strip() == "in"
+    with mine:
+        assert mine.users() == 2
+        assert mine.threads(2) == 1
+        assert mine.threads(8) == 4
+    other.stdin.write("\n")
+    other.stdin.flush()
+    assert other.wait(timeout=30) == 0
+    with pytest.raises(RuntimeError), mine:  # a new call counts afresh; an exception releases the slot
+        assert mine.threads(2) == 2
+        raise RuntimeError
+    held = [p for p in folder.iterdir() if not _free(p)]
+    assert held == []
+
+
+def test_split_probes_do_not_count_each_other(tmp_path: Path) -> None:
+    folder = tmp_path / "llama-slots"
+    a, b = CpuSplit(folder), CpuSplit(folder)
+    with a, b:  # two callers (two descriptors) in one process still count as two
+        assert a.users() == 2
+        assert b.users() == 2
+    probe = os.open(folder / "slot-0", os.O_RDONLY)
+    fcntl.flock(probe, fcntl.LOCK_SH)  # someone else counting right now
+    try:
+        with a:
+            assert a.users() == 1
+    finally:
+        os.close(probe)
+
+
+def test_sharing_is_chosen_by_argument_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cpu_lock.ENV, raising=False)
+    assert resolve_sharing(None, "split") == "split"
+    monkeypatch.setenv(cpu_lock.ENV, " Lock ")
+    assert resolve_sharing(None, "split") == "lock"
+    assert resolve_sharing("off", "split") == "off"
+    monkeypatch.setenv(cpu_lock.ENV, "both")
+    with pytest.raises(ConfigError, match="PONDER_LLAMA_SHARING must be one of lock, split, off, not 'both'"):
+        resolve_sharing(None, "split")
+    with pytest.raises(ConfigError, match="sharing must be one of"):
+        resolve_sharing("turns", "split")
+
+
+def test_cache_dir_and_one_sharer_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cpu_lock.cache_dir() == tmp_path / "ponder"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert cpu_lock.cache_dir() == Path.home() / ".cache" / "ponder"
+    assert sharer("lock", tmp_path) is sharer("lock", tmp_path)
+    assert isinstance(sharer("lock", tmp_path), CpuLock)
+    assert isinstance(sharer("split", tmp_path), CpuSplit)
+    assert isinstance(sharer("off", tmp_path), NoSharing)
