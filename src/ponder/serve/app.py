@@ -56,6 +56,9 @@ class Server:
         self.models = ModelCache()
         self.gate = Gate(config.max_concurrent, config.max_queue, config.retry_after)
         self.jobs: set[Job] = set()
+        #: held open while the server runs, so the store's log and its checkpoint count outlive each run's
+        #: own connection (without it, every run that ends alone pays SQLite's checkpoint-on-last-close)
+        self._store: RunStore | None = None
 
     # -- the app ------------------------------------------------------------
 
@@ -80,13 +83,16 @@ class Server:
         --model or --store fails at start, not per request."""
         self.models.get(ModelSpec(self.config.model, self.config.base_url))
         if self.config.record:
-            RunStore(self.config.store).close()
+            self._store = RunStore(self.config.store)
 
     async def _shutdown(self) -> None:
         for job in list(self.jobs):
             job.interrupt("the server shut down before the run finished (resume it with ponder resume)")
         for job in list(self.jobs):
             await run_in_threadpool(job.thread.join, 30)
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def _guard(self, handler: Handler) -> Handler:
         """``handler`` behind the API key, with errors in the OpenAI shape."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
@@ -31,6 +32,8 @@ class RunStore:
     """A store of runs: a SQLite file, or a PostgreSQL database given as a ``postgresql://`` URL (several
     servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
+    _checkpointer: Checkpointer | None = None
+
     def __init__(self, path: str | Path | None = None) -> None:
         location = default_store_path() if path is None else path
         if isinstance(location, str) and is_url(location):
@@ -40,8 +43,15 @@ class RunStore:
         else:
             self.path = Path(location)
             self._db = connect(self.path)
+        if self._db.kind == "sqlite":
+            # the log is copied back by a thread of its own, not inside one of the commits (see checkpoint.py)
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = attach(Path(self.path))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            detach(self._checkpointer)
+            self._checkpointer = None
         self._db.close()
 
     def __enter__(self) -> RunStore:
@@ -67,12 +77,13 @@ class RunStore:
         with self._tx() as conn:
             for root_id, event in events:
                 self._write(conn, root_id, event)
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _write(self, conn: Database, root_id: str, event: Event) -> None:
-        data = event.to_dict()
         conn.execute(
             "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+            (root_id, event.seq, event.run_id, event.type, event.time, event.to_json()),
         )
         if isinstance(event, RunStarted):
             conn.execute(
