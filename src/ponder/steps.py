@@ -43,6 +43,7 @@ ground         record  ``recursive`` needle plan          ``kept``, ``discarded`
 count          record  ``recursive`` count plan           :class:`CountData`
 repl           record  ``recursive`` code mode            ``code``, ``ok``
 format_error   record  ``react``                          ``count``, ``output``
+ungrounded     record  ``react``                          ``tool``, ``input`` (refused: not grounded)
 loop           record  ``react``                          --
 tool           tool    any :class:`CallTool` by default   (the ``tool_call`` event; exports)
 verify_code    tool    the ``code`` verifier              (the ``tool_call`` event)
@@ -92,6 +93,7 @@ GROUND = "ground"
 COUNT = "count"
 REPL = "repl"
 FORMAT_ERROR = "format_error"
+UNGROUNDED = "ungrounded"
 LOOP = "loop"
 
 # -- tool calls ------------------------------------------------------------------
@@ -104,7 +106,7 @@ KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
         SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
-        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, LOOP, TOOL, VERIFY_CODE,
+        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, UNGROUNDED, LOOP, TOOL, VERIFY_CODE,
     }
 )  # fmt: skip
 

@@ -20,7 +20,7 @@ stop reason ``error``. The same action repeated (or steps cycling) ends it with
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..memory import Memory
 from ..requests import CallTool, Generate, Outcome, Record, StrategyGen
 from ..stop import LoopDetector
 from ..tools import Tool, ToolResult, tool
+from ..tools.grounding import Material, Rule, grounded_text
 from ..types import Completion, Message, system, user
 from . import react_format as fmt
 from .entry import BuildContext, Option, StrategyEntry
@@ -52,6 +53,8 @@ class React:
     tools: Sequence[Tool] = field(default_factory=tuple)
     native: bool = False
     constrained: bool = True
+    #: tools with a grounding (the calculator) take only inputs made of the run's material
+    ground: bool = True
     max_format_errors: int = 3
     loop_threshold: int = 3
     max_observation: int = 2000
@@ -92,14 +95,16 @@ class React:
         last: Completion | None = None
         sent = 0
         stop = ("Observation:", "\nQuestion:")
-        rule = None
-        if self.constrained:
-            rule = fmt.grammar([(t.name, getattr(t, "input_grammar", None), t.name == "python") for t in self.tools])
+        material = Material([question])
+        grounded = self.ground and any(t.grounding is not None for t in self.tools)
+        rule = self._grammar(material) if self.constrained else None
         errors = 0
         while True:
             if self.memory is not None and self.memory.needs(history, last, sent):
                 history = yield from self.memory.compact(history, head)
             sent = sum(len(m.content) for m in history)
+            if self.constrained and grounded:
+                rule = self._grammar(material)  # the observations so far are material too
             completion = last = yield Generate.of(history, kind=steps.ACTION, stop=stop, grammar=rule)
             parsed = fmt.parse(completion.text)
             if isinstance(parsed, Final):
@@ -113,8 +118,14 @@ class React:
                 history.append(Message("assistant", completion.text.strip()))
                 history.append(user("Observation: " + prompts.render("react/format_error", names=", ".join(by_name))))
                 continue
-            result: ToolResult = yield CallTool(by_name[parsed.tool], parsed.input)
-            observation = self._clip(result.observation)
+            chosen = by_name[parsed.tool]
+            refused = yield from self._ungrounded(chosen, parsed.input, material)
+            if refused is None:
+                result: ToolResult = yield CallTool(chosen, parsed.input)
+                observation = self._clip(result.observation)
+                material.add(observation)
+            else:
+                observation = refused
             why = loops.add(parsed.tool, parsed.input, observation)
             if why is not None:
                 yield Record(steps.LOOP, why)
@@ -128,6 +139,7 @@ class React:
         tools = [*self.tools, _final_answer]
         by_name = {t.name: t for t in tools}
         history: list[Message] = [system(prompts.load("react/native_system")), user(question)]
+        material = Material([question])
         errors = 0
         last: Completion | None = None
         sent = 0
@@ -153,14 +165,40 @@ class React:
                 chosen = by_name.get(call.name)
                 if chosen is None:
                     observation = f"Error: unknown tool {call.name!r}; tools: {', '.join(by_name)}"
+                elif (refused := (yield from self._ungrounded(chosen, call.arguments, material))) is not None:
+                    observation = refused
                 else:
                     result = yield CallTool(chosen, _arguments(call.arguments))
                     observation = self._clip(result.observation)
+                    material.add(observation)
                 why = loops.add(call.name, call.arguments, observation)
                 if why is not None:
                     yield Record(steps.LOOP, why)
                     return Outcome(None, "loop", why)
                 history.append(Message("tool", observation, tool_call_id=call.id))
+
+    def _grammar(self, material: Material) -> str:
+        """The step grammar: each tool's grounded rule where it has one (and grounding is on), else its own."""
+        rules: list[tuple[str, str | Rule | None, bool]] = []
+        for i, t in enumerate(self.tools):
+            rule: str | Rule | None = t.input_grammar
+            if self.ground and t.grounding is not None:
+                rule = t.grounding.rule(material, f"g{i}-") or rule
+            rules.append((t.name, rule, t.name == "python"))
+        grounded = self.ground and any(t.grounding is not None for t in self.tools)
+        # with a grounded tool, the answer's numbers come from the question or a tool too
+        return fmt.grammar(rules, grounded_text(material, "f-") if grounded else None)
+
+    def _ungrounded(self, chosen: Tool, given: str, material: Material) -> Generator[Record, Any, str | None]:
+        """None when ``given`` may go to ``chosen``; else the observation that says why not (and a record).
+        Catches what no grammar kept out: backends without grammars, native tool calls."""
+        if not self.ground or chosen.grounding is None:
+            return None
+        why = chosen.grounding.check(given, material)
+        if why is None:
+            return None
+        yield Record(steps.UNGROUNDED, why, {"tool": chosen.name, "input": given})
+        return f"Error: {why}"
 
     def _clip(self, text: str) -> str:
         if len(text) <= self.max_observation:
@@ -210,6 +248,14 @@ ENTRY = StrategyEntry(
             default="auto",
         ),
         Option("constrained", bool, "react: constrain text-protocol steps with a grammar."),
+        Option(
+            "ground",
+            bool,
+            "react: let tools take inputs from other numbers than the question's and the observations'"
+            " (by default the calculator's are grounded in them).",
+            "--no-ground",
+            flag_value=False,
+        ),
         Option("max_format_errors", int, "react: malformed steps allowed before the run stops.", minimum=1),
         Option("loop_threshold", int, "react: repeats of one action that count as a loop.", minimum=2),
         Option("max_observation", int, "react: characters of a tool result shown to the model.", minimum=1),

@@ -33,6 +33,7 @@ from typing import Any, overload
 
 from ..errors import ConfigError
 from .action_input import parse_action_input
+from .grounding import Grounding
 from .schema import converters, function_schema
 from .validate import ArgumentError, check_args
 
@@ -116,6 +117,9 @@ class Tool:
         self._close = close
         #: optional GBNF rule body for this tool's ReAct "Action Input" (constrained decoding)
         self.input_grammar = input_grammar
+        #: optional: builds this tool's input rule from the run's material, and checks inputs against it
+        #: (see :mod:`ponder.tools.grounding`); strategies use it in place of ``input_grammar`` when set
+        self.grounding: Grounding | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (no checks): a decorated function stays usable."""
