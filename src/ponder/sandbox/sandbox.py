@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..errors import ConfigError, SandboxUnavailableError
+from ..payload import PayloadError, check_json
 from .bwrap import find_bwrap
 from .config import SandboxConfig
 from .fallback import IsolationWarning, fallback_message, fallback_workdir
@@ -35,7 +36,16 @@ from .protocol import HostChannel, ProtocolError, WorkerGone, encode
 from .result import ExecResult
 
 HostHandler = Callable[[str, Any], Any]
-"""Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value."""
+"""Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value.
+
+The payload is checked first (plain JSON, at most 32 levels deep, 100,000 values; see
+:mod:`ponder.payload`); a handler raises :class:`HostCallRejected` to refuse a payload
+of the wrong shape, and the code's ``host_call`` raises ``HostCallError`` with that message."""
+
+
+class HostCallRejected(Exception):  # noqa: N818 - the sandboxed code sees it as HostCallError
+    """Raised by a host handler: the payload is wrong; the message goes to the sandboxed code as is."""
+
 
 KILL_GRACE = 1.0  # seconds a timed-out call gets to stop by itself before the worker is killed
 _LOST = "the worker was killed and restarted, so all variables are lost"
@@ -264,10 +274,15 @@ class Sandbox:
 
     def _serve_call(self, message: dict[str, Any]) -> bytes:
         name, payload = message.get("name"), message.get("payload")
+        if not isinstance(name, str) or not name or len(name) > 100:
+            return encode({"op": "reply", "error": "host_call() name must be a short non-empty string"})
         if self._handler is None:
             return encode({"op": "reply", "error": f"no host handler is installed (host_call({name!r}))"})
         try:
-            result = self._handler(str(name), payload)
+            check_json(payload, what=f"the payload of host_call({name!r})")
+            result = self._handler(name, payload)
+        except (HostCallRejected, PayloadError) as exc:
+            return encode({"op": "reply", "error": str(exc)})
         except Exception as exc:  # the handler's failure is the sandboxed code's problem: report it there
             return encode({"op": "reply", "error": f"{type(exc).__name__}: {exc}"})
         try:

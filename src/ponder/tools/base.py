@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, overload
 
 from ..errors import ConfigError
+from ..payload import PayloadError, check_json
 from .action_input import parse_action_input
 from .schema import converters, function_schema
 from .validate import ArgumentError, check_args
@@ -128,6 +129,7 @@ class Tool:
         """Check ``args`` against the schema, call the tool, return its result. Never raises."""
         start = time.perf_counter()
         try:
+            _check_structure(args)
             size = _size(args if args is not None else {})
             if size > self.max_input:
                 raise ToolError(f"input too large: {size} characters (limit {self.max_input})")
@@ -250,6 +252,14 @@ def close_tools(tools: list[Tool]) -> None:
             errors.append(exc)
     if errors:
         raise errors[0]
+
+
+def _check_structure(args: Any) -> None:
+    """Depth and size of the arguments, checked without recursion before anything recurses over them."""
+    try:
+        check_json(args, what="the argument object", plain=False)
+    except PayloadError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _size(args: Any) -> int:
