@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 
 ALLOW_ROOT_ENV = "PONDER_ALLOW_UNISOLATED_ROOT"
+REQUIRE_ENV = "PONDER_REQUIRE_ISOLATION"  # set by `ponder ask/serve --require-isolation` for the whole process
 CPU_LIFETIME_CALLS = 20  # the hard CPU limit is this many calls' worth of cpu_seconds
 
 
@@ -36,7 +37,9 @@ class SandboxConfig:
                       included (RLIMIT_NPROC, counted inside the sandbox's user namespace).
     ``tmp_mb``        size of the sandbox's private, writable ``/tmp`` (a tmpfs).
     ``require_isolation`` raise :class:`~ponder.errors.SandboxUnavailableError` instead of
-                      falling back to a plain (unisolated) subprocess when bubblewrap is unusable.
+                      falling back to a plain (unisolated) subprocess when bubblewrap is unusable;
+                      it defaults to the environment ``PONDER_REQUIRE_ISOLATION=1`` (which
+                      :func:`require_isolation_everywhere` sets for a process).
     ``allow_unisolated_root`` the unisolated fallback is refused when ponder runs as root (the
                       code would run as root, able to read ``/root`` and change the system) unless
                       this is true; it defaults to the environment ``PONDER_ALLOW_UNISOLATED_ROOT=1``.
@@ -50,7 +53,7 @@ class SandboxConfig:
     max_file_mb: int = 64
     max_processes: int = 64
     tmp_mb: int = 256
-    require_isolation: bool = False
+    require_isolation: bool = field(default_factory=lambda: os.environ.get(REQUIRE_ENV) == "1")
     bwrap_path: str | None = None
     allow_unisolated_root: bool = field(default_factory=lambda: os.environ.get(ALLOW_ROOT_ENV) == "1")
 

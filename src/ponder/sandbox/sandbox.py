@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ..errors import ConfigError, SandboxUnavailableError
 from ..payload import PayloadError, check_json
 from .bwrap import find_bwrap
-from .config import ALLOW_ROOT_ENV, SandboxConfig
+from .config import ALLOW_ROOT_ENV, REQUIRE_ENV, SandboxConfig
 from .fallback import IsolationWarning, fallback_message, fallback_workdir
 from .process import StartError, WorkerProcess, bwrap_plan, fallback_plan
 from .protocol import HostChannel, ProtocolError, WorkerGone, encode
@@ -370,3 +370,16 @@ class Sandbox:
 def _text(value: object, cap: int) -> str:
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     return text if len(text) <= cap else text[:cap] + "\n[... cut by the host ...]\n"
+
+
+def require_isolation_everywhere() -> None:
+    """Make every sandbox of this process (and of the processes it starts) require isolation, and check
+    now that isolation works: :class:`~ponder.errors.SandboxUnavailableError` (one clear line) if not.
+
+    What ``ponder ask --require-isolation`` and ``ponder serve --require-isolation`` do: the tools,
+    strategies and verifiers of a run create their sandboxes deep inside it, so the requirement is
+    the process's default (``PONDER_REQUIRE_ISOLATION=1``), and the check happens before any run starts.
+    """
+    os.environ[REQUIRE_ENV] = "1"
+    with Sandbox(SandboxConfig(require_isolation=True)) as probe:
+        probe.start()
