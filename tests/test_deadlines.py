@@ -206,3 +206,16 @@ def test_cli_max_seconds_ends_a_run_whose_server_never_answers(tmp_path: Path) -
     assert waited < 50  # the subprocess timeout above would have raised first; kept for the reader
     with RunStore(db) as store:
         assert store.run(out["run_id"])["stop_reason"] == "budget"
+
+
+def test_max_seconds_stops_recursive_code_while_the_repl_code_runs() -> None:
+    from ponder.sandbox import SandboxConfig
+    from ponder.strategies.recursive_code import RecursiveCode
+
+    replies = ["```python\nimport time\nkept = 1\ntime.sleep(50)\n```", "```python\nFINAL('never')\n```"]
+    model = ScriptedModel(replies)
+    strategy = RecursiveCode("some context", sandbox=SandboxConfig(timeout=60))
+    result = Engine(model, budget=Budget(max_seconds=2.0)).run(strategy, "q?")
+    assert result.stop_reason == "budget" and result.answer is None
+    assert result.detail == "time limit of 2s reached during the strategy's own work"
+    assert len(model.calls) == 1  # stopped inside the first block's 50 s sleep

@@ -35,7 +35,7 @@ from .deadline import Overdue, call_with_deadline
 from .errors import ConfigError, DepthLimit, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
-from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
+from .requests import Batch, CallTool, Checkpoint, Child, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
@@ -260,6 +260,9 @@ class Engine:
             return None
         if isinstance(request, CallTool):
             return self._call_tool(request, run, meter)
+        if isinstance(request, Checkpoint):
+            meter.check_running("the strategy's own work")
+            return meter.seconds_left()
         if isinstance(request, Child):
             meter.admit_child(run.depth + 1)
             temperature = request.temperature if request.temperature is not None else run.temperature

@@ -142,6 +142,12 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """SIGKILL the process group without waiting (safe from another thread: the owner reaps it)."""
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
     def kill(self) -> None:
         """SIGKILL the whole process group (bubblewrap takes its pid namespace down with it), then reap."""
         if self.proc.returncode is None:

@@ -161,6 +161,13 @@ class Sandbox:
                     result = replace(result, stderr=result.stderr + _STRAYS.format(n=strays))
             return replace(result, stderr=notice + result.stderr) if notice else result
 
+    def abort(self) -> None:
+        """From another thread: end the call under way at once (the worker is killed, variables are lost;
+        the call returns a result saying the worker died). Does nothing between calls."""
+        worker = self._worker
+        if worker is not None and self._busy:
+            worker.terminate()
+
     def set_variable(self, name: str, value: Any) -> None:
         """Bind ``name`` in the REPL namespace to ``value`` (str, number, bool, None, list or dict: JSON)."""
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
