@@ -8,17 +8,23 @@ limit passes or the run is cancelled). A call that overruns is *abandoned*: the 
 the call returns by itself (tools bound their own work too: ``http_get`` shuts its socket at
 its deadline). Python cannot kill a thread, so this is the one safe way to keep a run's
 limits while code it does not control is blocked in a system call.
+
+Helper threads are reused: a thread whose call returned waits (up to :data:`IDLE_SECONDS`) for
+the next one, so a watched call costs a queue hand-off, not a thread start; a thread whose call
+is stuck simply never comes back, and the next call gets another.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 POLL_SECONDS = 0.1  # how often a waiting caller looks at the run's limits
+IDLE_SECONDS = 30.0  # how long a helper thread waits for its next call before it ends
 
 
 class Overdue(Exception):  # noqa: N818 - an outcome, handled inside the package
@@ -59,11 +65,44 @@ def call_with_deadline(
         finally:
             outcome.done.set()
 
-    threading.Thread(target=work, name=name, daemon=True).start()
+    _start(work, name)
     wait_until(outcome.done, seconds, poll)
     if outcome.error is not None:
         raise outcome.error
     return outcome.value  # type: ignore[return-value]
+
+
+_idle: list[queue.SimpleQueue[Callable[[], Any] | None]] = []  # the inboxes of idle helper threads
+_idle_lock = threading.Lock()
+
+
+def _start(work: Callable[[], Any], name: str) -> None:
+    """Run ``work`` on an idle helper thread, or on a new one."""
+    with _idle_lock:
+        inbox = _idle.pop() if _idle else None
+    if inbox is not None:
+        inbox.put(work)
+        return
+    inbox = queue.SimpleQueue()
+    inbox.put(work)
+    threading.Thread(target=_helper, args=(inbox,), name=name, daemon=True).start()
+
+
+def _helper(inbox: queue.SimpleQueue[Callable[[], Any] | None]) -> None:
+    while True:
+        try:
+            work = inbox.get(timeout=IDLE_SECONDS)
+        except queue.Empty:
+            with _idle_lock:
+                if inbox in _idle:
+                    _idle.remove(inbox)
+                    return
+            continue  # handed a job just as it timed out: take it
+        if work is None:
+            return
+        work()  # never raises: see call_with_deadline's work()
+        with _idle_lock:
+            _idle.append(inbox)
 
 
 def wait_until(event: threading.Event, seconds: float | None, poll: Callable[[], None] | None) -> None:
