@@ -219,3 +219,18 @@ def test_max_seconds_stops_recursive_code_while_the_repl_code_runs() -> None:
     assert result.stop_reason == "budget" and result.answer is None
     assert result.detail == "time limit of 2s reached during the strategy's own work"
     assert len(model.calls) == 1  # stopped inside the first block's 50 s sleep
+
+
+def test_a_run_stopped_inside_the_python_tool_does_not_wait_for_the_code() -> None:
+    from ponder.sandbox import Sandbox, SandboxConfig
+    from ponder.tools import python_tool
+
+    sandbox = Sandbox(SandboxConfig(timeout=120))
+    python = python_tool(sandbox, owns_sandbox=True)
+    model = ScriptedModel(["Action: python\nAction Input: import time\ntime.sleep(100)", "Final Answer: no"])
+    result = Engine(model, budget=Budget(max_seconds=2.0)).run(React(tools=[python]), "q?")
+    assert result.stop_reason == "budget"
+    assert result.detail == "time limit of 2s reached during a call to the tool python"
+    python.close()  # aborts the call still running on the abandoned thread instead of waiting 100 s
+    with pytest.raises(Exception, match="closed"):
+        sandbox.run("1")

@@ -115,7 +115,9 @@ class Sandbox:
             self._ensure_worker()
 
     def close(self) -> None:
-        """Kill the worker and remove its files; idempotent."""
+        """Kill the worker and remove its files; idempotent. A call still under way on another thread (one
+        the engine abandoned at its deadline) is aborted rather than waited for."""
+        self.abort()
         with self._lock:
             self._closed = True
             self._discard()
