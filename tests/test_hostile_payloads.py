@@ -239,3 +239,22 @@ def test_malformed_host_calls_in_code_mode_go_back_to_the_model(code: str, expec
     assert result.answer == "done" and result.stop_reason == "answered"
     shown = scripted.calls[1].messages[-1].content
     assert "HostCallError" in shown and expected in shown, shown
+
+
+@pytest.mark.integration
+def test_random_input_through_real_mcp_tools() -> None:
+    """A real stdio MCP server (tests/mcp_server_fixture.py): random arguments stay observations."""
+    import sys as _sys
+
+    from ponder.tools import mcp_tools
+
+    fixture = str(Path(__file__).with_name("mcp_server_fixture.py"))
+    config = {"mcpServers": {"fx": {"command": _sys.executable, "args": [fixture]}}}
+    rng = random.Random(21)
+    with mcp_tools(config) as tools:
+        usable = [t for t in tools if t.name in ("add", "greet")]
+        for _ in range(40):
+            for item in usable:
+                assert isinstance(item.invoke(random_json(rng)), ToolResult)
+                assert isinstance(item.invoke_text(random_text(rng)), ToolResult)
+        assert {t.name: t for t in usable}["add"].invoke({"a": 2, "b": 3}).output == "5"  # still serving
