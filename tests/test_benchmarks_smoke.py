@@ -34,7 +34,14 @@ def test_engine_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "20 steps per run, 1 repeats" in out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    assert set(rows) == {"configuration", "---", "bare loop (model.complete)", "engine", "engine + JSONL trace"}
+    assert set(rows) == {
+        "configuration",
+        "---",
+        "bare loop (model.complete)",
+        "engine",
+        "engine + JSONL trace",
+        "engine + max_seconds (each call on a watched thread)",
+    }
     assert re.fullmatch(
         rf"\| bare loop \(model\.complete\) \| {NUMBER} \| {NUMBER} \| – \| – \| 1\.00 \|",
         rows["bare loop (model.complete)"],

@@ -13,7 +13,12 @@ sends it the result of each request, and is the one place that
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
-* runs child strategies (``Child``) with the shared budget, up to a depth limit.
+* runs child strategies (``Child``) with the shared budget, up to a depth limit,
+* keeps every call inside its deadline (see :mod:`ponder.deadline`): a tool call is
+  abandoned after its tool's ``timeout`` (the model is told), and a run's
+  ``max_seconds`` (or its cancellation) ends the run even while a tool or a model
+  call is stuck: the strategy gets :class:`~ponder.errors.StopRun` and returns
+  its best answer so far.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ from typing import Any
 from .budget import Budget, BudgetMeter, Cancellation
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
+from .deadline import Overdue, call_with_deadline
 from .errors import ConfigError, DepthLimit, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
-from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
+from .requests import Batch, CallTool, Checkpoint, Child, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
+from .tools.base import ToolResult
 from .types import Completion, GenerationOptions, Message, Usage
 
 
@@ -253,6 +260,9 @@ class Engine:
             return None
         if isinstance(request, CallTool):
             return self._call_tool(request, run, meter)
+        if isinstance(request, Checkpoint):
+            meter.check_running("the strategy's own work")
+            return meter.seconds_left()
         if isinstance(request, Child):
             meter.admit_child(run.depth + 1)
             temperature = request.temperature if request.temperature is not None else run.temperature
@@ -275,12 +285,7 @@ class Engine:
         index = self._take_index()
         self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
         replayed = self.replay.tool_call(index, tool.name, request.arguments) if self.replay is not None else None
-        if replayed is not None:
-            result = replayed
-        elif isinstance(request.arguments, str):
-            result = tool.invoke_text(request.arguments)
-        else:
-            result = tool.invoke(request.arguments)
+        result = replayed if replayed is not None else self._invoke(request, meter)
         data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
         step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
         run.steps.append(step)
@@ -300,6 +305,25 @@ class Engine:
             ),
         )
         return result
+
+    def _invoke(self, request: CallTool, meter: BudgetMeter) -> ToolResult:
+        """Call the tool within its own deadline and the run's time left (see :mod:`ponder.deadline`)."""
+        tool, arguments = request.tool, request.arguments
+
+        def call() -> ToolResult:
+            return tool.invoke_text(arguments) if isinstance(arguments, str) else tool.invoke(arguments)
+
+        limit, left = tool.timeout, meter.seconds_left()
+        deadline = left if limit is None else limit if left is None else min(limit, left)
+        during = f"a call to the tool {tool.name}"
+        poll = (lambda: meter.check_running(during)) if meter.watched else None
+        try:
+            return call_with_deadline(call, deadline, poll=poll, name=f"ponder-tool-{tool.name}")
+        except Overdue:
+            if left is not None and (limit is None or left <= limit):
+                raise meter.time_stop(during) from None
+            message = f"the tool did not finish within {limit:g} s and was abandoned; try something smaller"
+            return ToolResult(False, "", message, seconds=float(limit or 0))
 
     def _role_names(self) -> dict[str, str]:
         names = {"root": self.model.name}
@@ -378,9 +402,21 @@ class Engine:
             done[i] = completion
 
         on_text = self.on_text if stream else None
-        complete_all(
-            models, requests, options, replayed, indices, record, on_text=on_text, max_concurrency=self.max_concurrency
-        )
+        try:
+            complete_all(
+                models,
+                requests,
+                options,
+                replayed,
+                indices,
+                record,
+                on_text=on_text,
+                max_concurrency=self.max_concurrency,
+                meter=meter,
+            )
+        except StopRun:  # the time ran out mid-batch: the calls that finished stay in the result
+            run.steps.extend(steps[i] for i in sorted(steps))
+            raise
         if errors and (len(requests) == 1 or len(errors) == len(requests)):
             run.steps.extend(steps[i] for i in sorted(steps))
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)

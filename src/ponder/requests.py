@@ -172,6 +172,14 @@ class Child:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Ask whether the run may go on, while the strategy waits for something slow of its own (recursive
+    code mode's REPL call): the engine throws :class:`~ponder.errors.StopRun` into the strategy when the
+    run's time is up or it was cancelled; otherwise the result is the seconds left (None: no time limit).
+    Nothing is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a strategy ended: its answer (if any), the stop reason and a short explanation."""
 
@@ -180,7 +188,7 @@ class Outcome:
     detail: str = ""
 
 
-Request = Generate | Batch | Record | CallTool | Child
+Request = Generate | Batch | Record | CallTool | Child | Checkpoint
 StrategyGen = Generator[Request, Any, Outcome]
 
 

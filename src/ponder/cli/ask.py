@@ -72,6 +72,11 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
 @click.option(
+    "--require-isolation",
+    is_flag=True,
+    help="Fail instead of running model-written code unisolated when bubblewrap is unusable.",
+)
+@click.option(
     "--trace",
     "trace_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -89,7 +94,9 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 @stop_option
 @memory_options
 @strategy_options
-def ask(question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, **flags: Any) -> None:
+def ask(
+    question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, require_isolation: bool, **flags: Any
+) -> None:
     """Answer QUESTION, showing each pass as it is produced."""
     ctx = click.get_current_context()
     if question is None and spec_file is None:
@@ -101,6 +108,10 @@ def ask(question: str | None, spec_file: Path | None, dry_run: bool, as_json: bo
         click.echo(spec.to_json(indent=None if as_json else 2))
         return
     spec.require_question()
+    if require_isolation:
+        from ..sandbox import require_isolation_everywhere
+
+        require_isolation_everywhere()
     console = Console(stderr=False)
     view = None if as_json else LiveView(console)
     sinks: list[EventSink] = []

@@ -32,6 +32,8 @@ from ..models import DEFAULT_MODEL
               help="Each run's time limit (a request may ask for less).")  # fmt: skip
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds SIGTERM lets running requests finish; the rest are stored as interrupted.")  # fmt: skip
+@click.option("--require-isolation", is_flag=True,
+              help="Refuse to start unless model-written code can run under bubblewrap.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -45,8 +47,13 @@ def serve(
     max_queue: int,
     max_seconds: float,
     grace: float,
+    require_isolation: bool,
 ) -> None:
     """Serve every strategy as an OpenAI-compatible model (POST /v1/chat/completions)."""
+    if require_isolation:
+        from ..sandbox import require_isolation_everywhere
+
+        require_isolation_everywhere()
     try:
         import uvicorn
 

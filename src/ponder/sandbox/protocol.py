@@ -104,6 +104,8 @@ class HostChannel:
             message = json.loads(body)
         except ValueError as exc:
             raise ProtocolError(f"the worker sent invalid JSON: {exc}") from exc
+        except RecursionError:  # only code writing to the protocol descriptor by hand gets here
+            raise ProtocolError("the worker sent JSON nested too deeply") from None
         if not isinstance(message, dict):
             raise ProtocolError("the worker sent a frame that is not a JSON object")
         return message

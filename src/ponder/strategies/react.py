@@ -19,12 +19,11 @@ stop reason ``error``. The same action repeated (or steps cycling) ends it with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import prompts, steps
+from .. import payload, prompts, steps
 from ..errors import ConfigError, StopRun
 from ..memory import Memory
 from ..requests import CallTool, Generate, Outcome, Record, StrategyGen
@@ -212,8 +211,8 @@ Final = fmt.Final
 def _arguments(raw: str) -> str | dict[str, object]:
     """Native call arguments: a JSON object when they parse, else the raw text (the tool reports the problem)."""
     try:
-        value = json.loads(raw or "{}")
-    except json.JSONDecodeError:
+        value = payload.loads(raw or "{}", what="the argument object")
+    except ValueError:  # not JSON, or too deep / too big: the tool reports the problem on the raw text
         return raw
     return value if isinstance(value, dict) else raw
 

@@ -21,11 +21,12 @@ from typing import Any
 
 from .. import prompts, steps
 from ..errors import DepthLimit, StopRun
-from ..requests import Batch, Child, Generate, Outcome, Record, Request, StrategyGen
+from ..requests import Batch, Checkpoint, Child, Generate, Outcome, Record, Request, StrategyGen
 from ..sandbox import ExecResult, Sandbox, SandboxConfig
 from ..types import Message, assistant, system, user
 from .recursive_repl import SETUP, Bridge, Call
 
+CHECK_SECONDS = 0.25  # while code runs, how often the run's time limit and cancellation are looked at
 _BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -95,7 +96,11 @@ class RecursiveCode:
         thread = bridge.start(sandbox, code)
         try:
             while True:
-                item = bridge.calls.get()
+                try:
+                    item = bridge.calls.get(timeout=CHECK_SECONDS)
+                except queue.Empty:  # the code is still running: may the run go on? (StopRun if not)
+                    yield Checkpoint()
+                    continue
                 if isinstance(item, tuple):
                     _, result = item
                     if isinstance(result, BaseException):
@@ -105,6 +110,7 @@ class RecursiveCode:
                 yield from self._serve(item)
         except BaseException:
             bridge.stopped = True
+            sandbox.abort()  # the run is ending (time up, cancelled): do not wait for the code
             self._drain(bridge)
             thread.join(timeout=30)
             raise

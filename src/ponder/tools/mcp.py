@@ -259,7 +259,8 @@ class MCPToolset(list[Tool]):
             return _to_result(result)
 
         description = str(remote.description or remote.title or remote_name)
-        return Tool(local, description, schema, call, max_output=max_output, close=self.close)
+        timeout = self.call_timeout + 10  # the call bounds itself; the engine's deadline is the backstop
+        return Tool(local, description, schema, call, max_output=max_output, close=self.close, timeout=timeout)
 
     def close(self) -> None:
         """Stop every server and the background loop; calling it again does nothing."""
