@@ -24,6 +24,7 @@ from dataclasses import replace
 from .budget import BudgetMeter
 from .models.base import Model
 from .requests import Generate
+from .text import clean
 from .types import Completion, GenerationOptions
 
 #: called with (step index, step kind, text piece) while a single model call streams
@@ -90,13 +91,13 @@ def complete_all(
             observer, index, kind = on_text, indices[i], req.kind
 
             def piece_observer(piece: str) -> None:
-                observer(index, kind, piece)
+                observer(index, kind, clean(piece))
 
         model = models[i]
         schemas = [t.to_openai() for t in req.tools] if req.tools and model.supports_tools else None
         t0 = time.perf_counter()
         completion = model.complete(req.messages, options[i], piece_observer, schemas)
-        return completion, time.perf_counter() - t0
+        return completion.cleaned(), time.perf_counter() - t0  # a backend's text is text from outside
 
     live = []
     for i, recorded in enumerate(replayed):

@@ -6,8 +6,11 @@ serialisation, so it can be created cheaply on the engine's hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from .text import clean, is_clean
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
@@ -23,6 +26,10 @@ class ToolCall:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    def cleaned(self) -> ToolCall:
+        """This call with valid Unicode text (:func:`ponder.text.clean`)."""
+        return ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,19 @@ class Message:
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
+
+
+def clean_messages(messages: Sequence[Message]) -> tuple[Message, ...]:
+    """``messages`` with valid Unicode text (:func:`ponder.text.clean`); the same tuple when nothing changes."""
+    out = tuple(
+        m
+        if is_clean(m.content) and all(is_clean(c.name) and is_clean(c.arguments) for c in m.tool_calls)
+        else replace(m, content=clean(m.content), tool_calls=tuple(c.cleaned() for c in m.tool_calls))
+        for m in messages
+    )
+    if isinstance(messages, tuple) and all(a is b for a, b in zip(out, messages, strict=True)):
+        return messages
+    return out
 
 
 def system(content: str) -> Message:
@@ -107,7 +127,13 @@ class GenerationOptions:
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
+        from .numbers import finite, whole
 
+        finite("temperature", self.temperature)
+        finite("top_p", self.top_p)
+        whole("max_tokens", self.max_tokens)
+        if self.seed is not None:
+            whole("seed", self.seed)
         if self.temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_tokens < 1:
@@ -125,3 +151,10 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+
+    def cleaned(self) -> Completion:
+        """This completion with valid Unicode text (:func:`ponder.text.clean`): what a backend returned is
+        text from outside. The same object when it already is."""
+        if is_clean(self.text) and all(is_clean(c.id + c.name + c.arguments) for c in self.tool_calls):
+            return self
+        return replace(self, text=clean(self.text), tool_calls=tuple(c.cleaned() for c in self.tool_calls))

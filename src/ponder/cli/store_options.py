@@ -32,7 +32,9 @@ def store_options(*, writes: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def open_store(path: str | None, stack: ExitStack) -> RunStore:
-    store = RunStore(path)
+def open_store(path: str | None, stack: ExitStack, *, readonly: bool = False) -> RunStore:
+    """The store at ``path`` (the default one for None), closed with ``stack``. ``readonly``: for commands that
+    only read (nothing is created at a mistyped path; a store on a read-only mount can be read)."""
+    store = RunStore(path, readonly=readonly)
     stack.callback(store.close)
     return store

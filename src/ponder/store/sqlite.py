@@ -13,12 +13,14 @@ import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+from ..text import clean_tree
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
@@ -31,7 +33,7 @@ class RunStore:
     """A store of runs: a SQLite file, or a PostgreSQL database given as a ``postgresql://`` URL (several
     servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         location = default_store_path() if path is None else path
         if isinstance(location, str) and is_url(location):
             self._db = connect(location)
@@ -39,7 +41,7 @@ class RunStore:
             self.path: Path | str = self._db.where
         else:
             self.path = Path(location)
-            self._db = connect(self.path)
+            self._db = connect(self.path, readonly=readonly)
 
     def close(self) -> None:
         self._db.close()
@@ -69,7 +71,7 @@ class RunStore:
                 self._write(conn, root_id, event)
 
     def _write(self, conn: Database, root_id: str, event: Event) -> None:
-        data = event.to_dict()
+        data = clean_tree(event.to_dict())  # the engine's events are valid text already; a custom sink's may not be
         conn.execute(
             "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
             (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
@@ -160,9 +162,10 @@ class RunStore:
         ).fetchall()
         tail: list[tuple[int, str]] = []
         for seq, kind, data in rows:
-            if kind != "run_finished" or json.loads(data).get("stop_reason") != "error":
+            event = _loads(data) if isinstance(data, str) else None
+            if kind != "run_finished" or not isinstance(event, dict) or event.get("stop_reason") != "error":
                 break
-            tail.append((seq, json.loads(data)["run_id"]))
+            tail.append((seq, str(event.get("run_id"))))
         if tail:
             with self._tx() as conn:
                 for seq, run_id in tail:
@@ -265,17 +268,28 @@ class RunStore:
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
-            item["usage"] = json.loads(item["usage"]) if item["usage"] else None
+            usage = _loads(item["usage"]) if isinstance(item["usage"], str) and item["usage"] else None
+            item["usage"] = usage if isinstance(usage, dict) else None
             out.append(item)
         return out
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
-        """Every event of a top-level run (children included), in order."""
+    def events(self, run_id: str, *, skip_bad: bool = False) -> list[dict[str, Any]]:
+        """Every event of a top-level run (children included), in order.
+
+        A row that is not a readable event (edited by hand, damaged) raises :class:`StoreError` naming the
+        run and the row; with ``skip_bad`` it is left out with a warning instead."""
         root = self.resolve(run_id)
-        return [
-            json.loads(data)
-            for (data,) in self._db.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
-        ]
+        out = []
+        for seq, data in self._db.execute("SELECT seq, data FROM events WHERE root_id = ? ORDER BY seq", (root,)):
+            event = _loads(data) if isinstance(data, str) else None
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str) or "run_id" not in event:
+                message = f"run {root} has an unreadable event (row {seq}) in the store {self.path}"
+                if not skip_bad:
+                    raise StoreError(message)
+                warnings.warn(f"{message}; skipped", StoreWarning, stacklevel=2)
+                continue
+            out.append(event)
+        return out
 
     def spec_data(self, run_id: str) -> dict[str, Any] | None:
         """The stored run spec of a top-level run as plain data (see :class:`ponder.spec.RunSpec`;
@@ -284,8 +298,10 @@ class RunStore:
         row = self._db.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
         if not row:
             return None
-        data = json.loads(row[0])
-        return data if isinstance(data, dict) else None
+        data = _loads(row[0]) if isinstance(row[0], str) else None
+        if not isinstance(data, dict):
+            raise StoreError(f"the stored spec of run {root} is unreadable (edited by hand?) in the store {self.path}")
+        return data
 
     def outcome(self, run_id: str) -> str | None:
         root = self.resolve(run_id)
@@ -361,6 +377,19 @@ class StoreSink:
         if self._pending:
             pending, self._pending = self._pending, []
             self.store.write_events(pending)
+
+
+class StoreWarning(UserWarning):
+    """A row of the store that could not be read was left out."""
+
+
+def _loads(data: str) -> Any:
+    """A stored JSON value, its text valid Unicode (a ``"\\ud800"`` escape written by hand is one more way in:
+    see :mod:`ponder.text`); None when it is not JSON."""
+    try:
+        return clean_tree(json.loads(data))
+    except ValueError:
+        return None
 
 
 def _alive(host: str, pid: int) -> bool:
