@@ -9,7 +9,9 @@ its typed parts, the HTTP translation) checks it here, so the error is one line,
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
 from .errors import ConfigError
 
@@ -41,3 +43,17 @@ def _bounds(name: str, value: float, minimum: float | None, maximum: float | Non
         raise ConfigError(f"{name} must be >= {minimum:g}, got {value:g}")
     if maximum is not None and value > maximum:
         raise ConfigError(f"{name} must be <= {maximum:g}, got {value:g}")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_json(text: str | bytes | bytearray) -> Any:
+    """JSON from outside (a request body, a spec file), strictly: ``NaN``/``Infinity`` are refused (they are
+    not JSON), and a number too long or nesting too deep is a ``ValueError`` like any other bad JSON
+    (never a ``RecursionError``)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from ..budget import Budget
 from ..errors import ConfigError
 from ..models.registry import DEFAULT_MODEL
-from ..numbers import finite, whole
+from ..numbers import finite, loads_json, whole
 from ..strategies.entry import ROLES
 from ..text import clean
 from ..types import GenerationOptions, Message, clean_messages
@@ -258,8 +258,8 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = loads_json(text)
+        except ValueError as exc:
             raise ConfigError(f"the run spec is not valid JSON: {exc}") from None
         return cls.from_dict(data)
 
