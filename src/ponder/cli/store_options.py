@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ..store import RunStore
+from ..store import RunStore, default_store_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +36,11 @@ def store_options(*, writes: bool = False) -> Callable[[F], F]:
 def open_store(path: str | None, stack: ExitStack, *, readonly: bool = False) -> RunStore:
     """The store at ``path`` (the default one for None), closed with ``stack``. ``readonly``: for commands that
     only read (nothing is created at a mistyped path; a store on a read-only mount can be read)."""
-    store = RunStore(path, readonly=readonly)
+    default = default_store_path()
+    if readonly and path is None and isinstance(default, Path) and not default.exists():
+        store = RunStore(":memory:")  # nothing recorded yet at the default place: an empty store, no file made
+        store.path = default
+    else:
+        store = RunStore(path, readonly=readonly)
     stack.callback(store.close)
     return store
