@@ -31,18 +31,22 @@ def finite(name: str, value: object, *, minimum: float | None = None, maximum: f
 
 
 def whole(name: str, value: object, *, minimum: int | None = None, maximum: int = MAX_INT) -> int:
-    """``value`` as an int within the bounds (at most :data:`MAX_INT`), else ConfigError."""
+    """``value`` as an int within the bounds (64-bit: at most :data:`MAX_INT` either way), else ConfigError."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    _bounds(name, value, minimum, maximum)
+    _bounds(name, value, -MAX_INT - 1 if minimum is None else minimum, maximum)
     return value
 
 
 def _bounds(name: str, value: float, minimum: float | None, maximum: float | None) -> None:
     if minimum is not None and value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum:g}, got {value:g}")
+        raise ConfigError(f"{name} must be >= {_shown(minimum)}, got {_shown(value)}")
     if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be <= {maximum:g}, got {value:g}")
+        raise ConfigError(f"{name} must be <= {_shown(maximum)}, got {_shown(value)}")
+
+
+def _shown(number: float) -> str:
+    return str(number) if isinstance(number, int) else f"{number:g}"
 
 
 def _no_constant(name: str) -> Any:

@@ -77,8 +77,8 @@ class BudgetSpec:
             value = getattr(self, name)
             if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
                 raise ConfigError(f"budget.{name} must be a number, got {value!r}")
-        if self.max_steps != "auto":
-            Budget(**{**asdict(self), "max_steps": self.max_steps})  # the same one-line errors as Budget
+        steps = BASE_STEPS if self.max_steps == "auto" else self.max_steps
+        Budget(**{**asdict(self), "max_steps": steps})  # the same one-line errors as Budget
 
     def budget(self, steps: int | None) -> Budget:
         """The :class:`Budget`, with ``steps`` standing for ``"auto"``."""
