@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from .filter import STOP_WORDS
@@ -48,14 +49,18 @@ def echo_of(word: str, question: str, index: QuestionWords | None = None) -> str
 
 
 class QuestionWords:
-    """A question's words of five letters or more, by length: a near-copy (similarity >= 0.8) of a word has a
-    length within 2/3 to 3/2 of it, so only those are compared (rapidfuzz, C speed), once per distinct word."""
+    """A question's words of five letters or more, indexed by length, to find near-copies in bounded time.
+
+    A near-copy (Indel similarity >= 0.8) of a word has a length within 2/3 to 3/2 of it, so only those are
+    compared (rapidfuzz, in C), each distinct word once. The work is bounded whatever the texts: at most
+    :data:`MAX_WORDS` distinct question words are candidates and at most :data:`MAX_WORDS` distinct words
+    of the texts are looked up (the ones after that are taken as they are)."""
 
     def __init__(self, question: str) -> None:
         self._by_length: dict[int, list[str]] = {}
-        for asked in sorted({w.lower() for w in _WORDS.findall(question)}):
-            if len(asked) >= 5:
-                self._by_length.setdefault(len(asked), []).append(asked)
+        asked = sorted({w.lower() for w in _WORDS.findall(question) if len(w) >= 5})
+        for word in asked[:MAX_WORDS]:
+            self._by_length.setdefault(len(word), []).append(word)
         self._seen: dict[str, str | None] = {}
 
     def echo_of(self, word: str) -> str | None:
@@ -63,16 +68,22 @@ class QuestionWords:
         if len(low) < 5 or low.isdigit():
             return None
         if low not in self._seen:
+            if len(self._seen) >= MAX_WORDS:
+                return None
             size = len(low)
-            near = sorted(
+            near = [
                 asked
                 for length in range(-(-2 * size // 3), 3 * size // 2 + 1)
                 for asked in self._by_length.get(length, ())
                 if asked != low
-            )
-            best = next((a for a in near if Indel.normalized_similarity(low, a, score_cutoff=0.8) >= 0.8), None)
-            self._seen[low] = best
+            ]
+            best = process.extractOne(low, near, scorer=Indel.normalized_similarity, score_cutoff=0.8)
+            self._seen[low] = best[0] if best is not None else None
         return self._seen[low]
+
+
+#: the most distinct words :class:`QuestionWords` takes as candidates, and looks up
+MAX_WORDS = 1000
 
 
 def grounded(answer: str, question: str, source: str) -> bool:

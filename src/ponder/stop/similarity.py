@@ -4,12 +4,15 @@
 revises, and the learned stop policy's ``change`` feature is one minus the same
 ratio, so both live here, below the strategy and the policy alike.
 
-The texts are model output, so their length is not ponder's to choose: the
-ratio is the normalised Indel similarity (what ``difflib``'s ratio approximates,
-``2 * LCS / (len(a) + len(b))``) computed by rapidfuzz's bit-parallel C code up
-to :data:`EXACT_LIMIT` characters, and past it a linear-time estimate (the Dice
-overlap of the two texts' word-trigram multisets), so a check never takes more
-than milliseconds, whatever a model writes.
+The texts are model output, so their length is not ponder's to choose, and the
+check must stay cheap however long they are. The ratio is the normalised Indel
+similarity ``2 * LCS / (len(a) + len(b))`` (what ``difflib``'s ratio
+approximates), computed exactly by rapidfuzz's bit-parallel C code when the two
+texts, once their common beginning and end are set aside, differ in at most
+:data:`EXACT_LIMIT` characters each. Past that (long texts edited all over), the
+differing middle is estimated in linear time by the characters of the words the
+two middles share (a multiset overlap, blind to word order), so a check takes
+milliseconds for 100 KB and well under a second for 1 MB.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections import Counter
 
 from rapidfuzz.distance import Indel
 
-#: texts up to this many characters (after normalising) are compared exactly
+#: differing middles up to this many characters are compared exactly
 EXACT_LIMIT = 20_000
 
 
@@ -33,21 +36,33 @@ def similarity(a: str, b: str) -> float:
         return 1.0
     if max(len(x), len(y)) <= EXACT_LIMIT:
         return float(Indel.normalized_similarity(x, y))
-    return _shingle_dice(x, y)
+    start = _common_prefix(x, y)
+    end = _common_prefix(x[start:][::-1], y[start:][::-1])
+    mid_x, mid_y = x[start : len(x) - end], y[start : len(y) - end]
+    if max(len(mid_x), len(mid_y)) <= EXACT_LIMIT:
+        shared = len(mid_x) + len(mid_y) - Indel.distance(mid_x, mid_y)  # 2 * LCS of the middles
+    else:
+        shared = 2 * _shared_word_chars(mid_x, mid_y)
+    return (2 * (start + end) + shared) / (len(x) + len(y))
 
 
-def _shingle_dice(x: str, y: str) -> float:
-    """Dice overlap of the word-trigram multisets of ``x`` and ``y``: linear in their length."""
-    left, right = _shingles(x), _shingles(y)
-    total = sum(left.values()) + sum(right.values())
-    if total == 0:
-        return 1.0
-    shared = sum((left & right).values())
-    return 2 * shared / total
+def _common_prefix(x: str, y: str) -> int:
+    """Length of the common prefix: a binary search of C-speed slice comparisons."""
+    low, high = 0, min(len(x), len(y))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if x[:mid] == y[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
-def _shingles(text: str) -> Counter[tuple[str, ...]]:
-    words = text.split(" ")
-    if len(words) < 3:
-        return Counter([tuple(words)])
-    return Counter(zip(words, words[1:], words[2:], strict=False))
+def _shared_word_chars(x: str, y: str) -> int:
+    """Characters (a separator per word included) of the words ``x`` and ``y`` have in common, with repeats:
+    an estimate of their LCS that takes linear time."""
+    left, right = Counter(x.split(" ")), Counter(y.split(" "))
+    if len(left) > len(right):
+        left, right = right, left
+    shared = sum(min(count, right[word]) * (len(word) + 1) for word, count in left.items() if word in right)
+    return min(shared, len(x), len(y))
