@@ -328,3 +328,73 @@ def test_the_embedded_tokenizer_takes_any_text():
     rng = random.Random(3)
     for _ in range(20):
         assert model.count_tokens(hostile(rng)) >= 0
+
+
+# -- random escape sequences through every printer --------------------------------------------------------
+
+
+def _safe_terminal_output(written: str) -> bool:
+    """Only SGR style escapes (rich's own colours) and no other control character reach the terminal."""
+    return re.search(r"\x1b(?!\[[0-9;]*m)", written) is None and not _UNSAFE.search(
+        re.sub(r"\x1b\[[0-9;]*m", "", written).replace("\r\n", "\n")
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_live_view_prints_random_hostile_events_and_summaries_safely(seed):
+    from ponder.result import RunResult
+    from ponder.types import Usage
+
+    rng = random.Random(seed)
+    out = io.StringIO()
+    view = LiveView(Console(file=out, force_terminal=True, color_system="truecolor", width=90))
+    for i in range(6):
+        view(StepStarted("r", i, 0.0, i, hostile(rng), 0, rng.choice((1, 3))))
+        view.on_text(i, "draft", hostile(rng))
+        view(StepRecorded("r", i, 0.0, i, hostile(rng), hostile(rng), {}))
+        args = hostile(rng) if rng.random() < 0.5 else {hostile(rng): hostile(rng)}
+        view(ToolCalled("r", i, 0.0, i, hostile(rng), args, rng.random() < 0.5, hostile(rng), hostile(rng), 0.1))
+    result = RunResult(
+        "r", hostile(rng), hostile(rng), hostile(rng), hostile(rng), hostile(rng), hostile(rng), [], Usage(), 0.5
+    )
+    view.summary(result)
+    assert _safe_terminal_output(out.getvalue())
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_runs_list_and_show_print_random_hostile_stored_rows_safely(capsys, tmp_path, seed):
+    """Rows as a hand edit or another writer could leave them: every text column and event text is hostile."""
+    rng = random.Random(seed)
+    db = tmp_path / "runs.db"
+    assert main(["ask", "hi", "-m", "scripted", "-s", "refine", "--max-steps", "4", "--store", str(db), "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE runs SET question = ?, answer = ?, strategy = ?, model = ?, detail = ?, stop_reason = ?",
+            tuple(clean(hostile(rng)) for _ in range(6)),
+        )
+        for seq, data in conn.execute("SELECT seq, data FROM events WHERE root_id = ?", (run_id,)).fetchall():
+            event = json.loads(data)
+            for key in ("text", "kind", "output", "tool", "question", "answer"):
+                if key in event:
+                    event[key] = hostile(rng)  # with \\ud800-style escapes and raw controls in the JSON
+            conn.execute("UPDATE events SET data = ? WHERE root_id = ? AND seq = ?", (json.dumps(event), run_id, seq))
+    for args in (["runs", "list"], ["runs", "show", run_id]):
+        assert main([*args, "--store", str(db)]) == 0, capsys.readouterr().err
+        assert _safe_terminal_output(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sandbox_output_and_error_lines_print_random_hostile_text_safely(capsys, seed):
+    from ponder.cli import _fail
+    from ponder.cli.sandbox import _print
+    from ponder.sandbox import ExecResult
+
+    rng = random.Random(seed)
+    result = ExecResult(clean(hostile(rng)), clean(hostile(rng)), clean(hostile(rng)), False, True, 0.1)
+    _print(result, as_json=False)
+    _fail(hostile(rng), 1)
+    captured = capsys.readouterr()
+    assert _safe_terminal_output(captured.out) and _safe_terminal_output(captured.err)
+    _print(result, as_json=True)
+    assert json.loads(capsys.readouterr().out)["stdout"] == result.stdout  # --json: the faithful record

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from ..runner import resume as resume_run
+from ..text import for_terminal
 from .live import LiveView
 from .store_options import open_store, store_options
 
@@ -36,4 +37,5 @@ def resume(run_id: str, store_path: str | None, as_json: bool, force: bool) -> N
         click.echo(json.dumps(out, ensure_ascii=False))
     elif view is not None:
         view.summary(result)
-        click.echo(f"resumed run {result.run_id}: {replayer.replayed_calls} model calls replayed from the store")
+        run = for_terminal(result.run_id, one_line=True)
+        click.echo(f"resumed run {run}: {replayer.replayed_calls} model calls replayed from the store")
