@@ -80,7 +80,8 @@ def test_a_full_disk_behind_the_trace_or_the_export_file_is_one_line(tmp_path, c
 
 def test_read_only_commands_never_create_a_store_at_a_mistyped_path(tmp_path, capsys):
     missing = tmp_path / "no" / "such" / "runs.db"
-    for args in (["runs", "list"], ["runs", "show", "abc"], ["runs", "export"], ["runs", "html", "abc", "-o", "x"]):
+    for args in (["runs", "list"], ["runs", "show", "abc"], ["runs", "export"], ["runs", "html", "abc", "-o", "x"],
+                 ["runs", "outcome", "abc", "correct"], ["resume", "abc"], ["runs", "fit-stop", "-o", "x"]):  # fmt: skip
         assert main([*args, "--store", str(missing)]) == 1
         assert capsys.readouterr().err == f"ponder: error: no run store at {missing}\n"
     assert not (tmp_path / "no").exists()

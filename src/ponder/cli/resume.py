@@ -22,7 +22,7 @@ from .store_options import open_store, store_options
 def resume(run_id: str, store_path: str | None, as_json: bool, force: bool) -> None:
     """Continue RUN_ID: recorded model and tool results are replayed, the rest runs live."""
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
+        store = open_store(store_path, stack, existing=True)
         view = None if as_json else LiveView(Console(stderr=False))
         result, replayer = resume_run(
             store,

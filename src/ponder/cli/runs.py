@@ -142,7 +142,7 @@ def _print_event(event: dict[str, Any]) -> None:
 def outcome(run_id: str, outcome: str, store_path: str | None, source: str) -> None:
     """Record whether a run's answer was correct (used by export and the learned stop policy)."""
     with ExitStack() as stack:
-        open_store(store_path, stack).set_outcome(run_id, outcome, source)
+        open_store(store_path, stack, existing=True).set_outcome(run_id, outcome, source)
 
 
 @runs.command("export")
