@@ -398,3 +398,26 @@ def test_sandbox_output_and_error_lines_print_random_hostile_text_safely(capsys,
     assert _safe_terminal_output(captured.out) and _safe_terminal_output(captured.err)
     _print(result, as_json=True)
     assert json.loads(capsys.readouterr().out)["stdout"] == result.stdout  # --json: the faithful record
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_hostile_text_over_http_answers_and_streams(tmp_path, stream):
+    from starlette.testclient import TestClient
+
+    from ponder.serve.app import create_app
+    from ponder.serve.config import ServeConfig
+
+    app = create_app(ServeConfig(model="scripted", store=str(tmp_path / "s.db")))
+    rng = random.Random(11)
+    with TestClient(app) as client:
+        for _ in range(5):
+            question = "q " + hostile(rng)
+            body = json.dumps(  # \\ud800-style escapes: valid JSON text for a lone surrogate
+                {"model": "single", "stream": stream, "messages": [{"role": "system", "content": hostile(rng)},
+                                                                   {"role": "user", "content": question}]}
+            )  # fmt: skip
+            response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 200, response.text
+            assert strict_utf8(response.content.decode("utf-8"))
+            if not stream:
+                assert clean(question).strip() in response.json()["choices"][0]["message"]["content"]
