@@ -55,6 +55,8 @@ def _one_line_usage_error(capsys, args: list[str]) -> str:
         ["runs", "fit-stop", "-o", "x.json", "--threshold", "nan"],
         ["sandbox", "run", "-", "--memory-mb", "99999999999999"],
         ["sandbox", "run", "-", "--timeout", "inf"],
+        ["sandbox", "run", "-", "--timeout", "1e300"],
+        ["ask", "q", "-m", "scripted", "--max-seconds", "1e300"],
         ["serve", "--max-seconds", "nan"],
         ["serve", "--grace", "inf"],
     ],

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
-from .numbers import finite, whole
+from .numbers import MAX_SECONDS, finite, whole
 from .types import Usage
 
 
@@ -38,7 +38,7 @@ class Budget:
             if value is None:
                 continue
             if name == "max_seconds":
-                finite(name, value)
+                finite(name, value, maximum=MAX_SECONDS)
             else:
                 whole(name, value)
             if value <= 0:

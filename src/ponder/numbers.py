@@ -17,6 +17,9 @@ from .errors import ConfigError
 
 #: the largest whole number ponder takes from outside (SQLite's and C's 64-bit signed integers)
 MAX_INT = 2**63 - 1
+#: the longest time limit (about 11.5 days): a limit becomes a timeout in milliseconds, which the OS takes
+#: as a 32-bit int (``poll``), and a deadline must stay a valid time
+MAX_SECONDS = 1_000_000.0
 
 
 def finite(name: str, value: object, *, minimum: float | None = None, maximum: float | None = None) -> float:

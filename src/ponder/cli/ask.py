@@ -18,6 +18,7 @@ from rich.console import Console
 
 from ..events import EventSink
 from ..models import DEFAULT_MODEL
+from ..numbers import MAX_SECONDS
 from ..runner import open_run
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
@@ -65,7 +66,9 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 )
 @click.option("--max-calls", type=_POSITIVE, default=None, help="Most model calls in the run.")
 @click.option("--max-total-tokens", type=_POSITIVE, default=None, help="Most prompt+completion tokens in the run.")
-@click.option("--max-seconds", type=FiniteFloat(min=0, min_open=True), default=None, help="Wall-clock limit.")
+@click.option(
+    "--max-seconds", type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True), default=None, help="Wall-clock limit."
+)
 @click.option("--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call.")
 @click.option("--temperature", "-t", type=FiniteFloat(min=0), default=0.0, show_default=True)
 @click.option("--seed", type=Whole(), default=0, show_default=True)

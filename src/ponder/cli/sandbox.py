@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..numbers import MAX_SECONDS
 from ..sandbox import ExecResult, IsolationWarning, Sandbox, SandboxConfig
 from ..text import clean_tree, for_terminal
 from .numbers import FiniteFloat, Whole
@@ -27,7 +28,7 @@ def sandbox() -> None:
 @click.argument("source")
 @click.option(
     "--timeout",
-    type=FiniteFloat(min=0, min_open=True),
+    type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True),
     default=10.0,
     show_default=True,
     help="Wall-clock seconds.",

@@ -10,6 +10,7 @@ import click
 
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
+from ..numbers import MAX_SECONDS
 from .numbers import FiniteFloat, Whole
 
 
@@ -29,9 +30,9 @@ from .numbers import FiniteFloat, Whole
               help="Most runs executing at once.")  # fmt: skip
 @click.option("--max-queue", type=Whole(min=0), default=16, show_default=True,
               help="Most requests waiting for a run slot; more get 429.")  # fmt: skip
-@click.option("--max-seconds", type=FiniteFloat(min=0, min_open=True), default=300.0, show_default=True,
+@click.option("--max-seconds", type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True), default=300.0, show_default=True,
               help="Each run's time limit (a request may ask for less).")  # fmt: skip
-@click.option("--grace", type=FiniteFloat(min=0), default=30.0, show_default=True,
+@click.option("--grace", type=FiniteFloat(min=0, max=MAX_SECONDS), default=30.0, show_default=True,
               help="Seconds SIGTERM lets running requests finish; the rest are stored as interrupted.")  # fmt: skip
 def serve(
     host: str,
