@@ -29,7 +29,7 @@ from ponder.cli.live import LiveView
 from ponder.events import StepRecorded, StepStarted, ToolCalled
 from ponder.requests import Generate
 from ponder.sandbox.protocol import HEADER, HostChannel
-from ponder.text import clean, clean_tree, decode, for_terminal, is_clean, terminal_text
+from ponder.text import clean, clean_tree, decode, decode_slice, for_terminal, is_clean, terminal_text
 from ponder.tools import tool
 from ponder.types import ToolCall, user
 
@@ -121,6 +121,20 @@ def test_random_bytes_decode_to_valid_text(seed):
         assert strict_utf8(text)
         with contextlib.suppress(UnicodeDecodeError):  # valid UTF-8 is read as it is
             assert text == data.decode("utf-8").replace("\x00", "\\x00")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_slice_of_utf8_text_drops_only_the_characters_cut_at_its_edges(seed):
+    """Context documents are read by byte ranges: a cut character is the neighbour's, nothing else is lost."""
+    rng = random.Random(seed)
+    for _ in range(30):
+        text = clean(hostile(rng, 30))
+        data = text.encode("utf-8")
+        start, end = sorted(rng.randrange(len(data) + 1) for _ in range(2))
+        piece = decode_slice(data[start:end])
+        assert piece in text and len(piece.encode()) >= (end - start) - 6
+        noisy = bytes(rng.randrange(256) for _ in range(rng.randint(0, 30)))
+        assert strict_utf8(decode_slice(noisy))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -85,6 +85,30 @@ def decode(data: bytes | bytearray | memoryview) -> str:
     return clean(bytes(data).decode("utf-8", "backslashreplace"))
 
 
+def decode_slice(data: bytes | bytearray | memoryview) -> str:
+    """A byte range cut out of UTF-8 text, as text: a character cut in half at either edge is dropped (it is
+    the neighbouring slice's), every other undecodable byte is a visible ``\\xNN`` escape (:func:`decode`).
+
+    >>> decode_slice("é and ü".encode()[1:-1]), decode_slice(b"a\\xffb")
+    (' and ', 'a\\\\xffb')
+    """
+    raw = bytes(data)
+    start = 0
+    while start < min(3, len(raw)) and 0x80 <= raw[start] <= 0xBF:  # continuation bytes of a cut character
+        start += 1
+    end = len(raw)
+    for back in range(1, min(4, end - start) + 1):  # a lead byte whose character runs past the slice
+        byte = raw[end - back]
+        if byte < 0x80:
+            break
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            if need > back:
+                end -= back
+            break
+    return decode(raw[start:end])
+
+
 def clean_tree(value: Any) -> Any:
     """``value`` with :func:`clean` applied to every string in it (dict keys too), for JSON-like data
     (dicts, lists, tuples); other values are returned as they are. Unchanged data is returned as is."""
