@@ -435,3 +435,20 @@ def test_hostile_text_over_http_answers_and_streams(tmp_path, stream):
             assert strict_utf8(response.content.decode("utf-8"))
             if not stream:
                 assert clean(question).strip() in response.json()["choices"][0]["message"]["content"]
+
+
+def test_the_store_takes_events_made_outside_the_engine_with_bad_text(tmp_path):
+    from ponder.events import RunFinished, RunStarted
+    from ponder.types import Usage
+
+    with RunStore(tmp_path / "runs.db") as store:
+        store.write_event("r1", RunStarted("r1", 1, 0.0, "s\ud800", "m\x00", "q\udc80", 0, None, {}, {}, None))
+        store.write_event("r1", RunFinished("r1", 2, 1.0, "a\ud800", "answered", "d", Usage(), 1.0, None, {}))
+        [row] = store.list_runs()
+        assert (row["question"], row["answer"], row["strategy"], row["model"]) == (
+            "q\\x80",
+            "a\\ud800",
+            "s\\ud800",
+            "m\\x00",
+        )
+        assert [e["type"] for e in store.events("r1")] == ["run_started", "run_finished"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
-from ..text import clean_tree
+from ..text import clean_tree, is_clean
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
@@ -71,10 +71,14 @@ class RunStore:
                 self._write(conn, root_id, event)
 
     def _write(self, conn: Database, root_id: str, event: Event) -> None:
-        data = clean_tree(event.to_dict())  # the engine's events are valid text already; a custom sink's may not be
+        data = event.to_dict()
+        text = json.dumps(data, ensure_ascii=False)
+        if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
+            data = clean_tree(data)
+            text = json.dumps(data, ensure_ascii=False)
         conn.execute(
             "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+            (root_id, event.seq, event.run_id, event.type, event.time, text),
         )
         if isinstance(event, RunStarted):
             conn.execute(
@@ -85,9 +89,9 @@ class RunStore:
                     root_id,
                     event.parent_run_id,
                     event.depth,
-                    event.strategy,
-                    event.model,
-                    event.question,
+                    data["strategy"],
+                    data["model"],
+                    data["question"],
                     event.time,
                 ),
             )
@@ -95,7 +99,7 @@ class RunStore:
                 conn.execute(
                     "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
                     " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
-                    (root_id, json.dumps(event.spec, ensure_ascii=False)),
+                    (root_id, json.dumps(data["spec"], ensure_ascii=False)),
                 )
         elif isinstance(event, RunFinished):
             conn.execute(
@@ -103,9 +107,9 @@ class RunStore:
                 " WHERE run_id = ?",
                 (
                     "error" if event.stop_reason == "error" else "finished",
-                    event.answer,
-                    event.stop_reason,
-                    event.error or event.detail,
+                    data["answer"],
+                    data["stop_reason"],
+                    data["error"] or data["detail"],
                     json.dumps(event.usage.to_dict()),
                     event.time,
                     event.run_id,
