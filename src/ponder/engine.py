@@ -245,7 +245,9 @@ class Engine:
             meter.admit_calls(len(request.requests))
             return self._generate(request.requests, run, meter, stream=False)
         if isinstance(request, Record):
-            request = replace(request, text=clean(request.text), data=clean_tree(dict(request.data)))
+            text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
+            if text is not request.text or data is not request.data:
+                request = replace(request, text=text, data=data)
             step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
             run.steps.append(step)
             self._emit(
@@ -287,7 +289,8 @@ class Engine:
             result = tool.invoke(request.arguments)
         if not (is_clean(result.output) and is_clean(result.error or "")):  # a tool's output is text from outside
             result = replace(result, output=clean(result.output), error=clean(result.error or "") or result.error)
-        request = replace(request, arguments=clean_tree(request.arguments))
+        if (arguments := clean_tree(request.arguments)) is not request.arguments:
+            request = replace(request, arguments=arguments)
         data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
         step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
         run.steps.append(step)

@@ -29,7 +29,10 @@ class ToolCall:
 
     def cleaned(self) -> ToolCall:
         """This call with valid Unicode text (:func:`ponder.text.clean`)."""
-        return ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
+        return self if self.is_clean() else ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
+
+    def is_clean(self) -> bool:
+        return is_clean(self.id) and is_clean(self.name) and is_clean(self.arguments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +59,14 @@ class Message:
 
 def clean_messages(messages: Sequence[Message]) -> tuple[Message, ...]:
     """``messages`` with valid Unicode text (:func:`ponder.text.clean`); the same tuple when nothing changes."""
-    out = tuple(
-        m
-        if is_clean(m.content) and all(is_clean(c.name) and is_clean(c.arguments) for c in m.tool_calls)
-        else replace(m, content=clean(m.content), tool_calls=tuple(c.cleaned() for c in m.tool_calls))
-        for m in messages
+    for m in messages:  # the common case, on every call: one C-speed scan per message, nothing built
+        if not is_clean(m.content) or (m.tool_calls and not all(c.is_clean() for c in m.tool_calls)):
+            break
+    else:
+        return messages if isinstance(messages, tuple) else tuple(messages)
+    return tuple(
+        replace(m, content=clean(m.content), tool_calls=tuple(c.cleaned() for c in m.tool_calls)) for m in messages
     )
-    if isinstance(messages, tuple) and all(a is b for a, b in zip(out, messages, strict=True)):
-        return messages
-    return out
 
 
 def system(content: str) -> Message:
@@ -155,6 +157,6 @@ class Completion:
     def cleaned(self) -> Completion:
         """This completion with valid Unicode text (:func:`ponder.text.clean`): what a backend returned is
         text from outside. The same object when it already is."""
-        if is_clean(self.text) and all(is_clean(c.id + c.name + c.arguments) for c in self.tool_calls):
+        if is_clean(self.text) and (not self.tool_calls or all(c.is_clean() for c in self.tool_calls)):
             return self
         return replace(self, text=clean(self.text), tool_calls=tuple(c.cleaned() for c in self.tool_calls))
