@@ -199,3 +199,19 @@ def test_an_mcp_server_writing_junk_fails_its_start_in_one_line(tmp_path, capsys
         "ponder: error: MCP server 'junk' failed to start: the server wrote a line on stdout that is not JSON-RPC"
         " (servers must log to stderr), and no MCP answer followed\n"
     )
+
+
+def test_fit_stop_skips_a_damaged_run_with_one_warning(tmp_path, capsys):
+    db = tmp_path / "runs.db"
+    for question in ("one", "two"):
+        assert main(["ask", question, "-m", "scripted", "-s", "refine", "--max-steps", "4", "--store", str(db)]) == 0
+    with RunStore(db) as store:
+        damaged, intact = (row["run_id"] for row in store.list_runs())
+    for run_id in (damaged, intact):
+        assert main(["runs", "outcome", run_id, "correct", "--store", str(db)]) == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE events SET data = '{broken' WHERE root_id = ? AND type = 'model_call'", (damaged,))
+    capsys.readouterr()
+    main(["runs", "fit-stop", "-o", str(tmp_path / "stop.json"), "--store", str(db)])
+    err = capsys.readouterr().err
+    assert f"run {damaged} has an unreadable event" in err and "run not used" in err and "internal error" not in err

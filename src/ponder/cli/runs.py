@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from ..errors import PonderError
+from ..store import RunStore, StoreError
 from ..text import for_terminal
 from .numbers import COUNT, FiniteFloat
 from .store_options import open_store, store_options
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -228,13 +232,13 @@ def fit_stop(output: Path, threshold: float, strategy: str, store_path: str | No
         runs_used = 0
         if strategy == "consistency":
             for run_id in store.root_ids(strategy="consistency"):
-                waves = vote_waves(store.events(run_id))
+                waves = _read_or_skip(store, run_id, vote_waves)
                 runs_used += bool(waves)
                 rows.extend(wave_rows(waves))
         else:
             for outcome in ("correct", "incorrect"):
                 for run_id in store.root_ids(strategy="refine", outcome=outcome):
-                    passes = refine_passes(store.events(run_id))
+                    passes = _read_or_skip(store, run_id, refine_passes)
                     if passes:
                         runs_used += 1
                         rows.extend(rows_from_outcome(passes, outcome == "correct"))
@@ -245,3 +249,14 @@ def fit_stop(output: Path, threshold: float, strategy: str, store_path: str | No
     fit(rows, threshold=threshold, state="consistency" if strategy == "consistency" else "refine").save(output)
     unit = "waves" if strategy == "consistency" else "passes"
     click.echo(f"fitted on {len(rows)} {unit} of {runs_used} runs; wrote {output} (use: --stop learned:{output})")
+
+
+def _read_or_skip(store: RunStore, run_id: str, read: Callable[[list[dict[str, Any]]], list[T]]) -> list[T]:
+    """``read`` of a run's events, or nothing (with one warning line) when a row of it is damaged: one bad
+    run does not stop learning from the others."""
+    try:
+        return read(store.events(run_id))
+    except (StoreError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = str(exc) if isinstance(exc, StoreError) else f"run {run_id} has a damaged event ({exc!r})"
+        click.echo(f"ponder: warning: {for_terminal(why, one_line=True)}; run not used", err=True)
+        return []
