@@ -172,3 +172,21 @@ def test_a_huge_sample_count_never_builds_a_huge_wave():
     )
     assert batches and max(batches) <= MAX_WAVE
     assert result.stop_reason == "budget" and len(model.calls) <= 600
+
+
+def test_a_nan_stored_before_it_was_refused_reads_as_null(tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "runs.db"
+    assert main(["ask", "q", "-m", "scripted", "--store", str(db), "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE events SET data = replace(data, '\"temperature\": 0.0', '\"temperature\": NaN') WHERE root_id = ?",
+            (run_id,),
+        )
+    assert main(["runs", "show", run_id, "--json", "--store", str(db)]) == 0
+    shown = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the output"))
+    assert any(e.get("options", {}).get("temperature", 1) is None for e in shown["events"])
+    assert main(["runs", "html", run_id, "-o", str(tmp_path / "r.html"), "--store", str(db)]) == 0
+    assert "NaN" not in (tmp_path / "r.html").read_text()

@@ -389,9 +389,10 @@ class StoreWarning(UserWarning):
 
 def _loads(data: str) -> Any:
     """A stored JSON value, its text valid Unicode (a ``"\\ud800"`` escape written by hand is one more way in:
-    see :mod:`ponder.text`); None when it is not JSON."""
+    see :mod:`ponder.text`), a ``NaN`` or ``Infinity`` (not JSON; rows written before ponder refused them)
+    read as null, so every output made from it is JSON; None when it is not JSON."""
     try:
-        return clean_tree(json.loads(data))
+        return clean_tree(json.loads(data, parse_constant=lambda _constant: None))
     except ValueError:
         return None
 
