@@ -190,3 +190,10 @@ def test_a_nan_stored_before_it_was_refused_reads_as_null(tmp_path, capsys):
     assert any(e.get("options", {}).get("temperature", 1) is None for e in shown["events"])
     assert main(["runs", "html", run_id, "-o", str(tmp_path / "r.html"), "--store", str(db)]) == 0
     assert "NaN" not in (tmp_path / "r.html").read_text()
+
+
+def test_a_tree_level_is_bounded_before_it_is_built(capsys):
+    with pytest.raises(ConfigError, match="more than 10000 calls in one level"):
+        Tree(beam=1000, branch=1000)
+    code = main(["ask", "q", "-m", "scripted", "-s", "tree", "--beam", "200", "--branch", "200"])
+    assert code == 1 and "more than 10000 calls in one level" in capsys.readouterr().err

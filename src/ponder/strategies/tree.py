@@ -45,9 +45,10 @@ Search = Generator[Request, Any, "Node | None"]
 Steps = Generator[Request, Any, None]
 
 
-#: the most a beam, a branching factor, evaluations per state or the depth may be (a level's requests
-#: are built at once)
+#: the most a beam, a branching factor, evaluations per state or the depth may be, and the most calls one
+#: level may make (beam × branch × samples_per_eval): a level's requests are built at once
 MAX_WIDTH = 1000
+MAX_LEVEL_CALLS = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ class Tree:
             whole(f"tree: {field_name}", getattr(self, field_name), maximum=MAX_WIDTH)
             if getattr(self, field_name) < 1:
                 raise ConfigError(f"tree: {field_name} must be >= 1, got {getattr(self, field_name)}")
+        level = self.beam * self.branch * self.samples_per_eval
+        if level > MAX_LEVEL_CALLS:  # a level's calls are built at once
+            raise ConfigError(
+                f"tree: beam × branch × samples_per_eval is {level}, more than {MAX_LEVEL_CALLS} calls in one level"
+            )
         if self.prune is not None:
             finite("tree: prune", self.prune)
         finite("tree: temperature", self.temperature)
