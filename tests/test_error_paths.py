@@ -25,7 +25,7 @@ import pytest
 
 from ponder.cli import main
 from ponder.errors import ConfigError
-from ponder.netloc import parse_host_port
+from ponder.netloc import format_host_port, parse_host_port
 from ponder.store import RunStore
 from ponder.tools import parse_tool_specs
 from ponder.tools.base import ToolError
@@ -157,6 +157,7 @@ def test_a_damaged_row_is_reported_and_skipped_not_fatal(tmp_path, capsys):
 )
 def test_host_port_entries_parse_ipv6_names_and_ports(entry, expected):
     assert parse_host_port(entry) == expected
+    assert parse_host_port(format_host_port(*expected)) == expected
 
 
 @pytest.mark.parametrize("entry", ["[::1", "[::1]8000", "[::1]:", "[::1]:0", "[::1]:99999", "::1:8000:x", "h:port",
@@ -175,7 +176,7 @@ def test_tools_http_ipv6_loopback_with_a_port_means_what_it_says():
         check_url("http://[::1]:8001/", allowlist)
     with pytest.raises(ToolError):
         check_url("http://localhost:8000/", allowlist)
-    assert "::1:8000" in http_get.description
+    assert "[::1]:8000" in http_get.description
     with pytest.raises(ConfigError, match="bad port"):
         parse_tool_specs("http:[::1]:80000")
 

@@ -31,6 +31,12 @@ def parse_host_port(raw: str) -> tuple[str, int | None]:
     return host, _port(port, raw) if colon else None
 
 
+def format_host_port(host: str, port: int | None) -> str:
+    """``host[:port]`` as :func:`parse_host_port` reads it back (an IPv6 address in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
+
+
 def _ipv6(address: str, raw: str) -> None:
     try:
         ipaddress.IPv6Address(address)

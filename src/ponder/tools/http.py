@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ConfigError
-from ..netloc import parse_host_port
+from ..netloc import format_host_port, parse_host_port
 from .base import DEFAULT_MAX_OUTPUT, Tool, ToolError, ToolResult
 
 MAX_REDIRECTS = 5
@@ -52,7 +52,7 @@ class Allowlist:
         return False
 
     def __str__(self) -> str:
-        return ", ".join(h if p is None else f"{h}:{p}" for h, p in self.entries)
+        return ", ".join(format_host_port(h, p) for h, p in self.entries)
 
 
 def check_url(url: str, allow: Allowlist) -> str:
