@@ -14,7 +14,8 @@ from typing import IO, Any
 
 from .. import steps
 from .errors import StoreError
-from .sqlite import RunStore, StoreWarning
+from .rows import StoreWarning
+from .sqlite import RunStore
 
 FORMATS = ("jsonl",)
 

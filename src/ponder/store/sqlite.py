@@ -24,6 +24,7 @@ from ..text import clean_tree, is_clean
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
+from .rows import StoreWarning, loads_row
 from .schema import connect
 
 OUTCOMES = ("correct", "incorrect", "unknown")
@@ -166,7 +167,7 @@ class RunStore:
         ).fetchall()
         tail: list[tuple[int, str]] = []
         for seq, kind, data in rows:
-            event = _loads(data) if isinstance(data, str) else None
+            event = loads_row(data) if isinstance(data, str) else None
             if kind != "run_finished" or not isinstance(event, dict) or event.get("stop_reason") != "error":
                 break
             tail.append((seq, str(event.get("run_id"))))
@@ -272,7 +273,7 @@ class RunStore:
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
-            usage = _loads(item["usage"]) if isinstance(item["usage"], str) and item["usage"] else None
+            usage = loads_row(item["usage"]) if isinstance(item["usage"], str) and item["usage"] else None
             item["usage"] = usage if isinstance(usage, dict) else None
             out.append(item)
         return out
@@ -285,7 +286,7 @@ class RunStore:
         root = self.resolve(run_id)
         out = []
         for seq, data in self._db.execute("SELECT seq, data FROM events WHERE root_id = ? ORDER BY seq", (root,)):
-            event = _loads(data) if isinstance(data, str) else None
+            event = loads_row(data) if isinstance(data, str) else None
             if not isinstance(event, dict) or not isinstance(event.get("type"), str) or "run_id" not in event:
                 message = f"run {root} has an unreadable event (row {seq}) in the store {self.path}"
                 if not skip_bad:
@@ -302,7 +303,7 @@ class RunStore:
         row = self._db.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
         if not row:
             return None
-        data = _loads(row[0]) if isinstance(row[0], str) else None
+        data = loads_row(row[0]) if isinstance(row[0], str) else None
         if not isinstance(data, dict):
             raise StoreError(f"the stored spec of run {root} is unreadable (edited by hand?) in the store {self.path}")
         return data
@@ -381,20 +382,6 @@ class StoreSink:
         if self._pending:
             pending, self._pending = self._pending, []
             self.store.write_events(pending)
-
-
-class StoreWarning(UserWarning):
-    """A row of the store that could not be read was left out."""
-
-
-def _loads(data: str) -> Any:
-    """A stored JSON value, its text valid Unicode (a ``"\\ud800"`` escape written by hand is one more way in:
-    see :mod:`ponder.text`), a ``NaN`` or ``Infinity`` (not JSON; rows written before ponder refused them)
-    read as null, so every output made from it is JSON; None when it is not JSON."""
-    try:
-        return clean_tree(json.loads(data, parse_constant=lambda _constant: None))
-    except ValueError:
-        return None
 
 
 def _alive(host: str, pid: int) -> bool:
