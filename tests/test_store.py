@@ -106,6 +106,7 @@ def test_ask_uses_the_default_store_and_no_store_turns_it_off(capsys, tmp_path, 
 
 
 def test_unknown_run_is_one_line(capsys, tmp_path):
+    RunStore(tmp_path / "x.db").close()
     code = main(["runs", "show", "nosuchrun", "--store", str(tmp_path / "x.db")])
     err = capsys.readouterr().err
     assert code == 1 and "no run 'nosuchrun'" in err and err.count("\n") == 1

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
+from .numbers import MAX_SECONDS, finite, whole
 from .types import Usage
 
 
@@ -34,8 +35,15 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
+            if value is None:
+                continue
+            if name == "max_seconds":
+                finite(name, value, maximum=MAX_SECONDS)
+            else:
+                whole(name, value)
+            if value <= 0:
                 raise ConfigError(f"{name} must be a positive number, got {value}")
+        whole("max_depth", self.max_depth)
         if self.max_depth < 0:
             raise ConfigError(f"max_depth must be >= 0, got {self.max_depth}")
 

@@ -33,6 +33,7 @@ from .budget import BudgetMeter
 from .deadline import POLL_SECONDS, Overdue, call_with_deadline
 from .models.base import Model
 from .requests import Generate
+from .text import clean
 from .types import Completion, GenerationOptions
 
 #: called with (step index, step kind, text piece) while a single model call streams
@@ -110,13 +111,13 @@ def complete_all(
             def piece_observer(piece: str) -> None:
                 if abandoned.is_set():
                     raise CallAbandoned("the run stopped waiting for this call")
-                observer(index, kind, piece)
+                observer(index, kind, clean(piece))
 
         model = models[i]
         schemas = [t.to_openai() for t in req.tools] if req.tools and model.supports_tools else None
         t0 = time.perf_counter()
         completion = model.complete(req.messages, options[i], piece_observer, schemas)
-        return completion, time.perf_counter() - t0
+        return completion.cleaned(), time.perf_counter() - t0  # a backend's text is text from outside
 
     live = []
     for i, recorded in enumerate(replayed):

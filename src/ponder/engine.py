@@ -39,8 +39,9 @@ from .requests import Batch, CallTool, Checkpoint, Child, Generate, Outcome, Rec
 from .result import RunResult, Step
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
+from .text import clean, clean_tree, is_clean
 from .tools.base import ToolResult
-from .types import Completion, GenerationOptions, Message, Usage
+from .types import Completion, GenerationOptions, Message, Usage, clean_messages
 
 
 class Engine:
@@ -106,10 +107,11 @@ class Engine:
         """
         if not question or not question.strip():
             raise ConfigError("the question is empty")
+        question = clean(question)  # text entering a run is valid Unicode from here on (ponder.text)
         self._seq = 0
         self._index = 0
-        self._spec = dict(spec) if spec is not None else self._describe(strategy, question)
-        self._history = tuple(history)
+        self._spec = clean_tree(dict(spec)) if spec is not None else self._describe(strategy, question)
+        self._history = clean_messages(history)
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
@@ -145,6 +147,7 @@ class Engine:
         seed: int | None = None,
         role: str = "root",
     ) -> RunResult:
+        question = clean(question)
         run = RunState(depth, temperature, seed, role)
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
@@ -249,6 +252,9 @@ class Engine:
             meter.admit_calls(len(request.requests))
             return self._generate(request.requests, run, meter, stream=False)
         if isinstance(request, Record):
+            text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
+            if text is not request.text or data is not request.data:
+                request = replace(request, text=text, data=data)
             step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
             run.steps.append(step)
             self._emit(
@@ -286,6 +292,10 @@ class Engine:
         self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
         replayed = self.replay.tool_call(index, tool.name, request.arguments) if self.replay is not None else None
         result = replayed if replayed is not None else self._invoke(request, meter)
+        if not (is_clean(result.output) and is_clean(result.error or "")):  # a tool's output is text from outside
+            result = replace(result, output=clean(result.output), error=clean(result.error or "") or result.error)
+        if (arguments := clean_tree(request.arguments)) is not request.arguments:
+            request = replace(request, arguments=arguments)
         data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
         step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
         run.steps.append(step)
@@ -341,6 +351,7 @@ class Engine:
         self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
     ) -> list[Completion]:
         roles = [r.role or run.role for r in requests]
+        requests = [r if (m := clean_messages(r.messages)) is r.messages else replace(r, messages=m) for r in requests]
         if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
             requests = [
                 r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))

@@ -179,13 +179,24 @@ class JsonlTrace:
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
-        header = {"format": TRACE_FORMAT, "version": TRACE_VERSION}
-        stream.write(json.dumps(header) + "\n")
-        stream.flush()
+        self._failed = False
+        self._write(json.dumps({"format": TRACE_FORMAT, "version": TRACE_VERSION}))
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(event.to_json() + "\n")
-        self._stream.flush()
+        if not self._failed:  # after a failed write the trace is incomplete: it stops, the run's end is still told
+            self._write(event.to_json())
+
+    def _write(self, line: str) -> None:
+        """One line, flushed; a write that fails (a full disk) is one clear error that ends the run."""
+        try:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            from .errors import PonderError
+
+            self._failed = True
+            name = getattr(self._stream, "name", "the trace")
+            raise PonderError(f"cannot write the trace file {name}: {exc.strerror or exc}") from None
 
 
 def read_trace(stream: IO[str]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -189,9 +189,16 @@ def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:
 
 def _open_trace(path: Path, stack: ExitStack) -> IO[str]:
     try:
-        return stack.enter_context(path.open("w", encoding="utf-8"))
+        stream = path.open("w", encoding="utf-8")
     except OSError as exc:
         raise PonderError(f"cannot write the trace file {path}: {exc.strerror}") from None
+    stack.callback(_close_quietly, stream)  # a write that failed was reported by the trace already
+    return stream
+
+
+def _close_quietly(stream: IO[str]) -> None:
+    with suppress(OSError):
+        stream.close()
 
 
 def resume(

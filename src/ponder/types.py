@@ -6,8 +6,11 @@ serialisation, so it can be created cheaply on the engine's hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from .text import clean, is_clean
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
@@ -23,6 +26,13 @@ class ToolCall:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    def cleaned(self) -> ToolCall:
+        """This call with valid Unicode text (:func:`ponder.text.clean`)."""
+        return self if self.is_clean() else ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
+
+    def is_clean(self) -> bool:
+        return is_clean(self.id) and is_clean(self.name) and is_clean(self.arguments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,18 @@ class Message:
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
         return out
+
+
+def clean_messages(messages: Sequence[Message]) -> tuple[Message, ...]:
+    """``messages`` with valid Unicode text (:func:`ponder.text.clean`); the same tuple when nothing changes."""
+    for m in messages:  # the common case, on every call: one C-speed scan per message, nothing built
+        if not is_clean(m.content) or (m.tool_calls and not all(c.is_clean() for c in m.tool_calls)):
+            break
+    else:
+        return messages if isinstance(messages, tuple) else tuple(messages)
+    return tuple(
+        replace(m, content=clean(m.content), tool_calls=tuple(c.cleaned() for c in m.tool_calls)) for m in messages
+    )
 
 
 def system(content: str) -> Message:
@@ -107,7 +129,13 @@ class GenerationOptions:
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
+        from .numbers import finite, whole
 
+        finite("temperature", self.temperature)
+        finite("top_p", self.top_p)
+        whole("max_tokens", self.max_tokens)
+        if self.seed is not None:
+            whole("seed", self.seed)
         if self.temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_tokens < 1:
@@ -125,3 +153,10 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+
+    def cleaned(self) -> Completion:
+        """This completion with valid Unicode text (:func:`ponder.text.clean`): what a backend returned is
+        text from outside. The same object when it already is."""
+        if is_clean(self.text) and (not self.tool_calls or all(c.is_clean() for c in self.tool_calls)):
+            return self
+        return replace(self, text=clean(self.text), tool_calls=tuple(c.cleaned() for c in self.tool_calls))

@@ -18,17 +18,20 @@ from rich.console import Console
 
 from ..events import EventSink
 from ..models import DEFAULT_MODEL
+from ..numbers import MAX_SECONDS
 from ..runner import open_run
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
+from ..text import for_terminal
 from .live import LiveView
 from .memory_option import memory_options
+from .numbers import COUNT, FiniteFloat, Whole
 from .progress import ChunkProgress
 from .stop_option import stop_option
 from .store_options import store_options
 from .strategy_options import strategy_options
 
-_POSITIVE = click.IntRange(min=1)
+_POSITIVE = COUNT
 _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 
 
@@ -63,10 +66,12 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 )
 @click.option("--max-calls", type=_POSITIVE, default=None, help="Most model calls in the run.")
 @click.option("--max-total-tokens", type=_POSITIVE, default=None, help="Most prompt+completion tokens in the run.")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock limit.")
+@click.option(
+    "--max-seconds", type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True), default=None, help="Wall-clock limit."
+)
 @click.option("--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call.")
-@click.option("--temperature", "-t", type=click.FloatRange(min=0), default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--temperature", "-t", type=FiniteFloat(min=0), default=0.0, show_default=True)
+@click.option("--seed", type=Whole(), default=0, show_default=True)
 @click.option(
     "--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE."
 )
@@ -126,4 +131,4 @@ def ask(
     elif view is not None:
         view.summary(result)
         if opened.store is not None:
-            click.echo(f"run {result.run_id} stored in {opened.store.path}")
+            click.echo(f"run {result.run_id} stored in {for_terminal(opened.store.path)}")

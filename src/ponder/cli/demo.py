@@ -29,6 +29,7 @@ from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
 from ..result import RunResult
 from ..runner import ModelCache, open_run
 from ..spec import ModelSpec, RunSpec, StrategySpec
+from ..text import terminal_text
 from .live import LiveView
 
 ARITHMETIC = ("What is 487 + 356 - 129?", "714")
@@ -144,7 +145,7 @@ def _table(rows: list[Row], model: str, width: int) -> Table:
         ran = row.right is not None
         table.add_row(
             f"{row.task}: {row.strategy}",
-            Text(_brief(row.answer, room)),
+            terminal_text(_brief(row.answer, room), one_line=True),
             verdict,
             str(row.calls) if ran else "—",
             f"{row.tokens:,}" if ran else "—",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelCallError, ModelUnavailableError
+from ..text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import TextCallback
 from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
@@ -149,7 +150,7 @@ class LlamaCppModel:
         return prompt
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        tokens: list[int] = self._llm.tokenize(clean(text).encode("utf-8"), add_bos=False, special=special)
         return tokens
 
     def count_tokens(self, text: str) -> int:

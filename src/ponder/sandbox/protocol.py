@@ -15,6 +15,8 @@ import struct
 import time
 from typing import Any
 
+from ..text import clean_tree
+
 HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -101,7 +103,7 @@ class HostChannel:
         body = bytes(self._buffer[HEADER.size : end])
         del self._buffer[:end]
         try:
-            message = json.loads(body)
+            message = clean_tree(json.loads(body))  # the worker's text is valid Unicode from here on (ponder.text)
         except ValueError as exc:
             raise ProtocolError(f"the worker sent invalid JSON: {exc}") from exc
         except RecursionError:  # only code writing to the protocol descriptor by hand gets here

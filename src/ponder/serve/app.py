@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PonderError
+from ..numbers import loads_json
 from ..runner import ModelCache
 from ..spec import ModelSpec
 from ..store import RunStore, StoreError
@@ -172,7 +173,7 @@ class Server:
     async def _body(self, request: Request) -> Any:
         limit = self.config.max_body
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
         raw = bytearray()
         async for piece in request.stream():
@@ -180,8 +181,8 @@ class Server:
             if len(raw) > limit:
                 raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
         try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return loads_json(raw)
+        except ValueError as exc:  # bad JSON, not UTF-8, NaN, a 5000-digit number, nesting too deep
             raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
 
     async def _complete(self, job: Job, asked: ChatRequest, cid: str, request: Request) -> Response:

@@ -24,8 +24,10 @@ from typing import Any, Literal
 from ..budget import Budget
 from ..errors import ConfigError
 from ..models.registry import DEFAULT_MODEL
+from ..numbers import finite, loads_json, whole
 from ..strategies.entry import ROLES
-from ..types import GenerationOptions, Message
+from ..text import clean
+from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 
 SPEC_FORMAT = "ponder-run-spec"
@@ -71,8 +73,12 @@ class BudgetSpec:
     max_depth: int = 3
 
     def __post_init__(self) -> None:
-        if self.max_steps != "auto":
-            Budget(**{**asdict(self), "max_steps": self.max_steps})  # the same one-line errors as Budget
+        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
+                raise ConfigError(f"budget.{name} must be a number, got {value!r}")
+        steps = BASE_STEPS if self.max_steps == "auto" else self.max_steps
+        Budget(**{**asdict(self), "max_steps": steps})  # the same one-line errors as Budget
 
     def budget(self, steps: int | None) -> Budget:
         """The :class:`Budget`, with ``steps`` standing for ``"auto"``."""
@@ -89,6 +95,7 @@ class MemorySpec:
     def __post_init__(self) -> None:
         if self.mode not in ("summary", "notes"):
             raise ConfigError(f"unknown memory mode {self.mode!r} (use off, summary or notes)")
+        finite("memory threshold", self.threshold)
         if not 0 < self.threshold <= 1:
             raise ConfigError(f"memory threshold must be in (0, 1], got {self.threshold}")
 
@@ -126,6 +133,12 @@ class RunSpec:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         _check_types(self)
+        # text from the user, a spec file or a client is valid Unicode from here on (ponder.text)
+        for name in ("question", "context_text"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, clean(value))
+        set_(self, "history", clean_messages(self.history))
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
@@ -134,6 +147,7 @@ class RunSpec:
             raise ConfigError(f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)})")
         models.setdefault("root", ModelSpec())
         set_(self, "models", models)
+        whole("max_concurrency", self.max_concurrency)
         if self.max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
         if self.context is not None and self.context_text is not None:
@@ -244,8 +258,8 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = loads_json(text)
+        except ValueError as exc:
             raise ConfigError(f"the run spec is not valid JSON: {exc}") from None
         return cls.from_dict(data)
 
@@ -279,10 +293,6 @@ def _check_types(spec: RunSpec) -> None:
         if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
             want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             raise ConfigError(f"the run spec's {name} must be {want}, got {value!r}")
-    for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
-        value = getattr(spec.budget, name)
-        if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
-            raise ConfigError(f"budget.{name} must be a number, got {value!r}")
 
 
 def implied_strategy(name: str, context: str | None) -> str:

@@ -13,16 +13,19 @@ import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+from ..text import clean_tree, is_clean
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
+from .rows import StoreWarning, loads_row
 from .schema import connect
 
 OUTCOMES = ("correct", "incorrect", "unknown")
@@ -34,7 +37,7 @@ class RunStore:
 
     _checkpointer: Checkpointer | None = None
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         location = default_store_path() if path is None else path
         if isinstance(location, str) and is_url(location):
             self._db = connect(location)
@@ -42,8 +45,8 @@ class RunStore:
             self.path: Path | str = self._db.where
         else:
             self.path = Path(location)
-            self._db = connect(self.path)
-        if self._db.kind == "sqlite":
+            self._db = connect(self.path, readonly=readonly)
+        if self._db.kind == "sqlite" and not readonly:
             # the log is copied back by a thread of its own, not inside one of the commits (see checkpoint.py)
             self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer = attach(Path(self.path))
@@ -81,9 +84,18 @@ class RunStore:
             self._checkpointer.committed()
 
     def _write(self, conn: Database, root_id: str, event: Event) -> None:
+        text = event.to_json()
+        data: dict[str, Any] | None = None  # the event as cleaned data, when it was not valid text
+        if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
+            data = clean_tree(event.to_dict())
+            text = json.dumps(data, ensure_ascii=False)
+
+        def field(name: str) -> Any:
+            return getattr(event, name) if data is None else data[name]
+
         conn.execute(
             "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (root_id, event.seq, event.run_id, event.type, event.time, event.to_json()),
+            (root_id, event.seq, event.run_id, event.type, event.time, text),
         )
         if isinstance(event, RunStarted):
             conn.execute(
@@ -94,9 +106,9 @@ class RunStore:
                     root_id,
                     event.parent_run_id,
                     event.depth,
-                    event.strategy,
-                    event.model,
-                    event.question,
+                    field("strategy"),
+                    field("model"),
+                    field("question"),
                     event.time,
                 ),
             )
@@ -104,7 +116,7 @@ class RunStore:
                 conn.execute(
                     "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
                     " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
-                    (root_id, json.dumps(event.spec, ensure_ascii=False)),
+                    (root_id, json.dumps(field("spec"), ensure_ascii=False)),
                 )
         elif isinstance(event, RunFinished):
             conn.execute(
@@ -112,9 +124,9 @@ class RunStore:
                 " WHERE run_id = ?",
                 (
                     "error" if event.stop_reason == "error" else "finished",
-                    event.answer,
-                    event.stop_reason,
-                    event.error or event.detail,
+                    field("answer"),
+                    field("stop_reason"),
+                    field("error") or field("detail"),
                     json.dumps(event.usage.to_dict()),
                     event.time,
                     event.run_id,
@@ -171,9 +183,10 @@ class RunStore:
         ).fetchall()
         tail: list[tuple[int, str]] = []
         for seq, kind, data in rows:
-            if kind != "run_finished" or json.loads(data).get("stop_reason") != "error":
+            event = loads_row(data) if isinstance(data, str) else None
+            if kind != "run_finished" or not isinstance(event, dict) or event.get("stop_reason") != "error":
                 break
-            tail.append((seq, json.loads(data)["run_id"]))
+            tail.append((seq, str(event.get("run_id"))))
         if tail:
             with self._tx() as conn:
                 for seq, run_id in tail:
@@ -276,17 +289,28 @@ class RunStore:
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
-            item["usage"] = json.loads(item["usage"]) if item["usage"] else None
+            usage = loads_row(item["usage"]) if isinstance(item["usage"], str) and item["usage"] else None
+            item["usage"] = usage if isinstance(usage, dict) else None
             out.append(item)
         return out
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
-        """Every event of a top-level run (children included), in order."""
+    def events(self, run_id: str, *, skip_bad: bool = False) -> list[dict[str, Any]]:
+        """Every event of a top-level run (children included), in order.
+
+        A row that is not a readable event (edited by hand, damaged) raises :class:`StoreError` naming the
+        run and the row; with ``skip_bad`` it is left out with a warning instead."""
         root = self.resolve(run_id)
-        return [
-            json.loads(data)
-            for (data,) in self._db.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
-        ]
+        out = []
+        for seq, data in self._db.execute("SELECT seq, data FROM events WHERE root_id = ? ORDER BY seq", (root,)):
+            event = loads_row(data) if isinstance(data, str) else None
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str) or "run_id" not in event:
+                message = f"run {root} has an unreadable event (row {seq}) in the store {self.path}"
+                if not skip_bad:
+                    raise StoreError(message)
+                warnings.warn(f"{message}; skipped", StoreWarning, stacklevel=2)
+                continue
+            out.append(event)
+        return out
 
     def spec_data(self, run_id: str) -> dict[str, Any] | None:
         """The stored run spec of a top-level run as plain data (see :class:`ponder.spec.RunSpec`;
@@ -295,8 +319,10 @@ class RunStore:
         row = self._db.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
         if not row:
             return None
-        data = json.loads(row[0])
-        return data if isinstance(data, dict) else None
+        data = loads_row(row[0]) if isinstance(row[0], str) else None
+        if not isinstance(data, dict):
+            raise StoreError(f"the stored spec of run {root} is unreadable (edited by hand?) in the store {self.path}")
+        return data
 
     def outcome(self, run_id: str) -> str | None:
         root = self.resolve(run_id)

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ConfigError
+from ..netloc import format_host_port, parse_host_port
 from .base import DEFAULT_MAX_OUTPUT, Tool, ToolError, ToolResult
 
 MAX_REDIRECTS = 5
@@ -47,10 +48,7 @@ class Allowlist:
                 continue
             if "/" in entry or "@" in entry:
                 raise ConfigError(f"http allowlist entries are host names (optionally host:port), got {raw!r}")
-            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-            if port and not port.isdigit():
-                raise ConfigError(f"bad port in http allowlist entry {raw!r}")
-            self.entries.append((host.strip("[]"), int(port) if port else None))
+            self.entries.append(parse_host_port(entry))  # [::1]:8000, host:port, bare ::1
         if not self.entries:
             raise ConfigError("http_get needs at least one allowed host (e.g. http:example.com)")
 
@@ -64,7 +62,7 @@ class Allowlist:
         return False
 
     def __str__(self) -> str:
-        return ", ".join(h if p is None else f"{h}:{p}" for h, p in self.entries)
+        return ", ".join(format_host_port(h, p) for h, p in self.entries)
 
 
 def check_url(url: str, allow: Allowlist) -> str:
