@@ -109,18 +109,25 @@ def decode_slice(data: bytes | bytearray | memoryview) -> str:
     return decode(raw[start:end])
 
 
-def clean_tree(value: Any) -> Any:
+#: how deep :func:`clean_tree` goes; deeper data is returned as it is (every consumer refuses data nested
+#: that deep anyway, see :mod:`ponder.payload`), so a hostile structure cannot exhaust the stack here
+MAX_CLEAN_DEPTH = 64
+
+
+def clean_tree(value: Any, _depth: int = 0) -> Any:
     """``value`` with :func:`clean` applied to every string in it (dict keys too), for JSON-like data
     (dicts, lists, tuples); other values are returned as they are. Unchanged data is returned as is."""
     if isinstance(value, str):
         return clean(value)
+    if _depth >= MAX_CLEAN_DEPTH:
+        return value
     if isinstance(value, Mapping):
-        items = [(clean_tree(k), clean_tree(v)) for k, v in value.items()]
+        items = [(clean_tree(k, _depth + 1), clean_tree(v, _depth + 1)) for k, v in value.items()]
         if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
             return value
         return dict(items)
     if isinstance(value, list | tuple):
-        out = [clean_tree(v) for v in value]
+        out = [clean_tree(v, _depth + 1) for v in value]
         if all(a is b for a, b in zip(out, value, strict=True)):
             return value
         return tuple(out) if isinstance(value, tuple) else out
