@@ -16,6 +16,7 @@ import click
 
 from ..errors import PonderError
 from .ask import ask
+from .eval import eval_command, generate
 from .models import models
 from .resume import resume
 from .runs import runs
@@ -30,6 +31,8 @@ def cli() -> None:
 
 
 cli.add_command(ask)
+cli.add_command(eval_command)
+cli.add_command(generate)
 cli.add_command(models)
 cli.add_command(runs)
 cli.add_command(resume)

@@ -91,7 +91,15 @@ def show(run_id: str, store_path: str | None, as_json: bool) -> None:
             f" {resume['replayed_tools']} tool calls replayed from the store"
         )
     if info["outcome"]:
-        click.echo(f"outcome: {info['outcome']}" + (f" ({info['outcome_source']})" if info["outcome_source"] else ""))
+        source = ", ".join(
+            part
+            for part in (
+                info["outcome_source"],
+                None if info["outcome_score"] is None else f"score {info['outcome_score']:g}",
+            )
+            if part
+        )
+        click.echo(f"outcome: {info['outcome']}" + (f" ({source})" if source else ""))
 
 
 def _print_event(event: dict[str, Any]) -> None:

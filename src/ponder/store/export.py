@@ -58,6 +58,7 @@ def records(store: RunStore, *, strategy: str | None = None, outcome: str | None
             "reasoning_trace": _trace(store.events(root)),
             "answer": info["answer"],
             "outcome": info["outcome"] or "unknown",
+            "score": info["outcome_score"],
             "strategy": info["strategy"],
             "model": info["model"],
             "stop_reason": info["stop_reason"],

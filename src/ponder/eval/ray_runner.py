@@ -1,0 +1,101 @@
+"""Items as Ray tasks (``ponder eval --ray ADDRESS|local``; needs ``pip install 'ponder-rlm[ray]'``).
+
+Each task receives the run spec (as JSON) and the item, runs :func:`run_item`
+in a Ray worker (which keeps its loaded models across tasks) and sends back the
+results row and the run's events, so the driver's run store holds every run.
+At most ``in_flight`` tasks are submitted at once; a task whose worker or node
+is lost is retried by Ray (``max_retries``), and one lost for good becomes an
+error row. ``local`` starts a private Ray instance on this machine with
+``in_flight`` CPUs; an address joins an existing cluster (``ray start --head``),
+whose nodes need ponder installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import ConfigError
+from ..runner import ModelCache
+from .execute import ItemResult, Task, error_result, run_item
+
+_WORKER_MODELS: ModelCache | None = None
+
+
+def ray_task(task: Task) -> ItemResult:
+    """The body of one Ray task (module level, so workers import it by name)."""
+    global _WORKER_MODELS
+    if _WORKER_MODELS is None:
+        _WORKER_MODELS = ModelCache()
+    return run_item(task, _WORKER_MODELS)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs ray: pip install 'ponder-rlm[ray]'") from None
+    return ray
+
+
+class Ray:
+    """Tasks on a Ray cluster (see the module docs)."""
+
+    def __init__(self, address: str, in_flight: int, *, max_retries: int = 3, task_cpus: float = 1.0) -> None:
+        ray = _ray()
+        self.ray = ray
+        self.in_flight = in_flight
+        self._started = not ray.is_initialized()
+        if self._started:
+            try:
+                if address == "local":
+                    ray.init(
+                        address="local",
+                        num_cpus=max(1, int(in_flight * task_cpus + 0.999)),
+                        include_dashboard=False,
+                        object_store_memory=100 * 1024 * 1024,
+                        log_to_driver=False,
+                    )
+                else:
+                    ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConfigError(f"cannot reach the Ray cluster at {address}: {' '.join(str(exc).split())}") from None
+        self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False, num_cpus=task_cpus)(ray_task)
+        self._pending: dict[Any, Task] = {}
+
+    def results(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, ItemResult]]:
+        ray = self.ray
+        pending = self._pending
+
+        def fill() -> None:
+            while len(pending) < self.in_flight:
+                task = next(tasks, None)
+                if task is None:
+                    return
+                pending[self._remote.remote(task)] = task
+
+        fill()
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                task = pending.pop(ref)
+                try:
+                    result: ItemResult = ray.get(ref)
+                except Exception as exc:  # lost for good after the retries, or the task itself broke
+                    result = error_result(task, f"the Ray task failed: {type(exc).__name__}: {_first_line(exc)}")
+                yield task, result
+            fill()
+
+    def close(self) -> None:
+        for ref in list(self._pending):
+            with contextlib.suppress(Exception):  # already finished or gone
+                self.ray.cancel(ref, force=True)
+        self._pending.clear()
+        if self._started:
+            self.ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__
