@@ -387,3 +387,20 @@ def test_parallel_workers_give_the_same_rows(capsys, tmp_path, monkeypatch):
 
     assert key(rows_of(tmp_path / "w1")) == key(rows_of(tmp_path / "w4"))
     assert all(r["correct"] for r in rows_of(tmp_path / "w4"))
+
+
+def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "react_vs_single.py"
+    spec = importlib.util.spec_from_file_location("bench_react_vs_single", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.main(["--model", "scripted", "--arith", "3", "--gsm8k", "0", "--no-python", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "## arithmetic" in out and "| react+calculator | single | 3 |" in out
+    rows = rows_of(tmp_path / "arithmetic")
+    assert {r["spec"] for r in rows} == {"single", "react+calculator"} and len(rows) == 6

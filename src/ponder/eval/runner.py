@@ -103,7 +103,6 @@ def evaluate(
     ]
     _write_manifest(out, arms, options, scorer_spec, len(items))
     total = len(items) * len(arms)
-    started = time.perf_counter()
     stopped: str | None = None
     errors = finished = 0
     with ExitStack() as stack:
@@ -115,6 +114,7 @@ def evaluate(
         backend = _backend(options, arms) if todo else None
         if backend is not None:
             stack.callback(backend.close)
+        started = time.perf_counter()  # after the workers started (a Ray cluster takes seconds)
         if progress is not None:
             progress.start(arms, total, total - len(todo))
             stack.callback(progress.stop)
@@ -137,7 +137,8 @@ def evaluate(
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-            summary = _summary(arms, items, latest, options, scorer_spec, time.perf_counter() - started, finished)
+            seconds = time.perf_counter() - started
+            summary = _summary(arms, items, latest, options, scorer_spec, seconds, finished)
             write_reports(summary, out)
     if stopped is not None:
         raise EvalStoppedError(
@@ -181,6 +182,7 @@ def _summary(
         **summary,
         "complete": done == len(items) * len(arms),
         "ran": ran,
+        #: from the workers' start to the last row (the report, written next, is not counted)
         "wall_seconds": round(seconds, 3),
         "workers": options.workers if options.ray is None else None,
         "ray": options.ray,
