@@ -357,6 +357,17 @@ def test_max_errors_stops_early_with_a_report(capsys, tmp_path, monkeypatch):
     assert json.loads((out / "summary.json").read_text())["complete"] is False
 
 
+def test_a_broken_setup_stops_after_the_first_items(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    data = write_jsonl(tmp_path / "d.jsonl", sums(30))
+    with FakeChatServer(faults=[404] * 100, reply=answering) as server:
+        code, _, err = run_cli(capsys, "eval", data, *server_args(server), "--out", tmp_path / "o")
+        assert code == 1 and "the first 5 items all failed with" in err and "404" in err
+        assert server.requests == 5
+    code, _, err = run_cli(capsys, "eval", data, "-m", "nosuch", "--out", tmp_path / "o2")
+    assert code == 1 and "unknown model" in err and not (tmp_path / "o2" / "results.jsonl").exists()
+
+
 def test_a_torn_last_line_is_skipped_and_healed(capsys, tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [{"question": "say 1", "answer": 1}, {"question": "say 2", "answer": 2}])
     out = tmp_path / "o"

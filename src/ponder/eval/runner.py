@@ -20,11 +20,12 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, PonderError
 from ..extract import number_key
+from ..runner import load_models
 from ..store import RunStore
 from .arms import Arm
 from .data import Item
 from .execute import ItemResult, Task
-from .local import Backend, local_backend
+from .local import Backend, Threads, local_backend
 from .report import summarize, write_reports
 from .results import ResultsFile, record_run
 from .scorers import Compare, get_scorer
@@ -105,6 +106,7 @@ def evaluate(
     total = len(items) * len(arms)
     stopped: str | None = None
     errors = finished = 0
+    first_errors: list[str | None] = []
     with ExitStack() as stack:
         stack.callback(results.close)
         store = None
@@ -130,7 +132,9 @@ def evaluate(
                 errors += row.get("error") is not None
                 if progress is not None:
                     progress.row(row)
-                stopped = _too_many(errors, finished, options.max_errors)
+                if len(first_errors) < SETUP_PROBE:
+                    first_errors.append(row.get("error"))
+                stopped = _too_many(errors, finished, options.max_errors) or _broken_setup(first_errors)
                 if stopped is not None:
                     break
         finally:
@@ -152,7 +156,21 @@ def _backend(options: EvalOptions, arms: Sequence[Arm]) -> Backend:
         from .ray_runner import Ray
 
         return Ray(options.ray, options.in_flight or options.workers)
-    return local_backend(options.workers, [arm.spec for arm in arms])
+    backend = local_backend(options.workers, [arm.spec for arm in arms])
+    if isinstance(backend, Threads):  # load each model once now: an unknown model is one line, not N error rows
+        for arm in arms:
+            load_models(arm.spec, backend.models)
+    return backend
+
+
+#: the first this many items all failing with one error stops the job: the setup is broken, not the items
+SETUP_PROBE = 5
+
+
+def _broken_setup(first: list[str | None]) -> str | None:
+    if len(first) != SETUP_PROBE or any(e is None for e in first) or len(set(first)) != 1:
+        return None
+    return f"the first {SETUP_PROBE} items all failed with: {first[0]}"
 
 
 def _too_many(errors: int, finished: int, limit: float | None) -> str | None:
