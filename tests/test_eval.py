@@ -292,6 +292,39 @@ def test_eval_bad_input_is_one_line(capsys, tmp_path, args, message):
     assert message in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_per_item_contexts_run_recursive(capsys, tmp_path):
+    (tmp_path / "doc.txt").write_text("The secret code is 7.")
+    rows = [
+        {"question": "What is the code?", "answer": 42, "ctx": "The weather is fine. The secret code is 42."},
+        {"question": "What is the code?", "answer": 7, "ctx": "@doc.txt"},
+    ]
+    data = write_jsonl(tmp_path / "c.jsonl", rows)
+    store = tmp_path / "runs.db"
+    code, stdout, err = run_cli(
+        capsys,
+        "eval",
+        data,
+        "-m",
+        "scripted",
+        "--context-field",
+        "ctx",
+        "--out",
+        tmp_path / "o",
+        "--store",
+        store,
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["specs"][0]["name"] == "recursive"
+    with RunStore(store) as runs:
+        for row in rows_of(tmp_path / "o"):
+            assert row["error"] is None and row["model_calls"] >= 1
+            info = runs.run(row["run_id"])
+            assert info["strategy"] == "recursive"
+        spec = runs.spec_data(rows_of(tmp_path / "o")[1]["run_id"])
+        assert spec is not None and spec["context"] == str((tmp_path / "doc.txt").resolve())
+
+
 def test_generate_arithmetic_is_deterministic_and_exact(capsys, tmp_path):
     code, _, _ = run_cli(capsys, "generate", "arithmetic", "-n", "8", "--seed", "5", "-o", tmp_path / "a.jsonl")
     assert code == 0

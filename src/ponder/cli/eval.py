@@ -140,6 +140,8 @@ def eval_command(
     names = [s.strip() for s in (strategies or "").split(",") if s.strip()]
     if not names and not spec_files:
         names = ["single"]
+    if context_field is not None:  # a per-item context means recursive, as --context does for ask
+        names = ["recursive" if name == "single" else name for name in names]
     arms = arms_from_flags(names, list(spec_files), flags, given)
     if dry_run:
         for arm in arms:
