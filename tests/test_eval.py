@@ -283,6 +283,7 @@ def test_eval_with_spec_files(capsys, tmp_path):
         (["--max-errors", "1.5"], "--max-errors"),
         (["--scorer", "choice"], "not an option letter"),
         (["-s", "nosuch"], "unknown strategy"),
+        (["-s", "single,single"], "are the same spec"),
     ],
 )
 def test_eval_bad_input_is_one_line(capsys, tmp_path, args, message):

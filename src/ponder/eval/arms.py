@@ -92,7 +92,13 @@ def arms_from_flags(
                 raise error  # a bad value, not a flag for other strategies
             names = ", ".join(n for n, _ in arms)
             raise ConfigError(f"{specific[name][0]} applies to none of the evaluated specs ({names})")
-    return [Arm(name, spec) for name, spec in _unique(arms)]
+    out = [Arm(name, spec) for name, spec in _unique(arms)]
+    seen: dict[str, str] = {}
+    for arm in out:
+        if arm.hash in seen:
+            raise ConfigError(f"{seen[arm.hash]} and {arm.name} are the same spec (hash {arm.hash}); evaluate it once")
+        seen[arm.hash] = arm.name
+    return out
 
 
 def _best_spec(
