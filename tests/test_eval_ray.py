@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,8 +44,9 @@ def _session_pids(sid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                if os.getsid(int(entry.name)) == sid:
+            with contextlib.suppress(OSError):
+                zombie = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+                if os.getsid(int(entry.name)) == sid and not zombie:
                     pids.append(int(entry.name))
     return pids
 
@@ -56,7 +58,7 @@ def ray_cluster() -> Iterator[str]:
     port = free_port()
     args = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}"]
     args += ["--num-cpus=2", "--object-store-memory=100000000", "--include-dashboard=false"]
-    args += [f"--temp-dir={temp}", "--disable-usage-stats", f"--ray-client-server-port={free_port()}"]
+    args += [f"--temp-dir={temp}", "--disable-usage-stats"]
     log = (temp / "ray-start.log").open("wb")
     process = subprocess.Popen(args, env=_env(temp), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -71,16 +73,23 @@ def ray_cluster() -> Iterator[str]:
                 time.sleep(0.5)
         yield f"127.0.0.1:{port}"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
         deadline = time.monotonic() + 20
         while _session_pids(process.pid) and time.monotonic() < deadline:
             time.sleep(0.5)
         for pid in _session_pids(process.pid):  # whatever did not stop on SIGTERM
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
         log.close()
-        assert not _session_pids(process.pid)
+        time.sleep(0.5)
+        left = _session_pids(process.pid)
+        shutil.rmtree(temp, ignore_errors=True)
+        assert not left, f"Ray processes left behind: {left}"
 
 
 def run_eval(tmp: Path, name: str, *extra: str) -> tuple[Path, dict]:
