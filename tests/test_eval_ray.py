@@ -30,12 +30,14 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 RAY = Path(sys.executable).parent / "ray"
 
 
-def _env(tmp: Path) -> dict[str, str]:
+def _env(tmp: Path, ray_temp: Path) -> dict[str, str]:
+    """Ray's files go under ``ray_temp`` (no session under /tmp/ray) and no token is written to ~/.ray."""
     return {
         **os.environ,
         "PYTHONPATH": str(SRC),
         "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_DISABLE_IMPORT_WARNING": "1",
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_TMPDIR": str(ray_temp),
         "PONDER_STORE": str(tmp / "default.db"),
     }
 
@@ -52,15 +54,19 @@ def _session_pids(sid: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
+def ray_cluster() -> Iterator[tuple[str, Path]]:
     """A one-node Ray cluster of our own (its own session, temp dir and ports), torn down by process group."""
-    temp = Path(tempfile.mkdtemp(prefix="r15", dir="/tmp"))  # Ray's socket paths must stay short
+    ray_temp = Path(tempfile.mkdtemp(prefix="r15", dir="/tmp"))  # Ray's socket paths must stay short
+    temp = ray_temp / "head"
+    temp.mkdir()
     port = free_port()
     args = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}"]
     args += ["--num-cpus=2", "--object-store-memory=100000000", "--include-dashboard=false"]
     args += [f"--temp-dir={temp}", "--disable-usage-stats"]
     log = (temp / "ray-start.log").open("wb")
-    process = subprocess.Popen(args, env=_env(temp), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        args, env=_env(temp, ray_temp), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -71,7 +77,7 @@ def ray_cluster() -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"ray start did not come up: {(temp / 'ray-start.log').read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", ray_temp
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -88,11 +94,11 @@ def ray_cluster() -> Iterator[str]:
         log.close()
         time.sleep(0.5)
         left = _session_pids(process.pid)
-        shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(ray_temp, ignore_errors=True)
         assert not left, f"Ray processes left behind: {left}"
 
 
-def run_eval(tmp: Path, name: str, *extra: str) -> tuple[Path, dict]:
+def run_eval(tmp: Path, ray_temp: Path, name: str, *extra: str) -> tuple[Path, dict]:
     data = tmp / "d.jsonl"
     if not data.exists():
         rows = [{"question": f"say {i}", "answer": i} for i in range(8)] + [{"question": "say nothing", "answer": 3}]
@@ -100,7 +106,7 @@ def run_eval(tmp: Path, name: str, *extra: str) -> tuple[Path, dict]:
     out = tmp / name
     args = [sys.executable, "-m", "ponder", "eval", str(data), "-m", "scripted", "-s", "single,refine"]
     args += ["--max-steps", "3", "--out", str(out), "--store", str(out / "runs.db"), "--json", *extra]
-    done = subprocess.run(args, env=_env(tmp), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(args, env=_env(tmp, ray_temp), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return out, json.loads(done.stdout)
 
@@ -114,13 +120,14 @@ def plain(out: Path) -> list[dict]:
 
 
 def test_ray_local_and_a_ray_cluster_give_the_rows_of_local_workers(ray_cluster, tmp_path):
-    local, _ = run_eval(tmp_path, "local", "--workers", "2")
-    on_cluster, summary = run_eval(tmp_path, "cluster", "--ray", ray_cluster, "--in-flight", "3")
-    private, _ = run_eval(tmp_path, "private", "--ray", "local", "--in-flight", "2")
+    address, ray_temp = ray_cluster
+    local, _ = run_eval(tmp_path, ray_temp, "local", "--workers", "2")
+    on_cluster, summary = run_eval(tmp_path, ray_temp, "cluster", "--ray", address, "--in-flight", "3")
+    private, _ = run_eval(tmp_path, ray_temp, "private", "--ray", "local", "--in-flight", "2")
     assert len(plain(local)) == 18
     assert plain(on_cluster) == plain(local)
     assert plain(private) == plain(local)
-    assert summary["ray"] == ray_cluster and summary["complete"]
+    assert summary["ray"] == address and summary["complete"]
     assert [s["correct"] for s in summary["specs"]] == [8, 0]  # single echoes "say i": the number is right
     rows = [json.loads(line) for line in (on_cluster / "results.jsonl").read_text().splitlines()]
     with RunStore(on_cluster / "runs.db") as store:  # the driver's store holds every run, with its events
