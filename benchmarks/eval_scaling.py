@@ -63,9 +63,15 @@ def command(data: Path, out: Path, url: str, extra: list[str]) -> list[str]:
     return [*base, "--out", str(out), "--store", str(out / "runs.db"), "--json", *extra]
 
 
+WORK: list[Path] = []
+
+
 def environment() -> dict[str, str]:
+    """The commands' environment: ponder from this tree; Ray's files in the work folder, no auth token
+    written to ~/.ray (a private instance on loopback)."""
     path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "OPENAI_API_KEY": "benchmark"}
+    ray = {"RAY_TMPDIR": str(WORK[0]), "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"} if WORK else {}
+    return {**os.environ, "PYTHONPATH": path, "OPENAI_API_KEY": "benchmark", **ray}
 
 
 def scaling(args: argparse.Namespace, work: Path) -> list[str]:
@@ -153,8 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown configs {', '.join(sorted(unknown))}")
     load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="ponder-eval-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pe15-", dir="/tmp") as tmp:  # short: Ray's socket paths
         work = Path(tmp)
+        WORK[:] = [work]
         lines = scaling(args, work) if args.configs else []
         if args.resume_items:
             lines += ["", *resume(args, work)]

@@ -13,11 +13,13 @@ whose nodes need ponder installed.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import ConfigError
-from ..runner import ModelCache
+from ..runner import ModelCache, load_models
+from ..spec import RunSpec
 from .execute import ItemResult, Task, error_result, run_item
 
 _WORKER_MODELS: ModelCache | None = None
@@ -31,6 +33,17 @@ def ray_task(task: Task) -> ItemResult:
     return run_item(task, _WORKER_MODELS)
 
 
+def warm_up(specs: list[str]) -> None:
+    """A task that loads the models of ``specs`` (run specs as JSON) into its worker and holds the worker a
+    moment, so that the warm-up tasks overlap and each starts a worker of its own."""
+    global _WORKER_MODELS
+    if _WORKER_MODELS is None:
+        _WORKER_MODELS = ModelCache()
+    for spec in specs:
+        load_models(RunSpec.from_json(spec), _WORKER_MODELS)
+    time.sleep(0.3)
+
+
 def _ray() -> Any:
     try:
         import ray
@@ -42,7 +55,9 @@ def _ray() -> Any:
 class Ray:
     """Tasks on a Ray cluster (see the module docs)."""
 
-    def __init__(self, address: str, in_flight: int, *, max_retries: int = 3, task_cpus: float = 1.0) -> None:
+    def __init__(
+        self, address: str, in_flight: int, specs: list[str], *, max_retries: int = 3, task_cpus: float = 1.0
+    ) -> None:
         ray = _ray()
         self.ray = ray
         self.in_flight = in_flight
@@ -63,6 +78,14 @@ class Ray:
                 raise ConfigError(f"cannot reach the Ray cluster at {address}: {' '.join(str(exc).split())}") from None
         self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False, num_cpus=task_cpus)(ray_task)
         self._pending: dict[Any, Task] = {}
+        # start the workers and load their models before the first item, so the ETA counts items only
+        warm = ray.remote(num_cpus=task_cpus)(warm_up)
+        try:
+            ray.get([warm.remote(specs) for _ in range(in_flight)])
+        except Exception as exc:  # e.g. an unknown model: one line, before any item
+            if self._started:
+                ray.shutdown()
+            raise ConfigError(f"the Ray workers cannot load the models: {_first_line(exc)}") from None
 
     def results(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, ItemResult]]:
         ray = self.ray

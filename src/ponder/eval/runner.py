@@ -155,7 +155,7 @@ def _backend(options: EvalOptions, arms: Sequence[Arm]) -> Backend:
     if options.ray is not None:
         from .ray_runner import Ray
 
-        return Ray(options.ray, options.in_flight or options.workers)
+        return Ray(options.ray, options.in_flight or options.workers, [arm.spec.to_json() for arm in arms])
     backend = local_backend(options.workers, [arm.spec for arm in arms])
     if isinstance(backend, Threads):  # load each model once now: an unknown model is one line, not N error rows
         for arm in arms:
