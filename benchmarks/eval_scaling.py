@@ -89,9 +89,12 @@ def scaling(args: argparse.Namespace, work: Path) -> list[str]:
                 command(data, out, server.url, extra), env=environment(), capture_output=True, text=True
             )
             took = time.perf_counter() - t0
-            if done.returncode != 0:
-                raise SystemExit(f"{label} failed: {done.stderr.strip()}")
-            summary = json.loads(done.stdout)
+            if done.returncode != 0 or not done.stdout.strip():
+                raise SystemExit(f"{label} failed (exit {done.returncode}): {done.stderr.strip()[-3000:]}")
+            try:
+                summary = json.loads(done.stdout.strip().splitlines()[-1])
+            except (json.JSONDecodeError, IndexError):
+                raise SystemExit(f"{label}: no summary in {done.stdout[:2000]!r}; {done.stderr[-2000:]}") from None
             ideal = args.items * args.delay / parallel
             spec = summary["specs"][0]
             rows.append(

@@ -53,7 +53,12 @@ def _max_errors(value: str | None) -> float | None:
     help="A run spec file to evaluate as well (repeatable); flags given beside it override its fields.",
 )
 @click.option(
-    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("eval-out"), show_default=True
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("eval-out"),
+    show_default=True,
+    help="Folder of results.jsonl, summary.json, report.md, report.png and eval.json (a rerun resumes there).",
 )
 @click.option(
     "--scorer",
@@ -106,7 +111,7 @@ def _max_errors(value: str | None) -> float | None:
     "--max-errors",
     default=None,
     metavar="N|FRACTION",
-    help="Stop after N errors, or when more than FRACTION of the items run failed.",
+    help="Stop after N errors, or when more than FRACTION of the items run failed (from the 10th item on).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as JSON (no progress bar).")
 @click.option("--dry-run", is_flag=True, help="Print the specs under evaluation (JSON lines) and run nothing.")

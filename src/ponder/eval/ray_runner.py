@@ -13,6 +13,7 @@ whose nodes need ponder installed.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -60,6 +61,10 @@ class Ray:
     ) -> None:
         ray = _ray()
         self.ray = ray
+        # Ray prints its own warnings ("(raylet) WARNING: ...") on the driver's stdout; while the cluster is
+        # in use they go to stderr, so that stdout holds only what ponder prints (--json: the summary)
+        self._stdout = contextlib.ExitStack()
+        self._stdout.enter_context(contextlib.redirect_stdout(sys.stderr))
         self.in_flight = in_flight
         self._started = not ray.is_initialized()
         if self._started:
@@ -75,6 +80,7 @@ class Ray:
                 else:
                     ray.init(address=address, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
+                self._stdout.close()
                 raise ConfigError(f"cannot reach the Ray cluster at {address}: {' '.join(str(exc).split())}") from None
         self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False, num_cpus=task_cpus)(ray_task)
         self._pending: dict[Any, Task] = {}
@@ -83,8 +89,7 @@ class Ray:
         try:
             ray.get([warm.remote(specs) for _ in range(in_flight)])
         except Exception as exc:  # e.g. an unknown model: one line, before any item
-            if self._started:
-                ray.shutdown()
+            self.close()
             raise ConfigError(f"the Ray workers cannot load the models: {_first_line(exc)}") from None
 
     def results(self, tasks: Iterator[Task]) -> Iterator[tuple[Task, ItemResult]]:
@@ -115,8 +120,11 @@ class Ray:
             with contextlib.suppress(Exception):  # already finished or gone
                 self.ray.cancel(ref, force=True)
         self._pending.clear()
-        if self._started:
-            self.ray.shutdown()
+        try:
+            if self._started:
+                self.ray.shutdown()
+        finally:
+            self._stdout.close()
 
 
 def _first_line(exc: BaseException) -> str:
