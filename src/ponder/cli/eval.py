@@ -104,7 +104,7 @@ def _max_errors(value: str | None) -> float | None:
     "--in-flight",
     type=click.IntRange(min=1),
     default=None,
-    help="With --ray: tasks submitted at once (default: --workers).",
+    help="With --ray: tasks submitted at once (default: --workers if given, else the cluster's CPUs).",
 )
 @click.option("--retry-errors", is_flag=True, help="Rerun the items whose last row has an error.")
 @click.option(

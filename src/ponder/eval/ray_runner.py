@@ -3,16 +3,18 @@
 Each task receives the run spec (as JSON) and the item, runs :func:`run_item`
 in a Ray worker (which keeps its loaded models across tasks) and sends back the
 results row and the run's events, so the driver's run store holds every run.
-At most ``in_flight`` tasks are submitted at once; a task whose worker or node
+At most ``in_flight`` tasks are submitted at once (default: as many as the
+cluster's CPUs run); a task whose worker or node
 is lost is retried by Ray (``max_retries``), and one lost for good becomes an
 error row. ``local`` starts a private Ray instance on this machine with
-``in_flight`` CPUs; an address joins an existing cluster (``ray start --head``),
+``in_flight`` CPUs (default: the machine's); an address joins an existing cluster (``ray start --head``),
 whose nodes need ponder installed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -57,7 +59,13 @@ class Ray:
     """Tasks on a Ray cluster (see the module docs)."""
 
     def __init__(
-        self, address: str, in_flight: int, specs: list[str], *, max_retries: int = 3, task_cpus: float = 1.0
+        self,
+        address: str,
+        in_flight: int | None,
+        specs: list[str],
+        *,
+        max_retries: int = 3,
+        task_cpus: float = 1.0,
     ) -> None:
         ray = _ray()
         self.ray = ray
@@ -65,14 +73,13 @@ class Ray:
         # in use they go to stderr, so that stdout holds only what ponder prints (--json: the summary)
         self._stdout = contextlib.ExitStack()
         self._stdout.enter_context(contextlib.redirect_stdout(sys.stderr))
-        self.in_flight = in_flight
         self._started = not ray.is_initialized()
         if self._started:
             try:
                 if address == "local":
                     ray.init(
                         address="local",
-                        num_cpus=max(1, int(in_flight * task_cpus + 0.999)),
+                        num_cpus=max(1, int((in_flight or os.cpu_count() or 1) * task_cpus + 0.999)),
                         include_dashboard=False,
                         object_store_memory=100 * 1024 * 1024,
                         log_to_driver=False,
@@ -82,12 +89,14 @@ class Ray:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 self._stdout.close()
                 raise ConfigError(f"cannot reach the Ray cluster at {address}: {' '.join(str(exc).split())}") from None
+        #: tasks in flight: as given, else as many as the cluster's CPUs run at once
+        self.in_flight = in_flight or max(1, int(ray.cluster_resources().get("CPU", 1) / task_cpus))
         self._remote = ray.remote(max_retries=max_retries, retry_exceptions=False, num_cpus=task_cpus)(ray_task)
         self._pending: dict[Any, Task] = {}
         # start the workers and load their models before the first item, so the ETA counts items only
         warm = ray.remote(num_cpus=task_cpus)(warm_up)
         try:
-            ray.get([warm.remote(specs) for _ in range(in_flight)])
+            ray.get([warm.remote(specs) for _ in range(self.in_flight)])
         except Exception as exc:  # e.g. an unknown model: one line, before any item
             self.close()
             raise ConfigError(f"the Ray workers cannot load the models: {_first_line(exc)}") from None

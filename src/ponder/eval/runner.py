@@ -40,7 +40,7 @@ class EvalOptions:
     workers: int = 1
     #: ``local`` or a Ray cluster address; None: local workers
     ray: str | None = None
-    #: Ray tasks in flight at once (default: ``workers``)
+    #: Ray tasks in flight at once (default: ``workers`` when more than 1, else the cluster's CPUs)
     in_flight: int | None = None
     retry_errors: bool = False
     #: stop after this many errors (>= 1) or this share of the items run (< 1); None: never
@@ -155,7 +155,8 @@ def _backend(options: EvalOptions, arms: Sequence[Arm]) -> Backend:
     if options.ray is not None:
         from .ray_runner import Ray
 
-        return Ray(options.ray, options.in_flight or options.workers, [arm.spec.to_json() for arm in arms])
+        in_flight = options.in_flight or (options.workers if options.workers > 1 else None)
+        return Ray(options.ray, in_flight, [arm.spec.to_json() for arm in arms])
     backend = local_backend(options.workers, [arm.spec for arm in arms])
     if isinstance(backend, Threads):  # load each model once now: an unknown model is one line, not N error rows
         for arm in arms:
