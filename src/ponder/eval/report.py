@@ -104,6 +104,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("mean model calls per item")
     ax.set_ylabel("accuracy (%), 95% interval")
     ax.set_ylim(-2, 102)
+    ax.margins(x=0.2)
     ax.set_title(f"{summary['items']} items, scorer {summary.get('scorer', '-')}", fontsize=9)
     ax.grid(alpha=0.3)
     if stats:
