@@ -449,3 +449,27 @@ def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
     assert "## arithmetic" in out and "| react+calculator | single | 3 |" in out
     rows = rows_of(tmp_path / "arithmetic")
     assert {r["spec"] for r in rows} == {"single", "react+calculator"} and len(rows) == 6
+
+
+def test_judge_scorer_calls_the_judge_model_role(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    data = write_jsonl(
+        tmp_path / "d.jsonl", [{"question": "Paris", "answer": "Paris"}, {"question": "Rome", "answer": "Oslo"}]
+    )
+
+    def verdict(body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        same = "Reference answer: Paris" in prompt and "Proposed answer: echo: Paris" in prompt
+        return "CORRECT: it names Paris" if same else "INCORRECT: another city"
+
+    with FakeChatServer(reply=verdict) as judge:
+        code, stdout, err = run_cli(
+            capsys, "eval", data, "-m", "scripted", "--judge-model", "openai:judge", "--base-url", judge.url,
+            "--scorer", "judge", "--out", tmp_path / "o", "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        assert judge.requests == 2  # one verdict per item, from the judge role; the answers came from the root model
+    rows = {r["item"]: r for r in rows_of(tmp_path / "o")}
+    assert rows["1"]["correct"] and rows["1"]["score_detail"] == "it names Paris"
+    assert not rows["2"]["correct"] and rows["1"]["model_calls"] == 1
+    assert json.loads(stdout)["scorer"] == "judge"
