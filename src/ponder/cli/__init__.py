@@ -20,6 +20,7 @@ from ..errors import PonderError
 from ..text import for_terminal
 from .ask import ask
 from .demo import demo
+from .eval import eval_command, generate
 from .models import models
 from .resume import resume
 from .runs import runs
@@ -35,6 +36,8 @@ def cli() -> None:
 
 cli.add_command(ask)
 cli.add_command(demo)
+cli.add_command(eval_command)
+cli.add_command(generate)
 cli.add_command(models)
 cli.add_command(runs)
 cli.add_command(resume)

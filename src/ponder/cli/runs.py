@@ -115,10 +115,16 @@ def show(run_id: str, store_path: str | None, as_json: bool) -> None:
             f" {resume['replayed_tools']} tool calls replayed from the store"
         )
     if info["outcome"]:
-        click.echo(
-            f"outcome: {_short(info['outcome'], 20)}"
-            + (f" ({_short(info['outcome_source'], 80)})" if info["outcome_source"] else "")
+        score = info.get("outcome_score")
+        source = ", ".join(
+            part
+            for part in (
+                _short(info["outcome_source"], 80) if info["outcome_source"] else None,
+                None if not isinstance(score, int | float) else f"score {score:g}",
+            )
+            if part
         )
+        click.echo(f"outcome: {_short(info['outcome'], 20)}" + (f" ({source})" if source else ""))
 
 
 def _print_event(event: dict[str, Any]) -> None:

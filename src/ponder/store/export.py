@@ -72,6 +72,7 @@ def records(
                 "reasoning_trace": _trace(store.events(root)),
                 "answer": info["answer"],
                 "outcome": info["outcome"] or "unknown",
+                "score": info["outcome_score"],
                 "strategy": info["strategy"],
                 "model": info["model"],
                 "stop_reason": info["stop_reason"],

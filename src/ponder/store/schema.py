@@ -70,6 +70,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE leases (root_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, time REAL NOT NULL);
     ALTER TABLE resumes ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3 -> 4: an outcome's score (ponder eval: partial credit, a judge's verdict), beside correct/incorrect
+    """
+    ALTER TABLE outcomes ADD COLUMN score REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -133,16 +133,18 @@ class RunStore:
                 ),
             )
 
-    def set_outcome(self, run_id: str, outcome: str, source: str = "") -> None:
-        """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark."""
+    def set_outcome(self, run_id: str, outcome: str, source: str = "", score: float | None = None) -> None:
+        """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark
+        or ``ponder eval`` (which also records the item's ``score``, in [0, 1])."""
         if outcome not in OUTCOMES:
             raise StoreError(f"unknown outcome {outcome!r} (use {', '.join(OUTCOMES)})")
         root = self.resolve(run_id)
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO outcomes (root_id, outcome, source, time) VALUES (?, ?, ?, ?) ON CONFLICT (root_id)"
-                " DO UPDATE SET outcome = excluded.outcome, source = excluded.source, time = excluded.time",
-                (root, outcome, source, time.time()),
+                "INSERT INTO outcomes (root_id, outcome, source, time, score) VALUES (?, ?, ?, ?, ?) ON CONFLICT"
+                " (root_id) DO UPDATE SET outcome = excluded.outcome, source = excluded.source, time = excluded.time,"
+                " score = excluded.score",
+                (root, outcome, source, time.time(), score),
             )
 
     def add_resume(self, root_id: str, replayed_calls: int, replayed_tools: int, *, forced: bool = False) -> None:
@@ -255,7 +257,7 @@ class RunStore:
                 "SELECT time, replayed_calls, replayed_tools FROM resumes WHERE root_id = ? ORDER BY time", (root,)
             )
         ]
-        outcome = self._db.execute("SELECT outcome, source FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        outcome = self._db.execute("SELECT outcome, source, score FROM outcomes WHERE root_id = ?", (root,)).fetchone()
         summary.update(
             children=[r for r in self._runs_of(root) if r["run_id"] != root],
             model_calls=counts.get("model_call", 0),
@@ -264,6 +266,7 @@ class RunStore:
             resumes=resumes,
             outcome=outcome[0] if outcome else None,
             outcome_source=outcome[1] if outcome else None,
+            outcome_score=outcome[2] if outcome else None,
         )
         return summary
 
