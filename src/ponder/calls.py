@@ -58,6 +58,8 @@ def call_options(
     if request.stop or request.grammar is not None:
         stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
         options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
+    if request.tool_choice is not None and request.tools and request.tool_choice != options.tool_choice:
+        options = replace(options, tool_choice=request.tool_choice)
     temperature = request.temperature if request.temperature is not None else run_temperature
     seed = mix_seed(run_seed, request.seed)
     if temperature is not None and temperature != options.temperature:

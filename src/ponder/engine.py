@@ -26,7 +26,7 @@ from typing import Any
 from .budget import Budget, BudgetMeter, Cancellation
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
-from .errors import ConfigError, DepthLimit, StopRun
+from .errors import ConfigError, DepthLimit, PromptTooLong, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
 from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
@@ -162,7 +162,7 @@ class Engine:
         gen = strategy.run(question)
         outcome: Outcome | None = None
         value: Any = None
-        pending: StopRun | None = None
+        pending: StopRun | PromptTooLong | None = None
         try:
             while outcome is None:
                 try:
@@ -182,6 +182,8 @@ class Engine:
                     value = self._execute(request, run, meter)
                 except DepthLimit as refused:  # refuses that child only; the run may go on
                     pending = refused
+                except PromptTooLong as long:  # the strategy may act on it (send less); else it ends the run
+                    pending = long
                 except StopRun as stop:
                     run.stopping = pending = stop
         except BaseException as exc:
@@ -385,7 +387,8 @@ class Engine:
             run.steps.extend(steps[i] for i in sorted(steps))
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
         for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
-            record(i, (Completion("", "error", Usage(), models[i].name), 0.0))
+            why = str(failed[i]) or type(failed[i]).__name__
+            record(i, (Completion("", "error", Usage(), models[i].name, error=why), 0.0))
         run.steps.extend(steps[i] for i in range(len(requests)))  # the steps stay in request order
         completions = [done[i] for i in range(len(requests))]
         return completions

@@ -65,6 +65,8 @@ class Generate:
     #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
     #: None: the role of the run (root, or what the ``Child`` that started it named)
     role: Role | None = None
+    #: with ``tools``: ``required`` (the reply must be a tool call) or ``auto``; see GenerationOptions
+    tool_choice: str | None = None
 
     @classmethod
     def of(
@@ -80,6 +82,7 @@ class Generate:
         seed: int | None = None,
         data: Mapping[str, Any] | None = None,
         role: Role | None = None,
+        tool_choice: str | None = None,
     ) -> Generate:
         return cls(
             tuple(messages),
@@ -92,6 +95,7 @@ class Generate:
             seed,
             dict(data or {}),
             role,
+            tool_choice,
         )
 
     @classmethod

@@ -154,7 +154,7 @@ class ModelCache:
         key = replace(wanted, writes_code=None)
         with self._lock:
             if key not in self._models:
-                self._models[key] = load_model(wanted.model, base_url=wanted.base_url)
+                self._models[key] = load_model(wanted.model, base_url=wanted.base_url, **wanted.load_options())
             return self._models[key]
 
 

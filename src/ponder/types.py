@@ -104,10 +104,15 @@ class GenerationOptions:
     #: a GBNF grammar constraining the output. A hint: honoured by backends with
     #: ``supports_grammar`` (the embedded/GGUF backend), ignored by the others.
     grammar: str | None = None
+    #: with native tools: ``auto`` (the model may answer in text) or ``required`` (it must call a tool);
+    #: sent to servers that take ``tool_choice``, ignored by the others. None: the server's default.
+    tool_choice: str | None = None
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
 
+        if self.tool_choice not in (None, "auto", "required", "none"):
+            raise ConfigError(f"tool_choice must be auto, required or none, got {self.tool_choice!r}")
         if self.temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_tokens < 1:
@@ -125,3 +130,5 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    #: why the call failed (finish reason ``error``: one failed element of a batch that went on)
+    error: str | None = None

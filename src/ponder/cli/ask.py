@@ -18,6 +18,7 @@ from rich.console import Console
 
 from ..events import EventSink
 from ..models import DEFAULT_MODEL
+from ..models.servers import SERVER_KINDS
 from ..runner import open_run
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
@@ -55,6 +56,18 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 @click.option("--fast-model", default=None, help="Model of route's fast path (default: --model).")
 @click.option("--judge-model", default=None, help="Model of LM verifiers and tree evaluations (default: --model).")
 @click.option("--base-url", default=None, help="Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL).")
+@click.option(
+    "--server-kind",
+    type=click.Choice(SERVER_KINDS),
+    default=None,
+    help="What the server at --base-url is (default auto: probed once): grammars, tool calls and windows follow it.",
+)
+@click.option(
+    "--context-window",
+    type=click.IntRange(min=16),
+    default=None,
+    help="The model's window in tokens where the server reports none (default: reported, else 8192).",
+)
 @click.option(
     "--max-steps",
     type=_POSITIVE,

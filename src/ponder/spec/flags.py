@@ -77,6 +77,11 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
     if values.get("base_url") is not None and wants("base_url"):
         for model in data["models"].values():
             model["base_url"] = values["base_url"]
+    for flag in ("server_kind", "context_window"):  # every server model of the run (the only one, usually)
+        if values.get(flag) is not None and wants(flag):
+            for model in data["models"].values():
+                if flag == "context_window" or str(model.get("model", "")).startswith("openai:"):
+                    model[flag] = values[flag]
     budget = data["budget"]
     for flag, key in (("max_calls", "max_model_calls"), ("max_total_tokens", "max_tokens"), ("max_seconds", None)):
         if wants(flag):
