@@ -80,10 +80,12 @@ def complete_all(
     *,
     on_text: TextObserver | None,
     max_concurrency: int,
+    skip: set[int] | None = None,
 ) -> None:
     """Make the calls of ``requests`` (each on its model in ``models``); ``on_done(i, result)`` is called
     on this thread as each one completes, replayed ones first, with the completion or the exception
-    that call raised (after the backend's retries). ``on_text`` streams (only given for a single call)."""
+    that call raised (after the backend's retries). ``on_text`` streams (only given for a single call).
+    The calls in ``skip`` are not made (the caller serves them)."""
 
     def call(i: int) -> Timed:
         req = requests[i]
@@ -102,6 +104,8 @@ def complete_all(
 
     live = []
     for i, recorded in enumerate(replayed):
+        if skip and i in skip:
+            continue
         if recorded is None:
             live.append(i)
             continue

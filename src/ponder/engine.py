@@ -13,7 +13,11 @@ sends it the result of each request, and is the one place that
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
-* runs child strategies (``Child``) with the shared budget, up to a depth limit.
+* runs child strategies (``Child``) with the shared budget, up to a depth limit,
+* answers identical deterministic calls once (:mod:`ponder.cache`): from a
+  per-run cache, and from a longer-lived one (the store's, ``--cache``) when given,
+* throws :class:`~ponder.errors.PromptTooLong` (a prompt the model's window cannot
+  hold, found before the call) into the strategy, which may send less instead.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
+from .cache import CompletionCache, MemoryCache, as_cached, cache_key, cacheable
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
 from .errors import ConfigError, DepthLimit, PromptTooLong, StopRun
@@ -56,6 +61,7 @@ class Engine:
         on_text: TextObserver | None = None,
         max_concurrency: int = 8,
         replay: Replay | None = None,
+        cache: bool | CompletionCache = True,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -69,6 +75,10 @@ class Engine:
         self.max_concurrency = max_concurrency
         #: recorded results to replay before calling the model or tools live (resume)
         self.replay = replay
+        #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
+        #: across runs (the store's); False: every call is made
+        self.cache = cache
+        self._cache: MemoryCache | None = None
         self._seq = 0
         self._index = 0
         self._spec: dict[str, Any] | None = None
@@ -103,6 +113,10 @@ class Engine:
         self._index = 0
         self._spec = dict(spec) if spec is not None else self._describe(strategy, question)
         self._history = tuple(history)
+        if self.cache is False:
+            self._cache = None
+        else:
+            self._cache = MemoryCache(None if self.cache is True else self.cache)
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
@@ -315,6 +329,36 @@ class Engine:
         self._index += 1
         return index
 
+    def _cached(
+        self,
+        requests: Sequence[Generate],
+        models: Sequence[Model],
+        options: Sequence[GenerationOptions],
+        replayed: list[Timed | None],
+    ) -> tuple[list[str | None], set[int], dict[int, int]]:
+        """Serve the calls the cache holds (into ``replayed``): returns each call's key (None: not cacheable),
+        the calls served from the cache, and the calls that repeat an earlier one of the batch (-> it)."""
+        keys: list[str | None] = [None] * len(requests)
+        cached: set[int] = set()
+        followers: dict[int, int] = {}
+        if self._cache is None:
+            return keys, cached, followers
+        first: dict[str, int] = {}
+        for i, (request, model, opts) in enumerate(zip(requests, models, options, strict=True)):
+            if replayed[i] is not None or not cacheable(model, opts):
+                continue
+            tools = [t.to_openai() for t in request.tools] if request.tools and model.supports_tools else []
+            key = keys[i] = cache_key(model.name, request.messages, opts, tools)
+            hit = self._cache.get(key)
+            if hit is not None:
+                replayed[i] = (as_cached(hit), 0.0)
+                cached.add(i)
+            elif key in first:
+                followers[i] = first[key]
+            else:
+                first[key] = i
+        return keys, cached, followers
+
     def _generate(
         self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
     ) -> list[Completion]:
@@ -343,6 +387,7 @@ class Engine:
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
             for index, r, o in zip(indices, requests, options, strict=True)
         ]
+        keys, cached, followers = self._cached(requests, models, options, replayed)
         done: dict[int, Completion] = {}
         steps: dict[int, Step] = {}
         errors: list[BaseException] = []
@@ -360,7 +405,12 @@ class Engine:
             data = dict(req.data)
             if i in failed:
                 data["error"] = str(failed[i]) or type(failed[i]).__name__
+            if i in cached:
+                data["cached"] = True
             completion, seconds = outcome
+            key = keys[i]
+            if key is not None and i not in cached and completion.finish_reason != "error" and self._cache:
+                self._cache.put(key, name, completion)
             usage = completion.usage
             meter.count(usage)
             run.usage.add(usage)
@@ -381,8 +431,22 @@ class Engine:
 
         on_text = self.on_text if stream else None
         complete_all(
-            models, requests, options, replayed, indices, record, on_text=on_text, max_concurrency=self.max_concurrency
+            models,
+            requests,
+            options,
+            replayed,
+            indices,
+            record,
+            on_text=on_text,
+            max_concurrency=self.max_concurrency,
+            skip=set(followers),
         )
+        for i, leader in sorted(followers.items()):  # the same call earlier in this batch: its result
+            if leader in done:
+                cached.add(i)
+                record(i, (as_cached(done[leader]), 0.0))
+            else:
+                record(i, failed[leader])
         if errors and (len(requests) == 1 or len(errors) == len(requests)):
             run.steps.extend(steps[i] for i in sorted(steps))
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)

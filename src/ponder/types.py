@@ -65,12 +65,15 @@ class Usage:
 
     ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
     backend actually had to process (smaller when a cached KV prefix was reused).
+    ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.cache`),
+    which cost no tokens and no model call.
     """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     model_calls: int = 0
+    cached_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -81,15 +84,19 @@ class Usage:
         self.completion_tokens += other.completion_tokens
         self.prompt_tokens_evaluated += other.prompt_tokens_evaluated
         self.model_calls += other.model_calls
+        self.cached_calls += other.cached_calls
 
     def to_dict(self) -> dict[str, int]:
-        return {
+        out = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "model_calls": self.model_calls,
             "total_tokens": self.total_tokens,
         }
+        if self.cached_calls:  # only when there were some: older readers see the same keys as before
+            out["cached_calls"] = self.cached_calls
+        return out
 
 
 @dataclass(frozen=True, slots=True)

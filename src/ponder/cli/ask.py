@@ -83,6 +83,12 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 @click.option(
     "--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE."
 )
+@click.option(
+    "--cache",
+    is_flag=True,
+    default=False,
+    help="Reuse the completions of identical deterministic calls from earlier runs (kept in the run store).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
 @click.option(
     "--trace",

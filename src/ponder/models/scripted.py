@@ -55,6 +55,7 @@ class ScriptedModel:
         supports_concurrency: bool | None = None,
         supports_tools: bool = False,
         writes_code: bool = False,
+        cacheable: bool = False,
     ) -> None:
         if callable(replies):
             self._responder: Responder | None = replies
@@ -67,6 +68,9 @@ class ScriptedModel:
         self.supports_concurrency = callable(replies) if supports_concurrency is None else supports_concurrency
         self.supports_tools = supports_tools
         self.writes_code = writes_code
+        #: a reply queue is a sequence, not a function of the prompt: identical calls are not cached
+        #: (:mod:`ponder.cache`) unless told so
+        self.cacheable = cacheable
         #: the spec that loads this fake again by name (only the echo fake of ``load_model("scripted")`` has one)
         self.spec: str | None = None
         self.calls: list[ScriptedCall] = []

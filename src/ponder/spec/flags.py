@@ -104,6 +104,8 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
         data["store"] = str(values["store_path"])
     if wants("no_store") and values.get("no_store"):
         data["record"] = False
+    if wants("cache") and values.get("cache") is not None:
+        data["cache"] = bool(values["cache"])
     if wants("trace_path") and values.get("trace_path") is not None:
         data["trace"] = str(values["trace_path"])
     if wants("strategy"):

@@ -142,6 +142,8 @@ class RunSpec:
     #: the run store file (None: the default location); ``record=False``: not stored
     store: str | None = None
     record: bool = True
+    #: reuse completions of identical deterministic calls from earlier runs, kept in the store (``--cache``)
+    cache: bool = False
     #: a JSONL trace file to write the events to
     trace: str | None = None
     max_concurrency: int = 8
@@ -184,6 +186,8 @@ class RunSpec:
             raise ConfigError(
                 f"--stop {self.stop} does not apply to {root.name} (use it with --strategy refine or --strategy consistency)"
             )
+        if self.cache and not self.record:
+            raise ConfigError("--cache keeps completions in the run store; it does not go with --no-store")
         if self.memory is not None and not root.memory:
             raise ConfigError(f"--memory does not apply to {root.name} (use it with --strategy react or refine)")
 
@@ -219,7 +223,7 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "trace"):
+        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "cache", "trace"):
             out[name] = getattr(self, name)
         out["max_concurrency"] = self.max_concurrency
         if self.history:
@@ -293,6 +297,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "context_fingerprint": (dict, type(None)),
     "store": (str, type(None)),
     "record": (bool,),
+    "cache": (bool,),
     "trace": (str, type(None)),
     "max_concurrency": (int,),
     "version": (int,),

@@ -69,6 +69,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE leases (root_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, time REAL NOT NULL);
     ALTER TABLE resumes ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3 -> 4: completions of deterministic calls, reused by later runs (--cache; see ponder.cache)
+    """
+    CREATE TABLE completions (key TEXT PRIMARY KEY, model TEXT NOT NULL, completion TEXT NOT NULL, time REAL NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
