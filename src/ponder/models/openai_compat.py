@@ -255,23 +255,38 @@ class OpenAIModel:
 
     # -- one request, retried without a field the server rejected ---------------------
 
-    def _create(self, kwargs: dict[str, Any], extra: Extra, **more: Any) -> Any:
-        fields = dict(extra.fields)
-        if more.pop("usage", False) and self.stream_usage:
-            more["stream_options"] = {"include_usage": True}
-        create = self._client.chat.completions.create
+    def _create(self, kwargs: dict[str, Any], extra: Extra, *, stream: bool = False) -> Any:
+        """POST one chat completion (a stream when ``stream``), dropping any optional field the server rejects.
+
+        The body is sent through the SDK's ``post`` (its retries, errors and SSE parsing) as the plain
+        JSON it already is: ``chat.completions.create`` would first walk every message through the
+        SDK's type-driven transform, which costs about 0.5 ms per message (the text protocol's
+        few-shot prompt has 14) and changes nothing in a body built from plain dicts.
+        """
+        from openai import Stream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        body = {**kwargs, **extra.fields}
+        if stream:
+            body["stream"] = True
+            if self.stream_usage:
+                body["stream_options"] = {"include_usage": True}
         openai = self._openai
         while True:
             try:
-                return create(**kwargs, **more, extra_body=fields or None)
+                return self._client.post(
+                    "/chat/completions",
+                    body=body,
+                    cast_to=ChatCompletion,
+                    stream=stream,
+                    stream_cls=Stream[ChatCompletionChunk],
+                )
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                sent = set(fields) | set(more)
-                name = rejected_field(f"{exc} {exc.body}", sent)
+                name = rejected_field(f"{exc} {exc.body}", set(body) - set(kwargs) - {"stream"})
                 if name is None:
                     raise
             remember_rejection(self.info, name, self._where())
-            fields.pop(name, None)
-            more.pop(name, None)
+            body.pop(name, None)
 
     def _usage(self, usage: Any, messages: Sequence[Message], text: str) -> Usage:
         if usage is None:  # server sent no usage: estimate, so budgets still work
@@ -306,7 +321,7 @@ class OpenAIModel:
         usage = None
         chunks = 0
         calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
-        with self._create(kwargs, extra, stream=True, usage=True) as stream:
+        with self._create(kwargs, extra, stream=True) as stream:
             for chunk in stream:
                 chunks += 1
                 if getattr(chunk, "usage", None) is not None:
