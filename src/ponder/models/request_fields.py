@@ -97,7 +97,7 @@ def _constraint_fields(style: ConstraintStyle, constraint: Constraint) -> dict[s
 def rejected_field(message: str, sent: set[str]) -> str | None:
     """The optional field a server's error ``message`` names, among those ``sent``."""
     lowered = message.lower()
-    for name in OPTIONAL_FIELDS:
-        if name in sent and name in lowered:
+    for name in OPTIONAL_FIELDS:  # vLLM says "tool choice" for tool_choice
+        if name in sent and (name in lowered or name.replace("_", " ") in lowered):
             return name
     return None

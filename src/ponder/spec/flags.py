@@ -79,8 +79,8 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
             model["base_url"] = values["base_url"]
     for flag in ("server_kind", "context_window"):  # every server model of the run (the only one, usually)
         if values.get(flag) is not None and wants(flag):
-            for model in data["models"].values():
-                if flag == "context_window" or str(model.get("model", "")).startswith("openai:"):
+            for role, model in data["models"].items():
+                if flag == "context_window" or role == "root" or str(model.get("model", "")).startswith("openai:"):
                     model[flag] = values[flag]
     budget = data["budget"]
     for flag, key in (("max_calls", "max_model_calls"), ("max_total_tokens", "max_tokens"), ("max_seconds", None)):
