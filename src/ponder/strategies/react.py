@@ -277,6 +277,7 @@ ENTRY = StrategyEntry(
             "fallback_after",
             int,
             "react: native replies without a tool call before the text protocol takes over (0: never).",
+            "--fallback-after",
             minimum=0,
         ),
         Option("loop_threshold", int, "react: repeats of one action that count as a loop.", minimum=2),
