@@ -205,8 +205,7 @@ class OpenAIModel:
                     f"{where} answered {exc.status_code} after {self.max_retries} retries: {_short(exc)}"
                 ) from None
             if _OVERLONG.search(_short(exc)):
-                tokens = self._estimate(messages)
-                raise PromptTooLong(self.name, tokens, self.context_window) from None
+                raise self._too_long(_short(exc), messages) from None
             raise ModelCallError(f"{where} answered {exc.status_code}: {_short(exc)}") from None
         except openai.APIError as exc:  # an error event inside a stream, a malformed response
             raise ModelCallError(f"{where} failed: {_short(exc)}") from None
@@ -227,6 +226,15 @@ class OpenAIModel:
         if tokens >= window:
             raise PromptTooLong(self.name, tokens, window)
         return tokens
+
+    def _too_long(self, message: str, messages: Sequence[Message]) -> PromptTooLong:
+        """The server refused an overlong prompt: the window it named is remembered (so the next
+        overlong prompt is caught before the call), and the counts go into the error."""
+        window = _number(_WINDOW_IN, message)
+        if window is not None and self.configured_window is None:
+            self.info.context_window = window
+        tokens = _number(_TOKENS_IN, message) or self._estimate(messages)
+        return PromptTooLong(self.name, tokens, window or self.context_window)
 
     def _estimate(self, messages: Sequence[Message]) -> int:
         return sum(self.count_tokens(m.content) + MESSAGE_OVERHEAD for m in messages)
@@ -349,6 +357,19 @@ class OpenAIModel:
 
     def _where(self) -> str:
         return f"the model server at {self.base_url}" if self.base_url else "the OpenAI API"
+
+
+#: the window and the prompt's tokens in servers' overlong-prompt errors (vLLM, llama.cpp, llama-cpp-python)
+_WINDOW_IN = re.compile(
+    r"(?:maximum context length is|context window of|context size \(|n_ctx[ =:]+)\s*(\d+)", re.IGNORECASE
+)
+_TOKENS_IN = re.compile(r"(\d+) in the messages|requested tokens \((\d+)\)|requested (\d+) tokens", re.IGNORECASE)
+
+
+def _number(pattern: re.Pattern[str], text: str) -> int | None:
+    found = pattern.search(text)
+    digits = next((g for g in found.groups() if g), None) if found else None
+    return int(digits) if digits else None
 
 
 def _finish(reason: str | None) -> Any:
