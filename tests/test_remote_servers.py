@@ -334,8 +334,14 @@ def test_near_the_window_the_server_count_decides() -> None:
 
 def test_a_server_error_about_the_context_length_is_prompt_too_long() -> None:
     message = "This model's maximum context length is 64 tokens. However, you requested 900 tokens"
-    with FakeChatServer(reject_fields={"messages": message}) as server, pytest.raises(PromptTooLong):
-        model_of(server).complete(ASK, GenerationOptions())
+    with FakeChatServer(reject_fields={"messages": message}) as server:
+        model = model_of(server)
+        with pytest.raises(PromptTooLong, match="prompt of 900 tokens exceeds the context window of 64"):
+            model.complete(ASK, GenerationOptions())
+        assert model.context_window == 64  # learned: the next overlong prompt is refused before the call
+        with pytest.raises(PromptTooLong):
+            model.complete(_words(100), GenerationOptions())
+        assert len(server.bodies) == 1
 
 
 @tool
