@@ -22,9 +22,16 @@ import json
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .types import Completion, GenerationOptions, Message, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from .models.base import Model
+    from .requests import Generate
+
+#: a completion and its seconds, as the engine hands them around
+Timed = tuple[Completion, float]
 
 
 class CompletionCache(Protocol):
@@ -49,6 +56,38 @@ def cache_key(
     data = [model, [m.to_dict() for m in messages], asdict(options), list(tools)]
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=list)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lookup(
+    cache: MemoryCache | None,
+    requests: Sequence[Generate],
+    models: Sequence[Model],
+    options: Sequence[GenerationOptions],
+    served: list[Timed | None],
+) -> tuple[list[str | None], set[int], dict[int, int]]:
+    """Serve the calls of one engine request that ``cache`` holds, into ``served`` (where replayed results
+    already are). Returns each call's key (None: not cacheable), the calls served from the cache, and
+    the calls repeating an earlier one of the same batch (-> that one's index), which are not made."""
+    keys: list[str | None] = [None] * len(requests)
+    cached: set[int] = set()
+    followers: dict[int, int] = {}
+    if cache is None:
+        return keys, cached, followers
+    first: dict[str, int] = {}
+    for i, (request, model, opts) in enumerate(zip(requests, models, options, strict=True)):
+        if served[i] is not None or not cacheable(model, opts):
+            continue
+        tools = [t.to_openai() for t in request.tools] if request.tools and model.supports_tools else []
+        key = keys[i] = cache_key(model.name, request.messages, opts, tools)
+        hit = cache.get(key)
+        if hit is not None:
+            served[i] = (as_cached(hit), 0.0)
+            cached.add(i)
+        elif key in first:
+            followers[i] = first[key]
+        else:
+            first[key] = i
+    return keys, cached, followers
 
 
 def as_cached(completion: Completion) -> Completion:

@@ -28,7 +28,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
-from .cache import CompletionCache, MemoryCache, as_cached, cache_key, cacheable
+from .cache import CompletionCache, MemoryCache, as_cached, lookup
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
 from .errors import ConfigError, DepthLimit, PromptTooLong, StopRun
@@ -329,36 +329,6 @@ class Engine:
         self._index += 1
         return index
 
-    def _cached(
-        self,
-        requests: Sequence[Generate],
-        models: Sequence[Model],
-        options: Sequence[GenerationOptions],
-        replayed: list[Timed | None],
-    ) -> tuple[list[str | None], set[int], dict[int, int]]:
-        """Serve the calls the cache holds (into ``replayed``): returns each call's key (None: not cacheable),
-        the calls served from the cache, and the calls that repeat an earlier one of the batch (-> it)."""
-        keys: list[str | None] = [None] * len(requests)
-        cached: set[int] = set()
-        followers: dict[int, int] = {}
-        if self._cache is None:
-            return keys, cached, followers
-        first: dict[str, int] = {}
-        for i, (request, model, opts) in enumerate(zip(requests, models, options, strict=True)):
-            if replayed[i] is not None or not cacheable(model, opts):
-                continue
-            tools = [t.to_openai() for t in request.tools] if request.tools and model.supports_tools else []
-            key = keys[i] = cache_key(model.name, request.messages, opts, tools)
-            hit = self._cache.get(key)
-            if hit is not None:
-                replayed[i] = (as_cached(hit), 0.0)
-                cached.add(i)
-            elif key in first:
-                followers[i] = first[key]
-            else:
-                first[key] = i
-        return keys, cached, followers
-
     def _generate(
         self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
     ) -> list[Completion]:
@@ -387,7 +357,7 @@ class Engine:
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
             for index, r, o in zip(indices, requests, options, strict=True)
         ]
-        keys, cached, followers = self._cached(requests, models, options, replayed)
+        keys, cached, followers = lookup(self._cache, requests, models, options, replayed)
         done: dict[int, Completion] = {}
         steps: dict[int, Step] = {}
         errors: list[BaseException] = []
