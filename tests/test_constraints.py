@@ -74,3 +74,10 @@ def test_decode_reads_the_answer_of_a_json_reply_and_keeps_other_text() -> None:
     assert c.decode("yes") == "yes"
     assert c.decode('{"answer": ') == '{"answer": '
     assert c.decode('{"other": 1}') == '{"other": 1}'
+
+
+def test_a_choice_list_is_one_description_too() -> None:
+    c = Constraint.choice(["sure", 'say "no"', "two\nlines"])
+    assert c.choices == ("sure", 'say "no"', "two\nlines")
+    assert c.gbnf == 'root ::= "sure" | "say \\"no\\"" | "two\\nlines"'
+    assert c.regex is not None and re.match(c.regex, "two\nlines") and not re.match(c.regex, "say no")

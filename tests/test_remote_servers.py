@@ -396,3 +396,14 @@ def test_code_mode_sees_the_sub_models_window_in_the_repl() -> None:
     result = engine.run(RecursiveCode("word " * 200), "Summarise the context")
     assert result.answer is not None
     assert "exceeds the sub-model's window of 50; slice the input" in result.answer
+
+
+def test_a_server_that_is_down_is_probed_again_once_it_is_up() -> None:
+    from servers import free_port
+
+    port = free_port()
+    model = OpenAIModel("m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    assert model.info.kind == "generic" and not model.info.reached
+    with vllm() as server:  # the same model object, a server on another port: re-pointed to check re-probing
+        model.base_url = server.url
+        assert model.info.kind == "vllm"

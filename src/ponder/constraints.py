@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -91,6 +92,17 @@ class Constraint:
         """The constraint of ``gbnf`` (cached). A grammar outside the subset keeps only its ``gbnf`` form."""
         return _parse_cached(gbnf)
 
+    @staticmethod
+    def choice(options: Sequence[str]) -> Constraint:
+        """The constraint allowing exactly one of ``options`` (its GBNF is what the embedded backend gets).
+
+        >>> print(Constraint.choice(["sure", 'say "no"']).gbnf)
+        root ::= "sure" | "say \\"no\\""
+        """
+        if not options:
+            raise ConfigError("a choice constraint needs at least one option")
+        return _parse_cached("root ::= " + " | ".join(_gbnf_literal(o) for o in options))
+
     def decode(self, text: str) -> str:
         """The reply text of a schema-constrained reply (``{"answer": ...}``), else ``text`` unchanged."""
         stripped = text.strip()
@@ -122,6 +134,11 @@ def _parse_cached(gbnf: str) -> Constraint:
     elif regex is not None:
         schema = _object({"type": "string", "pattern": regex})
     return Constraint(gbnf, choices, regex, schema)
+
+
+def _gbnf_literal(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
 
 
 def _object(answer: dict[str, Any]) -> dict[str, Any]:

@@ -121,7 +121,7 @@ class OpenAIModel:
     @property
     def info(self) -> ServerInfo:
         """What the server supports (see :mod:`ponder.models.servers`)."""
-        if self._info is None:
+        if self._info is None or not self._info.reached:  # a server that was down is probed again
             self._info = server_info(self.base_url, self.server_kind, self.model)
         return self._info
 

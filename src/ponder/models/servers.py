@@ -45,6 +45,8 @@ PROBE_SECONDS = 1.5
 DISK_TTL = 3600.0
 
 log = logging.getLogger("ponder.models")
+#: what a probe request returns when nothing answered at all (connection refused, timeout)
+DOWN = object()
 
 
 @dataclass
@@ -63,6 +65,8 @@ class ServerInfo:
     context_window: int | None = None
     version: str | None = None
     rejected: set[str] = field(default_factory=set)
+    #: False when no probe got an answer (the server is down): not kept, probed again next time
+    reached: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,9 +113,12 @@ def server_info(base_url: str | None, kind: str, model: str, client: Any | None 
         elif base_url is None:
             found = info_for("openai")
         else:
-            found = _from_disk(key) or probe(root_url(base_url), model, client)
-            _to_disk(key, found)
-        _memory[key] = found
+            stored = _from_disk(key)
+            found = stored or probe(root_url(base_url), model, client)
+            if stored is None and found.reached:
+                _to_disk(key, found)
+        if found.reached:
+            _memory[key] = found
         return found
 
 
@@ -165,7 +172,9 @@ def probe(root: str, model: str, client: Any | None = None) -> ServerInfo:
         found.version = str(version["version"])
         _detail(found, root, model, client)
         return found
-    return info_for("generic")
+    found = info_for("generic")
+    found.reached = any(answer is not DOWN for answer in (models, props, version))
+    return found
 
 
 def vllm_style(version: str | None) -> ConstraintStyle:
@@ -224,7 +233,7 @@ def _call(client: Any | None, method: str, url: str, body: dict[str, Any] | None
         else:
             response = client.request(method, url, json=body, timeout=PROBE_SECONDS)
     except (httpx.HTTPError, OSError):
-        return None
+        return DOWN
     if response.status_code != 200:
         return None
     try:
