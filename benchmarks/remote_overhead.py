@@ -8,9 +8,10 @@ tools, so every run below is one model call. Per run, median and min over ``--ru
 * the same with the 14 messages of react's text-protocol prompt (the SDK's cost per message);
 * ponder ``single``; ``react`` with native tool calls; ``react`` with the text protocol.
 
-Each configuration runs in its own child process per repeat, the configurations interleaved,
-so machine noise hits them alike; ``--baseline-src DIR`` adds the same rows for another ponder
-checkout (e.g. ``git archive COMMIT src | tar -x -C /tmp/old``), run alternately with this one.
+Each repeat is one child process running every configuration, interleaved run by run, so
+machine noise hits them alike; ``--baseline-src DIR`` adds the same rows for another ponder
+checkout (e.g. ``git archive COMMIT src | tar -x -C /tmp/old``), its repeats alternating with
+this one's.
 
     .venv/bin/python benchmarks/remote_overhead.py                       # 200 runs x 5 repeats
     .venv/bin/python benchmarks/remote_overhead.py --runs 20 --repeats 1 # quick check
@@ -105,20 +106,23 @@ def _tools() -> list[Any]:
     return [calculator_tool()]
 
 
-def child(config: str, runs: int) -> dict[str, float]:
+def child(runs: int) -> dict[str, dict[str, float]]:
+    """Every configuration in this process, interleaved run by run (noise hits them alike)."""
     httpd, url = serve()
     try:
-        run = _runner(config, url)
-        for _ in range(5):
-            run()  # warm: imports, the connection, the server probe
-        seconds = []
+        runners = {config: _runner(config, url) for config in CONFIGS}
+        for run in runners.values():
+            for _ in range(5):
+                run()  # warm: imports, the connection, the server probe
+        seconds: dict[str, list[float]] = {config: [] for config in CONFIGS}
         for _ in range(runs):
-            t0 = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - t0)
+            for config, run in runners.items():
+                t0 = time.perf_counter()
+                run()
+                seconds[config].append(time.perf_counter() - t0)
     finally:
         httpd.shutdown()
-    return {"median": statistics.median(seconds) * 1e3, "min": min(seconds) * 1e3}
+    return {c: {"median": statistics.median(v) * 1e3, "min": min(v) * 1e3} for c, v in seconds.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,10 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline-src", default=None, help="a src/ folder with another ponder to compare against")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.runs)))
+        print(json.dumps(child(args.runs)))
         return 0
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     sources = {"this checkout": os.path.abspath(here)}
@@ -138,12 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = os.getloadavg()[0]
     found: dict[tuple[str, str], list[dict[str, float]]] = {}
     for _ in range(args.repeats):
-        for config in CONFIGS:
-            for label, src in sources.items():
-                env = {**os.environ, "PYTHONPATH": src}
-                command = [sys.executable, __file__, "--child", config, "--runs", str(args.runs)]
-                done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-                found.setdefault((label, config), []).append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for label, src in sources.items():
+            env = {**os.environ, "PYTHONPATH": src}
+            command = [sys.executable, __file__, "--child", "--runs", str(args.runs)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            for config, row in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                found.setdefault((label, config), []).append(row)
     print(f"{args.runs} runs x {args.repeats} repeats per row; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after; {os.cpu_count()} cores")  # fmt: skip
     print()
