@@ -47,7 +47,8 @@ class Generate:
     are added to whichever options apply (so a strategy can ask for a stop
     sequence without overriding the user's temperature or token limit).
     ``tools`` are offered to the model as native tool calls when the backend
-    supports them (``Model.supports_tools``); other backends never see them.
+    supports them (``Model.supports_tools``); other backends never see them;
+    ``tool_choice`` (``required``/``auto``) goes with them to servers that take it.
     ``temperature`` and ``seed`` override just those two options (a sampler
     asks for distinct seeds without touching the user's token limit); ``data``
     is copied into the recorded step (e.g. ``{"sample": 3}``).

@@ -109,7 +109,8 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     top_p: float = 1.0
     #: a GBNF grammar constraining the output. A hint: honoured by backends with
-    #: ``supports_grammar`` (the embedded/GGUF backend), ignored by the others.
+    #: ``supports_grammar`` (the embedded/GGUF backend; servers in the form they take, see
+    #: :mod:`ponder.constraints`), ignored by the others.
     grammar: str | None = None
     #: with native tools: ``auto`` (the model may answer in text) or ``required`` (it must call a tool);
     #: sent to servers that take ``tool_choice``, ignored by the others. None: the server's default.
