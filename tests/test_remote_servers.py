@@ -262,6 +262,8 @@ def test_a_server_that_ignores_tools_falls_back_to_the_text_protocol() -> None:
         fallback = next(s for s in result.steps if s.kind == "fallback")
         assert fallback.data["protocol_from"] == "native" and fallback.data["replies"] == 2
         assert "tools" in server.bodies[1] and "tools" not in server.bodies[2]
+        # the backend remembers: later runs on this server pick the text protocol from the start
+        assert model_of(server).preferred_tool_protocol == "text"
         assert server.bodies[2]["messages"][-1]["content"] == "Question: What is 2 + 2?"
 
 

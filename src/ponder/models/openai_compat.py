@@ -46,7 +46,7 @@ from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, 
 from ..types import Completion, GenerationOptions, Message, ToolCall, Usage
 from .base import TextCallback
 from .request_fields import Extra, extra_fields, rejected_field
-from .servers import ServerInfo, remember_rejection, root_url, server_info
+from .servers import ServerInfo, note_tool_reply, remember_rejection, root_url, server_info
 
 DEFAULT_CONTEXT_WINDOW = 8192
 #: tokens a chat template adds per message (role markers), for the estimate
@@ -183,10 +183,13 @@ class OpenAIModel:
                 completion = self._plain(kwargs, extra, messages)
                 if on_text is not None and completion.text:
                     on_text(completion.text)
-                return completion
-            if on_text is None:
-                return self._plain(kwargs, extra, messages)
-            return self._streamed(kwargs, extra, messages, on_text)
+            elif on_text is None:
+                completion = self._plain(kwargs, extra, messages)
+            else:
+                completion = self._streamed(kwargs, extra, messages, on_text)
+            if tools and options.tool_choice == "required":
+                note_tool_reply(info, bool(completion.tool_calls), where)
+            return completion
         except openai.APITimeoutError:
             raise ModelUnavailableError(
                 f"{where} did not answer within {self.timeout:g} s ({self.max_retries} retries)"

@@ -67,6 +67,8 @@ class ServerInfo:
     rejected: set[str] = field(default_factory=set)
     #: False when no probe got an answer (the server is down): not kept, probed again next time
     reached: bool = True
+    #: replies in a row without a tool call to requests that required one (see :func:`note_tool_reply`)
+    ignored_tools: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -291,6 +293,22 @@ def _to_disk(key: str, info: ServerInfo) -> None:
         tmp.replace(path)
     except OSError as exc:  # a cache only: the run goes on without it
         log.debug("cannot write the server cache %s: %s", path, exc)
+
+
+#: replies in a row that ignored ``tool_choice: required`` after which native tools are not trusted
+IGNORED_TOOLS = 2
+
+
+def note_tool_reply(info: ServerInfo, called: bool, where: str) -> None:
+    """Count a reply to a request that required a tool call: a server that keeps ignoring the tools
+    loses ``native_tools`` (react's ``--tool-protocol auto`` then picks the text protocol), logged once."""
+    if called:
+        info.ignored_tools = 0
+        return
+    info.ignored_tools += 1
+    if info.ignored_tools >= IGNORED_TOOLS and info.native_tools:
+        info.native_tools = False
+        log.warning("%s ignores native tool calls; runs from now on use react's text protocol", where)
 
 
 def remember_rejection(info: ServerInfo, name: str, where: str) -> None:
