@@ -72,6 +72,8 @@ def call_options(
     if request.stop or request.grammar is not None:
         stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
         options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
+    if request.tool_choice is not None and request.tools and request.tool_choice != options.tool_choice:
+        options = replace(options, tool_choice=request.tool_choice)
     temperature = request.temperature if request.temperature is not None else run_temperature
     seed = mix_seed(run_seed, request.seed)
     if temperature is not None and temperature != options.temperature:
@@ -93,12 +95,14 @@ def complete_all(
     on_text: TextObserver | None,
     max_concurrency: int,
     meter: BudgetMeter | None = None,
+    skip: set[int] | None = None,
 ) -> None:
     """Make the calls of ``requests`` (each on its model in ``models``); ``on_done(i, result)`` is called
     on this thread as each one completes, replayed ones first, with the completion or the exception
     that call raised (after the backend's retries). ``on_text`` streams (only given for a single call).
     With a ``meter`` that is :attr:`~ponder.budget.BudgetMeter.watched`, calls are bounded by the run's
-    time limit and cancellation (see the module docs)."""
+    time limit and cancellation (see the module docs). The calls in ``skip`` are not made (the caller
+    serves them)."""
     watch = meter if meter is not None and meter.watched else None
     abandoned = threading.Event()
 
@@ -121,6 +125,8 @@ def complete_all(
 
     live = []
     for i, recorded in enumerate(replayed):
+        if skip and i in skip:
+            continue
         if recorded is None:
             live.append(i)
             continue

@@ -18,7 +18,11 @@ sends it the result of each request, and is the one place that
   abandoned after its tool's ``timeout`` (the model is told), and a run's
   ``max_seconds`` (or its cancellation) ends the run even while a tool or a model
   call is stuck: the strategy gets :class:`~ponder.errors.StopRun` and returns
-  its best answer so far.
+  its best answer so far,
+* answers identical deterministic calls once (:mod:`ponder.cache`): from a
+  per-run cache, and from a longer-lived one (the store's, ``--cache``) when given,
+* throws :class:`~ponder.errors.PromptTooLong` (a prompt the model's window cannot
+  hold, found before the call) into the strategy, which may send less instead.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
+from .cache import CompletionCache, MemoryCache, as_cached, lookup
 from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
 from .conversation import with_history
 from .deadline import Overdue, call_with_deadline
-from .errors import ConfigError, DepthLimit, StopRun
+from .errors import ConfigError, DepthLimit, PromptTooLong, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
 from .models.base import Model
 from .requests import Batch, CallTool, Checkpoint, Child, Generate, Outcome, Record, Request, Strategy
@@ -64,6 +69,7 @@ class Engine:
         on_text: TextObserver | None = None,
         max_concurrency: int = 8,
         replay: Replay | None = None,
+        cache: bool | CompletionCache = True,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -77,6 +83,10 @@ class Engine:
         self.max_concurrency = max_concurrency
         #: recorded results to replay before calling the model or tools live (resume)
         self.replay = replay
+        #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
+        #: across runs (the store's); False: every call is made
+        self.cache = cache
+        self._cache: MemoryCache | None = None
         self._seq = 0
         self._index = 0
         self._spec: dict[str, Any] | None = None
@@ -112,6 +122,10 @@ class Engine:
         self._index = 0
         self._spec = clean_tree(dict(spec)) if spec is not None else self._describe(strategy, question)
         self._history = clean_messages(history)
+        if self.cache is False:
+            self._cache = None
+        else:
+            self._cache = MemoryCache(None if self.cache is True else self.cache)
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
@@ -172,7 +186,7 @@ class Engine:
         gen = strategy.run(question)
         outcome: Outcome | None = None
         value: Any = None
-        pending: StopRun | None = None
+        pending: StopRun | PromptTooLong | None = None
         try:
             while outcome is None:
                 try:
@@ -192,6 +206,8 @@ class Engine:
                     value = self._execute(request, run, meter)
                 except DepthLimit as refused:  # refuses that child only; the run may go on
                     pending = refused
+                except PromptTooLong as long:  # the strategy may act on it (send less); else it ends the run
+                    pending = long
                 except StopRun as stop:
                     run.stopping = pending = stop
         except BaseException as exc:
@@ -376,6 +392,7 @@ class Engine:
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
             for index, r, o in zip(indices, requests, options, strict=True)
         ]
+        keys, cached, followers = lookup(self._cache, requests, models, options, replayed)
         done: dict[int, Completion] = {}
         steps: dict[int, Step] = {}
         errors: list[BaseException] = []
@@ -393,7 +410,12 @@ class Engine:
             data = dict(req.data)
             if i in failed:
                 data["error"] = str(failed[i]) or type(failed[i]).__name__
+            if i in cached:
+                data["cached"] = True
             completion, seconds = outcome
+            key = keys[i]
+            if key is not None and i not in cached and completion.finish_reason != "error" and self._cache:
+                self._cache.put(key, name, completion)
             usage = completion.usage
             meter.count(usage)
             run.usage.add(usage)
@@ -424,15 +446,23 @@ class Engine:
                 on_text=on_text,
                 max_concurrency=self.max_concurrency,
                 meter=meter,
+                skip=set(followers),
             )
         except StopRun:  # the time ran out mid-batch: the calls that finished stay in the result
             run.steps.extend(steps[i] for i in sorted(steps))
             raise
+        for i, leader in sorted(followers.items()):  # the same call earlier in this batch: its result
+            if leader in done:
+                cached.add(i)
+                record(i, (as_cached(done[leader]), 0.0))
+            else:
+                record(i, failed[leader])
         if errors and (len(requests) == 1 or len(errors) == len(requests)):
             run.steps.extend(steps[i] for i in sorted(steps))
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
         for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
-            record(i, (Completion("", "error", Usage(), models[i].name), 0.0))
+            why = str(failed[i]) or type(failed[i]).__name__
+            record(i, (Completion("", "error", Usage(), models[i].name, error=why), 0.0))
         run.steps.extend(steps[i] for i in range(len(requests)))  # the steps stay in request order
         completions = [done[i] for i in range(len(requests))]
         return completions

@@ -47,7 +47,8 @@ class Generate:
     are added to whichever options apply (so a strategy can ask for a stop
     sequence without overriding the user's temperature or token limit).
     ``tools`` are offered to the model as native tool calls when the backend
-    supports them (``Model.supports_tools``); other backends never see them.
+    supports them (``Model.supports_tools``); other backends never see them;
+    ``tool_choice`` (``required``/``auto``) goes with them to servers that take it.
     ``temperature`` and ``seed`` override just those two options (a sampler
     asks for distinct seeds without touching the user's token limit); ``data``
     is copied into the recorded step (e.g. ``{"sample": 3}``).
@@ -65,6 +66,8 @@ class Generate:
     #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
     #: None: the role of the run (root, or what the ``Child`` that started it named)
     role: Role | None = None
+    #: with ``tools``: ``required`` (the reply must be a tool call) or ``auto``; see GenerationOptions
+    tool_choice: str | None = None
 
     @classmethod
     def of(
@@ -80,6 +83,7 @@ class Generate:
         seed: int | None = None,
         data: Mapping[str, Any] | None = None,
         role: Role | None = None,
+        tool_choice: str | None = None,
     ) -> Generate:
         return cls(
             tuple(messages),
@@ -92,6 +96,7 @@ class Generate:
             seed,
             dict(data or {}),
             role,
+            tool_choice,
         )
 
     @classmethod

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from . import telemetry
 from .budget import Budget, Cancellation
+from .cache import StoreCache
 from .calls import TextObserver
 from .context.fingerprint import changes, fingerprint
 from .engine import Engine
@@ -117,6 +118,7 @@ def open_run(
             all_sinks.append(store.sink(resume=resume))
         all_sinks.extend(sinks)
         all_sinks.extend(telemetry.sinks_from_env())
+        cache: bool | StoreCache = StoreCache(store) if spec.cache and store is not None else True
         engine = Engine(
             roles["root"],
             models=roles,
@@ -125,6 +127,7 @@ def open_run(
             on_text=on_text,
             max_concurrency=spec.max_concurrency,
             replay=replay,
+            cache=cache,
         )
         yield OpenRun(spec, roles, tools, strategy, engine, store)
 
@@ -154,7 +157,7 @@ class ModelCache:
         key = replace(wanted, writes_code=None)
         with self._lock:
             if key not in self._models:
-                self._models[key] = load_model(wanted.model, base_url=wanted.base_url)
+                self._models[key] = load_model(wanted.model, base_url=wanted.base_url, **wanted.load_options())
             return self._models[key]
 
 

@@ -45,6 +45,8 @@ repl           record  ``recursive`` code mode            ``code``, ``ok``
 format_error   record  ``react``                          ``count``, ``output``
 ungrounded     record  ``react``                          ``tool``, ``input`` (refused: not grounded)
 loop           record  ``react``                          --
+fallback       record  ``react`` (native -> text)         :class:`FallbackData`
+too_long       record  ``react``, ``recursive`` code      ``tokens``, ``window``
 tool           tool    any :class:`CallTool` by default   (the ``tool_call`` event; exports)
 verify_code    tool    the ``code`` verifier              (the ``tool_call`` event)
 =============  ======  =================================  ============================================
@@ -95,6 +97,8 @@ REPL = "repl"
 FORMAT_ERROR = "format_error"
 UNGROUNDED = "ungrounded"
 LOOP = "loop"
+FALLBACK = "fallback"
+TOO_LONG = "too_long"
 
 # -- tool calls ------------------------------------------------------------------
 
@@ -106,9 +110,19 @@ KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
         SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
-        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, UNGROUNDED, LOOP, TOOL, VERIFY_CODE,
+        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, UNGROUNDED, LOOP, FALLBACK, TOO_LONG, TOOL,
+        VERIFY_CODE,
     }
 )  # fmt: skip
+
+
+class FallbackData(TypedDict):
+    """A ``fallback`` record of ``react``: the protocol it left and took, and why."""
+
+    protocol_from: str
+    protocol_to: str
+    replies: int
+    reason: str
 
 
 class SampleData(TypedDict):

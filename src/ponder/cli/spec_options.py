@@ -14,6 +14,7 @@ import click
 from click.core import ParameterSource
 
 from ..models import DEFAULT_MODEL
+from ..models.servers import SERVER_KINDS
 from ..numbers import MAX_SECONDS
 from .memory_option import memory_options
 from .numbers import COUNT, FiniteFloat, Whole
@@ -57,6 +58,18 @@ def _options(trace: bool) -> list[Callable[[Any], Any]]:
             "--base-url", default=None, help="Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL)."
         ),
         click.option(
+            "--server-kind",
+            type=click.Choice(SERVER_KINDS),
+            default=None,
+            help="What the server at --base-url is (default auto: probed once): grammars, tool calls and windows follow it.",
+        ),
+        click.option(
+            "--context-window",
+            type=click.IntRange(min=16, max=1 << 30),
+            default=None,
+            help="The model's window in tokens where the server reports none (default: reported, else 8192).",
+        ),
+        click.option(
             "--max-steps",
             type=_POSITIVE,
             default=None,
@@ -79,6 +92,12 @@ def _options(trace: bool) -> list[Callable[[Any], Any]]:
         click.option("--seed", type=Whole(), default=0, show_default=True),
         click.option(
             "--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE."
+        ),
+        click.option(
+            "--cache",
+            is_flag=True,
+            default=False,
+            help="Reuse the completions of identical deterministic calls from earlier runs (kept in the run store).",
         ),
     ]
     if trace:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from ..budget import Budget
 from ..errors import ConfigError
 from ..models.registry import DEFAULT_MODEL
+from ..models.servers import SERVER_KINDS
 from ..numbers import finite, loads_json, whole
 from ..strategies.entry import ROLES
 from ..text import clean
@@ -37,11 +38,17 @@ SPEC_VERSION = 1
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A model for one role: the backend spec (``smollm2``, ``gguf:PATH``, ``openai:NAME``, ``scripted``),
-    the server's base URL, and capability overrides (None: the backend's own)."""
+    the server's base URL, and capability overrides (None: the backend's own).
+
+    ``server_kind`` (``openai:`` models) says what the server is: ``llamacpp``, ``vllm``, ``ollama``,
+    ``openai``, or ``auto`` (probed); ``context_window`` is the window where the server reports none
+    (for a GGUF model: its ``n_ctx``)."""
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
     writes_code: bool | None = None
+    server_kind: str | None = None
+    context_window: int | None = None
 
     @classmethod
     def parse(cls, data: Any) -> ModelSpec:
@@ -51,15 +58,34 @@ class ModelSpec:
             data = {"model": data}
         if not isinstance(data, Mapping):
             raise ConfigError(f"a model must be a spec string or an object, got {data!r}")
-        unknown = sorted(set(data) - {"model", "base_url", "writes_code"})
+        known = ("model", "base_url", "writes_code", "server_kind", "context_window")
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(f"a model takes model, base_url and writes_code, not {', '.join(unknown)}")
+            raise ConfigError(f"a model takes {', '.join(known)}, not {', '.join(unknown)}")
         spec = cls(**dict(data))
         if not isinstance(spec.model, str) or not spec.model.strip():
             raise ConfigError(f"a model needs a backend spec (e.g. smollm2 or openai:NAME), got {spec.model!r}")
         if spec.writes_code is not None and not isinstance(spec.writes_code, bool):
             raise ConfigError(f"writes_code must be true or false, got {spec.writes_code!r}")
+        if spec.server_kind is not None:
+            if spec.server_kind not in SERVER_KINDS:
+                raise ConfigError(f"unknown server kind {spec.server_kind!r} (use {', '.join(SERVER_KINDS)})")
+            if not spec.model.startswith("openai:"):
+                raise ConfigError(f"--server-kind applies to openai:MODEL models, not {spec.model}")
+        window = spec.context_window
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 16):
+            raise ConfigError(f"context_window must be a whole number of tokens >= 16, got {window!r}")
         return spec
+
+    def load_options(self) -> dict[str, Any]:
+        """The keyword options :func:`~ponder.models.load_model` takes for this model."""
+        options: dict[str, Any] = {}
+        remote = self.model.startswith("openai:")
+        if self.server_kind is not None and remote:
+            options["server_kind"] = self.server_kind
+        if self.context_window is not None:
+            options["context_window" if remote else "n_ctx"] = self.context_window
+        return options
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +149,8 @@ class RunSpec:
     #: the run store file (None: the default location); ``record=False``: not stored
     store: str | None = None
     record: bool = True
+    #: reuse completions of identical deterministic calls from earlier runs, kept in the store (``--cache``)
+    cache: bool = False
     #: a JSONL trace file to write the events to
     trace: str | None = None
     max_concurrency: int = 8
@@ -172,6 +200,8 @@ class RunSpec:
             raise ConfigError(
                 f"--stop {self.stop} does not apply to {root.name} (use it with --strategy refine or --strategy consistency)"
             )
+        if self.cache and not self.record:
+            raise ConfigError("--cache keeps completions in the run store; it does not go with --no-store")
         if self.memory is not None and not root.memory:
             raise ConfigError(f"--memory does not apply to {root.name} (use it with --strategy react or refine)")
 
@@ -207,7 +237,7 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "trace"):
+        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "cache", "trace"):
             out[name] = getattr(self, name)
         out["max_concurrency"] = self.max_concurrency
         if self.history:
@@ -281,6 +311,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "context_fingerprint": (dict, type(None)),
     "store": (str, type(None)),
     "record": (bool,),
+    "cache": (bool,),
     "trace": (str, type(None)),
     "max_concurrency": (int,),
     "version": (int,),

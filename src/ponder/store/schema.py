@@ -74,6 +74,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outcomes ADD COLUMN score REAL;
     """,
+    # 4 -> 5: completions of deterministic calls, reused by later runs (--cache; see ponder.cache)
+    """
+    CREATE TABLE completions (key TEXT PRIMARY KEY, model TEXT NOT NULL, completion TEXT NOT NULL, time REAL NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -154,6 +154,22 @@ class RunStore:
                 (root_id, time.time(), replayed_calls, replayed_tools, int(forced)),
             )
 
+    # -- the completion cache (--cache) --------------------------------------------
+
+    def cached_completion(self, key: str) -> dict[str, Any] | None:
+        """The completion stored under ``key`` (see :mod:`ponder.cache`), or None."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row is not None else None
+
+    def cache_completion(self, key: str, model: str, completion: dict[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO completions (key, model, completion, time) VALUES (?, ?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET completion = excluded.completion, time = excluded.time",
+                (key, model, json.dumps(completion, ensure_ascii=False), time.time()),
+            )
+
     # -- leases: one writer per run ------------------------------------------------
 
     def take_lease(self, root_id: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import prompts, steps
-from ..errors import DepthLimit, StopRun
+from ..errors import DepthLimit, PromptTooLong, StopRun
 from ..requests import Batch, Checkpoint, Child, Generate, Outcome, Record, Request, StrategyGen
 from ..sandbox import ExecResult, Sandbox, SandboxConfig
 from ..types import Message, assistant, system, user
@@ -28,6 +28,26 @@ from .recursive_repl import SETUP, Bridge, Call
 
 CHECK_SECONDS = 0.25  # while code runs, how often the run's time limit and cancellation are looked at
 _BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+def _sub_window(long: PromptTooLong) -> str:
+    return f"prompt of {long.tokens} tokens exceeds the sub-model's window of {long.window}; slice the input"
+
+
+def _answer(completion: Any) -> str:
+    """An ``llm_query`` result: the reply, or (for a call that failed) the error, which the model's code sees."""
+    if completion.finish_reason == "error" and completion.error:
+        return f"error: {completion.error}"
+    return str(completion.text)
+
+
+def _forget_oldest(history: list[Message], long: PromptTooLong) -> Generator[Request, Any, list[Message]]:
+    """The root prompt outgrew the window: drop the oldest reply and its output (the task stays), and say so."""
+    yield Record(steps.TOO_LONG, str(long), {"tokens": long.tokens, "window": long.window})
+    if len(history) <= 4:
+        raise long
+    note = user(f"[{long}: your oldest code and its output were dropped; print less]")
+    return [*history[:2], note, *history[4:]]
 
 
 def code_blocks(text: str) -> list[str]:
@@ -61,7 +81,11 @@ class RecursiveCode:
             ]
             try:
                 while True:
-                    reply = (yield Generate.of(history, kind=steps.CODE)).text
+                    try:
+                        reply = (yield Generate.of(history, kind=steps.CODE)).text
+                    except PromptTooLong as long:
+                        history = yield from _forget_oldest(history, long)
+                        continue
                     history.append(assistant(reply))
                     blocks = code_blocks(reply)
                     if not blocks:
@@ -120,8 +144,12 @@ class RecursiveCode:
             if call.name == "llm_query":
                 prompts_ = [str(p) for p in call.payload.get("prompts", [])]
                 requests = tuple(Generate.of([user(p)], kind=steps.SUB_QUERY, role="sub") for p in prompts_)
-                completions = yield Batch(requests)
-                call.reply.put((True, [c.text for c in completions]))
+                try:
+                    completions = yield Batch(requests)
+                except PromptTooLong as long:  # every prompt was too long: llm_query raises it in the REPL
+                    call.reply.put((False, f"llm_query: {_sub_window(long)}"))
+                    return
+                call.reply.put((True, [_answer(c) for c in completions]))
             elif call.name == "rlm_query":
                 child = RecursiveCode(
                     call.payload.get("context") or "",
