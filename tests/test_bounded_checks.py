@@ -62,7 +62,7 @@ def test_edits_all_over_a_megabyte_are_estimated_in_linear_time():
 def test_refine_converges_on_a_megabyte_reply():
     """The issue's example: a 1 MB reply made refine's convergence check run forever."""
     huge = _words(random.Random(4), 1_000_000)
-    model = ScriptedModel(lambda messages: huge)
+    model = ScriptedModel(lambda messages: huge, context_window=10**7)  # a window that holds the megabyte
     result = Engine(model, options=GenerationOptions(max_tokens=10**6)).run(strategies.Refine(max_rounds=3), "a lot")
     assert result.stop_reason == "converged" and result.answer == huge
 
