@@ -13,7 +13,8 @@ sends it the result of each request, and is the one place that
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
-* runs child strategies (``Child``) with the shared budget, up to a depth limit.
+* runs child strategies (``Child``, or a group at once: ``Children``; see
+  :mod:`ponder.engine_children`) with the shared budget, up to a depth limit.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
-from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
+from .calls import TextObserver, Timed, call_options, complete_all
 from .conversation import with_history
-from .errors import ConfigError, DepthLimit, StopRun
-from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
+from .engine_children import run_child, run_children
+from .engine_tools import call_tool
+from .errors import ConfigError
+from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
 from .models.base import Model
-from .requests import Batch, CallTool, Child, Generate, Outcome, Record, Request, Strategy
+from .requests import Batch, CallTool, Child, Children, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
+from .run_loop import RunLoop
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
 from .types import Completion, GenerationOptions, Message, Usage
@@ -106,9 +110,20 @@ class Engine:
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
-    def model_for(self, role: str) -> Model:
-        """The model that answers calls of ``role`` (the root model for a role without one)."""
+    def model_for(self, role: str, level: int = 0) -> Model:
+        """The model that answers calls of ``role`` (the root model for a role without one). A ``sub``
+        call ``level`` levels below the root run uses the model of ``depth:LEVEL`` when the run names one."""
+        if role == "sub" and level >= 1:
+            by_depth = self.models.get(f"depth:{level}")
+            if by_depth is not None:
+                return by_depth
         return self.models.get(role) or self.model
+
+    def _model_of(self, request: Generate, run: RunState) -> Model:
+        """The model of one call: its role's; a ``sub`` call is one level below the run that makes it
+        (a ``recursive`` sub-query), a call of a ``sub`` run without a role of its own is at the run's depth."""
+        role = request.role or run.role
+        return self.model_for(role, run.depth + (1 if request.role == "sub" else 0))
 
     def _describe(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
         if not self.sinks:
@@ -138,6 +153,30 @@ class Engine:
         seed: int | None = None,
         role: str = "root",
     ) -> RunResult:
+        run = self._open(strategy, question, depth, parent, temperature, seed, role)
+        loop = RunLoop(strategy.run(question), run)
+        try:
+            while (request := loop.next()) is not None:
+                loop.settle(lambda: self._execute(request, run, meter))
+        except BaseException as exc:
+            self._fail(run, exc)
+            raise
+        finally:
+            loop.close()
+        assert loop.outcome is not None
+        return self._close(run, loop.outcome, question, strategy, parent)
+
+    def _open(
+        self,
+        strategy: Strategy,
+        question: str,
+        depth: int,
+        parent: str | None,
+        temperature: float | None,
+        seed: int | None,
+        role: str,
+    ) -> RunState:
+        """A new run's state, its ``run_started`` recorded."""
         run = RunState(depth, temperature, seed, role)
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
@@ -150,7 +189,7 @@ class Engine:
                 self._next_seq(),
                 time.time(),
                 strategy.name,
-                self.model_for(role).name,
+                self.model_for(role, depth).name,
                 question,
                 depth,
                 parent,
@@ -159,37 +198,16 @@ class Engine:
                 self._spec if parent is None else None,
             ),
         )
-        gen = strategy.run(question)
-        outcome: Outcome | None = None
-        value: Any = None
-        pending: StopRun | None = None
-        try:
-            while outcome is None:
-                try:
-                    request = gen.throw(pending) if pending is not None else gen.send(value)
-                except StopIteration as done:
-                    outcome = done.value if isinstance(done.value, Outcome) else Outcome(done.value)
-                    break
-                except StopRun as stop:
-                    outcome = Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
-                    break
-                pending = None
-                if run.stopping is not None:
-                    # the strategy caught StopRun but asked for more: end it here
-                    outcome = Outcome(None, run.stopping.reason, run.stopping.detail)  # type: ignore[arg-type]
-                    break
-                try:
-                    value = self._execute(request, run, meter)
-                except DepthLimit as refused:  # refuses that child only; the run may go on
-                    pending = refused
-                except StopRun as stop:
-                    run.stopping = pending = stop
-        except BaseException as exc:
-            error = str(exc) or type(exc).__name__
-            self._finish(run, Outcome(None, "error", error), error=error)
-            raise
-        finally:
-            gen.close()
+        return run
+
+    def _fail(self, run: RunState, exc: BaseException) -> RunResult:
+        """End ``run`` with stop reason ``error`` (the exception's message), recorded."""
+        error = str(exc) or type(exc).__name__
+        return self._finish(run, Outcome(None, "error", error), error=error)
+
+    def _close(
+        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
+    ) -> RunResult:
         if self.replay is not None and parent is None:
             try:
                 self.replay.finish()  # a rerun that ends before the record does has diverged
@@ -224,7 +242,7 @@ class Engine:
             outcome.stop_reason,
             outcome.detail,
             strategy,
-            self.model_for(run.role).name,
+            self.model_for(run.role, run.depth).name,
             run.steps,
             run.usage,
             seconds,
@@ -252,54 +270,12 @@ class Engine:
             )
             return None
         if isinstance(request, CallTool):
-            return self._call_tool(request, run, meter)
+            return call_tool(self, request, run, meter)
         if isinstance(request, Child):
-            meter.admit_child(run.depth + 1)
-            temperature = request.temperature if request.temperature is not None else run.temperature
-            seed = mix_seed(run.seed, request.seed)
-            role = request.role or run.role
-            child = self._run(
-                request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed, role
-            )
-            run.usage.add(child.usage)
-            for name, used in child.usage_by_model.items():
-                run.by_model.setdefault(name, Usage()).add(used)
-            run.steps.extend(child.steps)
-            return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+            return run_child(self, request, run, meter)
+        if isinstance(request, Children):
+            return run_children(self, request, run, meter)
         raise TypeError(f"strategy yielded an unknown request: {request!r}")
-
-    def _call_tool(self, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
-        """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
-        meter.admit_tool()
-        tool = request.tool
-        index = self._take_index()
-        self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
-        replayed = self.replay.tool_call(index, tool.name, request.arguments) if self.replay is not None else None
-        if replayed is not None:
-            result = replayed
-        elif isinstance(request.arguments, str):
-            result = tool.invoke_text(request.arguments)
-        else:
-            result = tool.invoke(request.arguments)
-        data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
-        step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
-        run.steps.append(step)
-        self._emit(
-            run,
-            ToolCalled(
-                run.run_id,
-                self._next_seq(),
-                time.time(),
-                index,
-                tool.name,
-                request.arguments,
-                result.ok,
-                result.output,
-                result.error,
-                result.seconds,
-            ),
-        )
-        return result
 
     def _role_names(self) -> dict[str, str]:
         names = {"root": self.model.name}
@@ -314,28 +290,42 @@ class Engine:
         return index
 
     def _generate(
-        self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
+        self,
+        requests: Sequence[Generate],
+        run: RunState,
+        meter: BudgetMeter,
+        stream: bool,
+        *,
+        runs: Sequence[RunState] | None = None,
+        failures: dict[int, Exception] | None = None,
     ) -> list[Completion]:
-        roles = [r.role or run.role for r in requests]
+        """Make the calls of ``requests`` (of ``run``, or of ``runs[i]`` each: a group of child runs).
+
+        With ``failures`` given, no call's failure raises: a failed call is an error completion and
+        its exception is put in ``failures`` (the group decides); otherwise a call that failed alone,
+        or a whole batch failing, raises its error.
+        """
+        of = list(runs) if runs is not None else [run] * len(requests)
+        roles = [r.role or of[i].role for i, r in enumerate(requests)]
         if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
             requests = [
                 r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))
                 for r, role in zip(requests, roles, strict=True)
             ]
-        models = [self.model_for(role) for role in roles]
+        models = [self._model_of(r, of[i]) for i, r in enumerate(requests)]
         options = [
-            call_options(r, self.options, run.temperature, run.seed, meter, m)
-            for r, m in zip(requests, models, strict=True)
+            call_options(r, self.options, of[i].temperature, of[i].seed, meter, models[i])
+            for i, r in enumerate(requests)
         ]
         meter.take_steps(len(requests))
         indices = []
-        for request in requests:
+        for i, request in enumerate(requests):
             index = self._take_index()
             indices.append(index)
             started = StepStarted(
-                run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth, len(requests)
+                of[i].run_id, self._next_seq(), time.time(), index, request.kind, of[i].depth, len(requests)
             )
-            self._emit(run, started)
+            self._emit(of[i], started)
         # recorded results (resume) are matched by step, before any call is made
         replayed = [
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
@@ -354,23 +344,23 @@ class Engine:
                 failed[i] = outcome
                 errors.append(outcome)
                 return
-            req, name = requests[i], models[i].name
+            req, name, owner = requests[i], models[i].name, of[i]
             data = dict(req.data)
             if i in failed:
                 data["error"] = str(failed[i]) or type(failed[i]).__name__
             completion, seconds = outcome
             usage = completion.usage
             meter.count(usage)
-            run.usage.add(usage)
-            run.by_model.setdefault(name, Usage()).add(usage)
+            owner.usage.add(usage)
+            owner.by_model.setdefault(name, Usage()).add(usage)
             steps[i] = Step(
-                indices[i], req.kind, completion.text, run.run_id, run.depth, usage, seconds,
+                indices[i], req.kind, completion.text, owner.run_id, owner.depth, usage, seconds,
                 completion.finish_reason, data=data, model=name,
             )  # fmt: skip
             self._emit(
-                run,
+                owner,
                 ModelCalled(
-                    run.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
+                    owner.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
                     completion.text, completion.finish_reason, usage, seconds, data, name, roles[i],
                     batch=len(requests), position=i,
                 ),
@@ -381,11 +371,14 @@ class Engine:
         complete_all(
             models, requests, options, replayed, indices, record, on_text=on_text, max_concurrency=self.max_concurrency
         )
-        if errors and (len(requests) == 1 or len(errors) == len(requests)):
-            run.steps.extend(steps[i] for i in sorted(steps))
+        if failures is None and errors and (len(requests) == 1 or len(errors) == len(requests)):
+            for i in sorted(steps):
+                of[i].steps.append(steps[i])
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
         for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
             record(i, (Completion("", "error", Usage(), models[i].name), 0.0))
-        run.steps.extend(steps[i] for i in range(len(requests)))  # the steps stay in request order
-        completions = [done[i] for i in range(len(requests))]
-        return completions
+        if failures is not None:
+            failures.update(failed)
+        for i in range(len(requests)):  # the steps stay in request order
+            of[i].steps.append(steps[i])
+        return [done[i] for i in range(len(requests))]

@@ -13,6 +13,7 @@ Batch         independent Generates, concurrently   ``list[Completion]``
 Record        records a step without a model call   ``None``
 CallTool      calls a tool, recorded as a step      :class:`~ponder.tools.ToolResult`
 Child         runs another strategy as a child run  :class:`Outcome`
+Children      several child runs at once            ``list[Outcome]``
 ============  ====================================  =========================
 
 A :class:`Strategy` is anything with a ``name`` and such a ``run`` generator.
@@ -172,6 +173,20 @@ class Child:
 
 
 @dataclass(frozen=True, slots=True)
+class Children:
+    """Run several child runs at once, sharing this run's budget; the outcomes keep their order.
+
+    At most ``max_concurrency`` children are running at a time; their model calls go out together
+    (see :mod:`ponder.engine_children`). A child that fails (a backend error, a strategy that raised)
+    ends with stop reason ``error`` and its message as the detail, and the others go on; a child the
+    budget leaves no room for ends with the budget's stop reason without starting.
+    """
+
+    children: tuple[Child, ...]
+    max_concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a strategy ended: its answer (if any), the stop reason and a short explanation."""
 
@@ -180,7 +195,7 @@ class Outcome:
     detail: str = ""
 
 
-Request = Generate | Batch | Record | CallTool | Child
+Request = Generate | Batch | Record | CallTool | Child | Children
 StrategyGen = Generator[Request, Any, Outcome]
 
 

@@ -37,8 +37,10 @@ from .spec.legacy import spec_from_stored
 from .spec.run import ModelSpec
 from .stop import parse_stop
 from .store import Replayer, RunStore, StoreError
+from .store.sessions import SessionStore
 from .strategies import close_strategy
 from .strategies.entry import ROLES, BuildContext
+from .strategies.repl_session import ReplSession
 from .tools import close_tools, parse_tool_specs
 from .tools.base import Tool
 from .types import GenerationOptions
@@ -107,6 +109,11 @@ def open_run(
             context_text=spec.context_text,
             writes_code_overrides=overrides,
         )
+        if spec.session is not None:
+            if store is None:
+                store = RunStore(spec.store)
+                stack.callback(store.close)
+            ctx = replace(ctx, session=ReplSession(SessionStore(store), spec.session))
         strategy = build_strategy(spec.strategy, ctx)
         stack.callback(close_strategy, strategy)
         strategy = _configure(strategy, spec, roles["root"].context_window)
@@ -163,7 +170,7 @@ def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Mod
     ``cache`` keeps them across runs."""
     cache = cache or ModelCache()
     out: dict[str, Model] = {}
-    for role in ROLES:
+    for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models
         if role not in spec.models:
             continue
         wanted = spec.models[role]

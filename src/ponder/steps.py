@@ -42,6 +42,8 @@ filter         record  ``recursive`` needle plan          :class:`FilterData` (p
 ground         record  ``recursive`` needle plan          ``kept``, ``discarded``
 count          record  ``recursive`` count plan           :class:`CountData`
 repl           record  ``recursive`` code mode            ``code``, ``ok``
+fallback       record  ``recursive`` auto mode            :class:`FallbackData`
+session        record  ``recursive`` code mode sessions   ``session``, ``turn``, ``restored_turns``, ``cells``
 format_error   record  ``react``                          ``count``, ``output``
 loop           record  ``react``                          --
 tool           tool    any :class:`CallTool` by default   (the ``tool_call`` event; exports)
@@ -91,6 +93,8 @@ FILTER = "filter"
 GROUND = "ground"
 COUNT = "count"
 REPL = "repl"
+FALLBACK = "fallback"
+SESSION = "session"
 FORMAT_ERROR = "format_error"
 LOOP = "loop"
 
@@ -104,7 +108,7 @@ KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
         SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
-        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, LOOP, TOOL, VERIFY_CODE,
+        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FALLBACK, SESSION, FORMAT_ERROR, LOOP, TOOL, VERIFY_CODE,
     }
 )  # fmt: skip
 
@@ -250,3 +254,15 @@ class CompactData(TypedDict):
     chars_before: int
     chars_after: int
     mode: str
+
+
+class FallbackData(TypedDict):
+    """A ``fallback`` record: ``recursive`` in auto mode gave up on the model's code and ran plan mode."""
+
+    #: always ``code`` -> ``plan``
+    to: Literal["plan"]
+    reason: str
+    #: code blocks that failed to run and replies without code
+    failures: int
+    #: root-model turns the code mode took
+    turns: int

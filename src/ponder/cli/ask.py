@@ -52,6 +52,13 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
     help=_MODEL_HELP,
 )
 @click.option("--sub-model", default=None, help="Model of recursive sub-calls (default: --model). " + _MODEL_HELP)
+@click.option(
+    "--depth-model",
+    "depth_models",
+    multiple=True,
+    metavar="N=MODEL",
+    help="Model of recursive sub-calls N levels below the root (depth:N in a spec; over --sub-model). Repeatable.",
+)
 @click.option("--fast-model", default=None, help="Model of route's fast path (default: --model).")
 @click.option("--judge-model", default=None, help="Model of LM verifiers and tree evaluations (default: --model).")
 @click.option("--base-url", default=None, help="Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL).")
@@ -84,6 +91,12 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
     type=click.Path(exists=True, path_type=Path),
     default=None,
     help="A file or folder the question is about (read lazily; implies --strategy recursive).",
+)
+@click.option(
+    "--session",
+    default=None,
+    metavar="NAME",
+    help="recursive code mode: keep the REPL and its variables across questions in session NAME (stored).",
 )
 @store_options(writes=True)
 @stop_option

@@ -69,6 +69,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE leases (root_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, time REAL NOT NULL);
     ALTER TABLE resumes ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3 -> 4 (issue 16, REPL sessions): named sessions of recursive code mode, their turns and code cells
+    """
+    CREATE TABLE repl_sessions (name TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL);
+    CREATE TABLE repl_session_turns (
+        name TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        context BLOB NOT NULL,
+        status TEXT NOT NULL,
+        answer TEXT,
+        history TEXT NOT NULL,
+        time REAL NOT NULL,
+        PRIMARY KEY (name, turn)
+    );
+    CREATE TABLE repl_session_cells (
+        name TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        cell INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        calls TEXT NOT NULL,
+        PRIMARY KEY (name, turn, cell)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -158,7 +181,7 @@ def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
 
 
 #: SQLite's types as PostgreSQL spells them (REAL is 4 bytes there: a timestamp would lose minutes)
-_PG_TYPES = (("REAL", "DOUBLE PRECISION"), ("INTEGER", "BIGINT"))
+_PG_TYPES = (("REAL", "DOUBLE PRECISION"), ("INTEGER", "BIGINT"), ("BLOB", "BYTEA"))
 
 
 def _connect_postgres(url: str, upto: int) -> Database:

@@ -117,6 +117,8 @@ class BuildContext:
     role: Role = "root"
     #: capability overrides per role from the run spec (``writes_code``), over the backends' own
     writes_code_overrides: Mapping[str, bool] = field(default_factory=dict)
+    #: the run's REPL session (``--session NAME``: a :class:`~ponder.strategies.repl_session.ReplSession`)
+    session: Any = None
 
     def model(self, role: Role | None = None) -> Model | None:
         """The model of ``role`` (default: this strategy's role), falling back to the root model."""
@@ -150,6 +152,8 @@ class StrategyEntry:
     verifier_field: str | None = None
     verifier_help: str = ""
     takes_tools: bool = False
+    #: it takes tools but runs without any too (recursive: tools callable from the REPL)
+    tools_optional: bool = False
     memory: bool = False
     stop_state: StopState | None = None
     calls: CallCount | None = None
