@@ -6,14 +6,19 @@ recurse, use a tool, answer); which model served each call is read from the reco
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
 
 from ponder import Budget, Engine, ScriptedModel
 from ponder.errors import ModelCallError
 from ponder.strategies.recursive_code import RecursiveCode
-from ponder.tools import tool
+from ponder.tools import close_tools, parse_tool_specs, tool
 from ponder.types import Message
 
 RECORDS = [f"record {i}: colour={'red' if i % 3 == 0 else 'blue'} size={i % 7}" for i in range(120)]
@@ -232,3 +237,25 @@ def test_failed_llm_query_in_a_batch_is_an_error_string() -> None:
         RecursiveCode("abc"), "q?"
     )
     assert result.answer == "fine/Error:"
+
+
+@pytest.mark.integration
+def test_mcp_tools_are_callable_from_the_repl(tmp_path: Path) -> None:
+    fixture = Path(__file__).with_name("mcp_server_fixture.py")
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"fx": {"command": sys.executable, "args": [str(fixture)]}}}))
+    tools = parse_tool_specs(f"mcp:{config}")
+    try:
+
+        def root(messages: Sequence[Message]) -> str:
+            if turn(messages) == 0:
+                return block("total = tools.add(a=2, b=40)\nhello = tools.greet('Ada')\nprint(total, hello)")
+            return block("FINAL(total + ' / ' + hello)")
+
+        root_model = ScriptedModel(root)
+        result = Engine(root_model, budget=Budget(max_steps=10)).run(RecursiveCode("abc", tools=tuple(tools)), "q?")
+    finally:
+        close_tools(tools)
+    assert result.answer is not None and result.answer.startswith("42 / Hello, Ada!")
+    assert "tools.add(a: integer, b: integer = 0) -> str: Add two integers." in root_model.calls[0].messages[0].content
+    assert [s.data["tool"] for s in result.steps if s.kind == "tool"] == ["add", "greet"]
