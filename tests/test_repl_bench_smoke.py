@@ -31,3 +31,14 @@ def test_repl_throughput_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[2] == "12" and cells[-1] == "yes"  # every sub-call made, the count exact
+
+
+def test_long_context_suite_prints_its_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("long_context")
+    out_json, out_png = tmp_path / "lc.json", tmp_path / "lc.png"
+    argv = ["--sizes", "2k", "--per-size", "1", "--modes", "code", "--out", str(out_json), "--plot", str(out_png)]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\| [a-z_]+ \| 2,000 \| code \|", line)]
+    assert len(rows) == 4 and all("| 1/1 |" in r for r in rows)  # the machinery answers every kind exactly
+    assert out_png.stat().st_size > 0 and len(__import__("json").loads(out_json.read_text())["rows"]) == 4
