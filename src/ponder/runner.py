@@ -71,10 +71,12 @@ class OpenRun:
     def budget(self, question: str) -> Budget:
         """The spec's budget; ``max_steps="auto"`` is the strategy's own count of calls (or no step
         limit for a plan that reads every record, which the records bound)."""
-        unbounded = self.spec.strategy.entry.unbounded
-        if unbounded is not None and unbounded(self.strategy, question):
+        entry = self.spec.strategy.entry
+        if entry.unbounded is not None and entry.unbounded(self.strategy, question):
             return self.spec.budget.budget(None)
-        return self.spec.budget.budget(self.spec.default_steps())
+        steps = self.spec.default_steps()
+        wanted = entry.steps_for(self.strategy, question) if entry.steps_for is not None else None
+        return self.spec.budget.budget(max(steps, wanted) if wanted is not None else steps)
 
 
 @contextmanager

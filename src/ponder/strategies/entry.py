@@ -165,6 +165,9 @@ class StrategyEntry:
     #: whether a built strategy, on this question, makes as many calls as its input needs (no default
     #: step limit then: recursive's count plan reads every record)
     unbounded: Callable[[Any, str], bool] | None = None
+    #: the default step limit of a built strategy on this question, where it is more than ``calls`` says
+    #: (recursive code mode: its turns and the sub-calls its code may make), or None
+    steps_for: Callable[[Any, str], int | None] | None = None
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

@@ -147,6 +147,15 @@ def _describe(strategy: Recursive) -> dict[str, Any]:
     return {"mode": "auto"} if strategy.auto else {}
 
 
+#: sub-calls a code-mode run may make by default (the step limit is its turns plus these; ``--max-steps`` sets it)
+CODE_SUB_CALLS = 1000
+
+
+def code_steps(strategy: Recursive, question: str) -> int | None:
+    """The default step limit of a code-mode run: its root turns plus :data:`CODE_SUB_CALLS`."""
+    return strategy.max_iterations + CODE_SUB_CALLS if strategy.mode == "code" else None
+
+
 def reads_every_record(strategy: Recursive, question: str) -> bool:
     """Whether the strategy runs the count plan over its context file on ``question`` (one call per
     record, so the records, not a step limit, bound the run)."""
@@ -217,4 +226,5 @@ ENTRY = StrategyEntry(
     describe=_describe,
     prepared=("auto", "session"),
     unbounded=reads_every_record,
+    steps_for=code_steps,
 )
