@@ -100,6 +100,11 @@ class Recursive:
                 "--session keeps the REPL of code mode, and this run is in plan mode (the model does not write code;"
                 " use --mode code with a model that does)"
             )
+        if self.tools and self.mode != "code":
+            raise ConfigError(
+                "--tools are functions in the REPL of recursive code mode, and this run is in plan mode (the model"
+                " does not write code; use --mode code with a model that does)"
+            )
         if self.mode == "code":
             with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:
                 texts = [d.read(0, d.size) for d in ctx.documents]
