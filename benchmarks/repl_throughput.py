@@ -41,8 +41,8 @@ TARGET_AT = 16
 def root_code(calls: int) -> str:
     return (
         "lines = context.splitlines()\n"
-        f"size = -(-len(lines) // {calls})\n"
-        "chunks = ['\\n'.join(lines[i:i + size]) for i in range(0, len(lines), size)]\n"
+        f"parts = min({calls}, len(lines))\n"
+        "chunks = ['\\n'.join(lines[k * len(lines) // parts:(k + 1) * len(lines) // parts]) for k in range(parts)]\n"
         "label = QUESTION.split('labelled ')[1].rstrip('?')\n"
         "answers = llm_query_batched([f'How many records are labelled {label}? Reply with the number.\\n' + c"
         " for c in chunks])\n"
