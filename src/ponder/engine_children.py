@@ -20,21 +20,66 @@ diverged stops the whole group.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .budget import BudgetMeter
 from .calls import mix_seed
 from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
-from .requests import Batch, Child, Children, Generate, Outcome, Request
+from .requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
 from .result import RunResult
 from .run_loop import RunLoop
 from .run_state import RunState
 from .store.errors import StoreError
 from .types import Completion, Usage
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class Engine(Protocol):
+    """What running children needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
+
+    def _run(
+        self,
+        strategy: Strategy,
+        question: str,
+        meter: BudgetMeter,
+        depth: int,
+        parent: str | None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        role: str = "root",
+    ) -> RunResult: ...
+
+    def _open(
+        self,
+        strategy: Strategy,
+        question: str,
+        depth: int,
+        parent: str | None,
+        temperature: float | None,
+        seed: int | None,
+        role: str,
+    ) -> RunState: ...
+
+    def _fail(self, run: RunState, exc: BaseException) -> RunResult: ...
+
+    def _close(
+        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
+    ) -> RunResult: ...
+
+    def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any: ...
+
+    def _generate(
+        self,
+        requests: Sequence[Generate],
+        run: RunState,
+        meter: BudgetMeter,
+        stream: bool,
+        *,
+        runs: Sequence[RunState] | None = None,
+        failures: dict[int, Exception] | None = None,
+    ) -> list[Completion]: ...
+
 
 #: failures that end the whole group (the run cannot go on), not just one child
 _FATAL = (RunInterruptedError, StoreError)

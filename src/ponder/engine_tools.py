@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .budget import BudgetMeter
-from .events import StepStarted, ToolCalled
+from .events import Event, StepStarted, ToolCalled
 from .requests import CallTool
 from .result import Step
-from .run_state import RunState
+from .run_state import Replay, RunState
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class Engine(Protocol):
+    """What a tool call needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
+
+    replay: Replay | None
+
+    def _take_index(self) -> int: ...
+
+    def _next_seq(self) -> int: ...
+
+    def _emit(self, run: RunState, event: Event) -> None: ...
 
 
 def call_tool(engine: Engine, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
