@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ponder import Budget, Engine, ScriptedModel
 from ponder.cli import cli
 from ponder.errors import ConfigError, ModelCallError
+from ponder.runner import resume
 from ponder.spec import RunSpec
 from ponder.store import RunStore
 from ponder.store.sessions import SessionStore
@@ -153,3 +154,25 @@ def test_ask_session_dry_run_records_the_session(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["session"] == "work"
+
+
+def test_ponder_resume_of_a_crashed_turn_replays_it_and_finishes_the_session_turn(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+
+    def crash(messages: Sequence[Message]) -> str:
+        if messages[0].role == "system" and turn(messages) == 1:
+            raise ModelCallError("the server went away")
+        return session_model(messages)
+
+    question = "What is the total of the orders?"
+    strategy = RecursiveCode(FIRST, session=ReplSession(SessionStore(store), "books"))
+    with pytest.raises(ModelCallError):
+        Engine(ScriptedModel(crash), sinks=[store.sink()], budget=Budget(max_steps=10)).run(strategy, question)
+    run_id = store.list_runs()[0]["run_id"]
+    model = ScriptedModel(session_model)
+    fresh = RecursiveCode(FIRST, session=ReplSession(SessionStore(store), "books"))
+    result, replayer = resume(store, run_id, model=model, strategy=fresh)
+    assert result.answer == "12250" and replayer.replayed_calls == 2  # the first code call and its sub-call
+    assert len(model.calls) == 1  # only the turn after the crash was live
+    assert [(t.turn, t.status, t.answer) for t in SessionStore(store).turns("books")] == [(0, "finished", "12250")]
+    store.close()
