@@ -72,7 +72,7 @@ class Recursive:
     top_k: int = 3
     #: plan mode: ``auto`` (the count plan for counting questions), ``count`` or ``none``
     aggregate: str = "auto"
-    #: code mode: the run's tools, callable from the REPL as ``tools.NAME(...)``
+    #: code mode: the run's tools, callable from the REPL as ``tools.NAME(...)`` (plan mode calls none)
     tools: tuple[Tool, ...] = ()
     #: code mode: root-model turns before it stops (or, in auto mode, falls back to plan mode)
     max_iterations: int = 30
@@ -99,11 +99,6 @@ class Recursive:
             raise ConfigError(
                 "--session keeps the REPL of code mode, and this run is in plan mode (the model does not write code;"
                 " use --mode code with a model that does)"
-            )
-        if self.tools and self.mode != "code":
-            raise ConfigError(
-                "--tools are functions in the REPL of recursive code mode, and this run is in plan mode (the model"
-                " does not write code; use --mode code with a model that does)"
             )
         if self.mode == "code":
             with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:

@@ -100,5 +100,5 @@ def SHOW_VARS(limit=50):
     if len(rows) > limit:
         print(f"... and {len(rows) - limit} more")
 
-_REPL_NAMES = {"host_call", "tools", "answer"}
+_REPL_NAMES = {"host_call", "tools"}
 '''
