@@ -176,3 +176,32 @@ def test_ponder_resume_of_a_crashed_turn_replays_it_and_finishes_the_session_tur
     assert len(model.calls) == 1  # only the turn after the crash was live
     assert [(t.turn, t.status, t.answer) for t in SessionStore(store).turns("books")] == [(0, "finished", "12250")]
     store.close()
+
+
+def test_ask_session_keeps_the_repl_across_two_commands(tmp_path: Path) -> None:
+    from servers import FakeChatServer
+
+    def reply(body: dict[str, object]) -> str:
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        return session_model([Message(m["role"], m["content"]) for m in messages])
+
+    first, second = tmp_path / "orders.txt", tmp_path / "refunds.txt"
+    first.write_text(FIRST)
+    second.write_text(SECOND)
+    store = tmp_path / "runs.db"
+    with FakeChatServer(reply=reply) as server:
+        common = ["--model", "openai:fake", "--base-url", server.url, "--session", "books", "--store", str(store)]
+        one = CliRunner().invoke(
+            cli, ["ask", "What is the total of the orders?", "--context", str(first), "--json", *common]
+        )
+        assert one.exit_code == 0, one.output
+        assert json.loads(one.output)["answer"] == "12250"
+        two = CliRunner().invoke(
+            cli, ["ask", "What is the net of refunds?", "--context", str(second), "--json", *common]
+        )
+        assert two.exit_code == 0, two.output
+        result = json.loads(two.output)
+    assert result["answer"] == "12205"
+    session = next(s for s in result["steps"] if s["kind"] == "session")
+    assert session["data"]["turn"] == 1 and session["data"]["restored_turns"] == 1 and session["data"]["cells"] == 2
