@@ -104,6 +104,8 @@ class RecursiveCode:
         plan = RecursivePlan(context, chunk_bytes=self.chunk_bytes, top_k=self.top_k, aggregate=self.aggregate)
         outcome = yield from plan.run(question)
         note = f"fell back to plan mode: {tried.reason}"
+        if self.session is not None:  # the turn is over: plan mode answered it
+            self.session.finish(outcome.answer, [])
         return Outcome(outcome.answer, outcome.stop_reason, f"{note}; {outcome.detail}" if outcome.detail else note)
 
     def attempt(self, question: str) -> Generator[Request, Any, Outcome | GaveUp]:
