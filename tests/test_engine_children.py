@@ -127,3 +127,18 @@ def test_children_validate_their_concurrency() -> None:
 
     with pytest.raises(Exception, match="max_concurrency must be >= 1"):
         Engine(ScriptedModel(upper)).run(Bad(), "q")
+
+
+def test_groups_nest_and_every_child_runs_one_level_down() -> None:
+    class Outer:
+        name = "outer"
+
+        def run(self, question: str):  # type: ignore[no-untyped-def]
+            outcomes = yield Children((Child(Group([question + "1", question + "2"]), question),))
+            return Outcome(outcomes[0].answer)
+
+    events: list[Any] = []
+    nested = Engine(ScriptedModel(upper), budget=Budget(max_steps=50), sinks=[events.append]).run(Outer(), "n")
+    assert nested.answer == "answered:N1 | N1 A | N1 B;answered:N2 | N2 A | N2 B"
+    depths = sorted({e.depth for e in events if e.type == "run_started" and e.question.startswith("n")})
+    assert depths == [0, 1, 2]
