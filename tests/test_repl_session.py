@@ -205,3 +205,18 @@ def test_ask_session_keeps_the_repl_across_two_commands(tmp_path: Path) -> None:
     assert result["answer"] == "12205"
     session = next(s for s in result["steps"] if s["kind"] == "session")
     assert session["data"]["turn"] == 1 and session["data"]["restored_turns"] == 1 and session["data"]["cells"] == 2
+
+
+def test_ponder_sessions_lists_and_drops(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    assert run_turn(store, ScriptedModel(session_model), "What is the total of the orders?", FIRST) == "12250"
+    store.close()
+    where = ["--store", str(tmp_path / "runs.db")]
+    listed = CliRunner().invoke(cli, ["sessions", "--json", *where])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["name"], r["turns"], r["cells"]) for r in json.loads(listed.output)] == [("books", 1, 2)]
+    dropped = CliRunner().invoke(cli, ["sessions", "--drop", "books", *where])
+    assert dropped.exit_code == 0 and "dropped" in dropped.output
+    assert CliRunner().invoke(cli, ["sessions", *where]).output.strip() == "no sessions"
+    missing = CliRunner().invoke(cli, ["sessions", "--drop", "books", *where])
+    assert missing.exit_code != 0 and "there is no session 'books'" in str(missing.exception)

@@ -21,6 +21,7 @@ from .resume import resume
 from .runs import runs
 from .sandbox import sandbox
 from .serve import serve
+from .sessions import sessions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,7 @@ cli.add_command(runs)
 cli.add_command(resume)
 cli.add_command(sandbox)
 cli.add_command(serve)
+cli.add_command(sessions)
 
 
 def _fail(message: str, code: int) -> int:

@@ -106,6 +106,24 @@ class SessionStore:
         rows = self._store._db.execute("SELECT name FROM repl_sessions ORDER BY updated DESC").fetchall()
         return [r[0] for r in rows]
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Every session: name, turns, cells, last update (most recent first)."""
+        rows = self._store._db.execute(
+            "SELECT s.name, s.updated,"
+            " (SELECT count(*) FROM repl_session_turns t WHERE t.name = s.name),"
+            " (SELECT count(*) FROM repl_session_cells c WHERE c.name = s.name)"
+            " FROM repl_sessions s ORDER BY s.updated DESC"
+        ).fetchall()
+        return [{"name": r[0], "updated": float(r[1]), "turns": int(r[2]), "cells": int(r[3])} for r in rows]
+
+    def drop(self, name: str) -> bool:
+        """Forget session ``name`` (its runs stay in the store); False if there is none."""
+        with self._store._tx() as db:
+            found = db.execute("SELECT 1 FROM repl_sessions WHERE name = ?", (name,)).fetchone() is not None
+            for table in ("repl_session_cells", "repl_session_turns", "repl_sessions"):
+                db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+        return found
+
 
 def _pack(context: str | list[str]) -> bytes:
     data = zlib.compress(json.dumps(context, ensure_ascii=False).encode("utf-8", "surrogatepass"), 6)
