@@ -196,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()
     args.out.write_text(json.dumps({"rows": rows, "skipped": sorted(set(skipped))}, indent=1))
     print(
-        f"\nmodel {args.model}, {os.cpu_count()} cores, load average before {load_before[0]:.2f}, after {load_after[0]:.2f}"
+        f"\nplan and single on {args.model}, {os.cpu_count()} cores, load average before {load_before[0]:.2f},"
+        f" after {load_after[0]:.2f}"
     )
     print("\n| task | tokens | mode | n | mean score | exact | mean calls | median s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
