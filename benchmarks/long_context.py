@@ -162,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--modes", default="plan,code,single")
     ap.add_argument("--model", default="smollm2", help="the model of plan mode and the single pass")
     ap.add_argument("--count-max", default="32k", help="largest input of the count plan (one call per record)")
+    ap.add_argument("--count-per-size", type=int, default=1, help="counting tasks per size in plan mode")
     ap.add_argument("--out", type=Path, default=HERE / "long_context.json")
     ap.add_argument("--plot", type=Path, default=HERE / "long_context.png")
     args = ap.parse_args(argv)
@@ -184,9 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         rows.append(run_code(task))
                     elif model is None:
                         continue
-                    elif mode == "plan" and kind == "counting" and tokens > count_max:
+                    elif mode == "plan" and kind == "counting" and (tokens > count_max or i >= args.count_per_size):
                         records = task.context.count("\n") + 1
-                        skipped.append(f"plan/counting at {tokens:,} tokens (would be {records:,} sub-calls)")
+                        skipped.append(f"plan/counting at {tokens:,} tokens (would be {records:,} sub-calls each)")
                         continue
                     elif mode == "plan":
                         rows.append(run_plan(model, task))
