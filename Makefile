@@ -1,4 +1,4 @@
-# Quick start: `make demo` (set up + run the refine demo on the embedded model)
+# Quick start: `make demo` (set up + single pass vs strategies, side by side, on the embedded model)
 #              `make test` (set up + run the test suite)
 SHELL := /bin/bash
 VENV ?= .venv
@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ponder-installed
 QUESTION ?= What were the primary causes of the fall of the Western Roman Empire?
 
-.PHONY: setup demo test test-unit lint bench clean
+.PHONY: setup demo demo-refine test test-unit lint bench clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
+	$(VENV)/bin/ponder demo
+
+demo-refine: setup
 	$(VENV)/bin/ponder ask "$(QUESTION)" --strategy refine --max-steps 6
 
 test: setup

@@ -37,7 +37,8 @@ TARGET_US = 50.0
 ROW_BARE = "bare loop (model.complete)"
 ROW_ENGINE = "engine"
 ROW_TRACE = "engine + JSONL trace"
-ROWS = (ROW_BARE, ROW_ENGINE, ROW_TRACE)
+ROW_WATCHED = "engine + max_seconds (each call on a watched thread)"
+ROWS = (ROW_BARE, ROW_ENGINE, ROW_TRACE, ROW_WATCHED)
 
 
 class Repeat:
@@ -70,10 +71,11 @@ def time_bare(steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def time_engine(steps: int, trace_dir: str | None = None) -> float:
-    """Seconds for one engine run of ``steps`` model calls (optionally traced to a JSONL file)."""
+def time_engine(steps: int, trace_dir: str | None = None, watched: bool = False) -> float:
+    """Seconds for one engine run of ``steps`` model calls (optionally traced to a JSONL file; ``watched``:
+    with a time limit, so each call runs on a helper thread the engine waits on with a deadline)."""
     model = _model()
-    budget = ponder.Budget(max_steps=steps)
+    budget = ponder.Budget(max_steps=steps, max_seconds=3600.0 if watched else None)
     strategy = Repeat(steps)
     if trace_dir is None:
         engine = ponder.Engine(model, budget=budget, options=OPTIONS)
@@ -103,6 +105,7 @@ def measure(steps: int, repeats: int) -> dict[str, list[float]]:
             ROW_BARE: lambda: time_bare(steps),
             ROW_ENGINE: lambda: time_engine(steps),
             ROW_TRACE: lambda: time_engine(steps, trace_dir),
+            ROW_WATCHED: lambda: time_engine(steps, watched=True),
         }
         for fn in runners.values():  # warm up (imports, prompt files, allocator)
             fn()

@@ -8,7 +8,8 @@ Configurations alternate within each repeat; medians are reported.
 
 ``--baseline-src DIR`` runs the same measurement, in a subprocess, with the
 ``ponder`` package found in DIR (e.g. a checkout of an older commit's ``src``),
-so before/after figures come from one run on one machine.
+so before/after figures come from one run on one machine: the two take turns,
+one repeat each, and each figure is the median of its repeats.
 
     .venv/bin/python benchmarks/store_overhead.py                       # 1,000 steps, 5 repeats
     .venv/bin/python benchmarks/store_overhead.py --baseline-src /tmp/old/src
@@ -80,12 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(measure(args.steps, args.repeats)))
         return 0
     load = os.getloadavg()[0]
-    rows = {"this checkout": measure(args.steps, args.repeats)}
-    if args.baseline_src:
-        env = {**os.environ, "PYTHONPATH": args.baseline_src}
-        command = [sys.executable, __file__, "--steps", str(args.steps), "--repeats", str(args.repeats), "--json"]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        rows[f"baseline ({args.baseline_src})"] = json.loads(done.stdout.strip().splitlines()[-1])
+    runs: dict[str, list[dict[str, float]]] = {"this checkout": []}
+    command = [sys.executable, __file__, "--steps", str(args.steps), "--repeats", "1", "--json"]
+    for _ in range(args.repeats):  # the two trees take turns, so a drift of the machine's speed hits both
+        runs["this checkout"].append(measure(args.steps, 1))
+        if args.baseline_src:
+            env = {**os.environ, "PYTHONPATH": args.baseline_src}
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            runs.setdefault(f"baseline ({args.baseline_src})", []).append(
+                json.loads(done.stdout.strip().splitlines()[-1])
+            )
+    rows = {
+        name: {key: statistics.median(r[key] for r in values) for key in values[0]} for name, values in runs.items()
+    }
     print(f"{args.steps} scripted model calls per run, {args.repeats} repeats; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after; {os.cpu_count()} cores")  # fmt: skip
     print()

@@ -6,11 +6,11 @@ Shared by the benchmark scripts; not part of the package.
 from __future__ import annotations
 
 import json
-import random
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ponder.eval.generate import DEV_SEED, arithmetic
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -21,53 +21,10 @@ class Task:
     answer: float
 
 
-# (template, answer) with a: 3 digits, b and c: 2 digits; two operations each.
-# Written to differ from the react few-shot examples (other objects, verbs and orders).
-_TEMPLATES: list[tuple[str, Callable[[int, int, int], int]]] = [
-    (
-        "A library has {a} books. It buys {b} new books and then gives {c} books away. How many books does it have now?",
-        lambda a, b, c: a + b - c,
-    ),
-    (
-        "A school orders {b} boxes with {c} pencils in each box, and already has {a} pencils. How many pencils does it have?",
-        lambda a, b, c: b * c + a,
-    ),
-    (
-        "A baker made {a} cookies, sold {b} of them, and then baked {c} more. How many cookies are there now?",
-        lambda a, b, c: a - b + c,
-    ),
-    (
-        "A parking lot has {a} cars. {b} cars leave and {c} more cars leave. How many cars are still in the lot?",
-        lambda a, b, c: a - b - c,
-    ),
-    (
-        "A train has {b} cars with {c} seats each. {a} seats are taken. How many seats are free?",
-        lambda a, b, c: b * c - a,
-    ),
-    (
-        "Mia saved {a} dollars. She earned {b} dollars on Monday and {c} dollars on Tuesday. How many dollars does she have?",
-        lambda a, b, c: a + b + c,
-    ),
-    (
-        "A farmer picked {a} apples. He gave {b} apples to his neighbor and bought {c} more. How many apples does he have?",
-        lambda a, b, c: a - b + c,
-    ),
-    (
-        "There are {b} rows of chairs with {c} chairs in each row, plus {a} extra chairs. How many chairs are there?",
-        lambda a, b, c: b * c + a,
-    ),
-]
-
-
-def arithmetic_problems(n: int = 50, seed: int = 2026) -> list[Task]:
-    """``n`` word problems with 2–3 digit numbers and two operations, deterministic for a seed."""
-    rng = random.Random(seed)
-    tasks = []
-    for i in range(n):
-        template, fn = _TEMPLATES[i % len(_TEMPLATES)]
-        a, b, c = rng.randint(100, 999), rng.randint(10, 99), rng.randint(10, 99)
-        tasks.append(Task(template.format(a=a, b=b, c=c), float(fn(a, b, c))))
-    return tasks
+def arithmetic_problems(n: int = 50, seed: int = DEV_SEED) -> list[Task]:
+    """``n`` word problems with 2–3 digit numbers and two operations, deterministic for a seed
+    (the generator ``ponder generate arithmetic`` uses; seed 2026 is the development set)."""
+    return [Task(p.question, float(p.answer)) for p in arithmetic(n, seed)]
 
 
 def gsm8k(n: int = 50, offset: int = 0, path: Path | None = None) -> list[Task]:

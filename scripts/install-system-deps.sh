@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the system packages ponder uses: bubblewrap (the code sandbox), chromium (the trace
+# Installs the system packages ponder uses: bubblewrap and libseccomp2 (the code sandbox and its
+# seccomp filter, built through the pyseccomp binding), chromium (the trace
 # viewer's browser test) and postgresql (the tests of the PostgreSQL run store start a throwaway
 # server). Idempotent and quiet: does nothing when all are there.
 # Runs apt-get as root, or through sudo when available; otherwise says what to install.
 set -euo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -c 'libseccomp\.so\.2' >/dev/null || missing+=(libseccomp2)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0

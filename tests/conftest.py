@@ -18,3 +18,15 @@ def _private_run_store(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("ponder-data")
     monkeypatch.setenv("PONDER_STORE", str(base / "runs.db"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server_probes(monkeypatch):
+    """Each test probes the servers it starts afresh (a port may be reused by a server of another kind),
+    and never reads or writes a probe cache on disk."""
+    from ponder.models import servers
+
+    monkeypatch.delenv("PONDER_PROBE_CACHE", raising=False)
+    servers.forget()
+    yield
+    servers.forget()

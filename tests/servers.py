@@ -69,6 +69,15 @@ class FakeChatServer:
     retry_after_ms: int | None = 10
     reject_stream_options: bool = False
     tool_call: tuple[str, str] | None = None
+    #: extra routes, to emulate a server kind: GET path -> JSON answer; POST path -> function of the body
+    get_routes: dict[str, Any] = field(default_factory=dict)
+    post_routes: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
+    #: request fields answered with 400 and this message (as vLLM/llama.cpp/Ollama reject what they lack)
+    reject_fields: dict[str, str] = field(default_factory=dict)
+    #: bodies of the POSTs to other paths than /v1/chat/completions (tokenizers, /api/show)
+    other_bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: paths of the GET requests, in order
+    gets: list[str] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -111,7 +120,11 @@ class FakeChatServer:
                 pass
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/v1/models":
+                with server._lock:
+                    server.gets.append(self.path)
+                if self.path in server.get_routes:
+                    self._json(200, server.get_routes[self.path])
+                elif self.path.rstrip("/") == "/v1/models":
                     self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
                 else:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
@@ -119,6 +132,11 @@ class FakeChatServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path in server.post_routes:
+                    with server._lock:
+                        server.other_bodies.append((self.path, body))
+                    self._json(200, server.post_routes[self.path](body))
+                    return
                 with server._lock:
                     server.bodies.append(body)
                     fault = server._faults.pop(0) if server._faults else None
@@ -154,6 +172,10 @@ class FakeChatServer:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                     return
+                for name, message in server.reject_fields.items():
+                    if name in body:
+                        self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                        return
                 if server.reject_stream_options and "stream_options" in body:
                     message = "Unrecognized request argument supplied: stream_options"
                     self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})

@@ -34,7 +34,14 @@ def test_engine_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "20 steps per run, 1 repeats" in out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    assert set(rows) == {"configuration", "---", "bare loop (model.complete)", "engine", "engine + JSONL trace"}
+    assert set(rows) == {
+        "configuration",
+        "---",
+        "bare loop (model.complete)",
+        "engine",
+        "engine + JSONL trace",
+        "engine + max_seconds (each call on a watched thread)",
+    }
     assert re.fullmatch(
         rf"\| bare loop \(model\.complete\) \| {NUMBER} \| {NUMBER} \| – \| – \| 1\.00 \|",
         rows["bare loop (model.complete)"],
@@ -93,3 +100,13 @@ def test_serve_load_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> Non
     rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
     assert {"upstream directly", "ponder serve (store on)", "ponder serve --no-store", "--max-concurrent 2"} <= rows
     assert "runs in the store, finished, for the 200s: 2/2" in out
+
+
+def test_remote_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("remote_overhead")
+    assert bench.main(["--runs", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs x 1 repeats per row" in out
+    rows = [line for line in out.splitlines() if line.startswith("| this checkout |")]
+    assert [row.split("|")[2].strip() for row in rows] == list(bench.CONFIGS)
+    assert re.fullmatch(rf"\| this checkout \| raw openai loop \| {NUMBER} \| {NUMBER} \| \+0\.00 \| 1\.00 \|", rows[0])

@@ -161,6 +161,39 @@ def test_jsonl_trace_roundtrip(echo_model):
     assert events[3]["stop_reason"] == "answered"
 
 
+def test_event_json_is_the_plain_dict_dumped():
+    """``Event.to_json`` (what the store and the trace write) says exactly what ``to_dict`` says, for every
+    event kind and every value type they carry (messages with tool calls, options with stop lists, usage
+    per model, nested request data, non-ASCII text)."""
+    from ponder.events import ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+    from ponder.types import ToolCall, Usage
+
+    usage = Usage(prompt_tokens=3, completion_tokens=2, model_calls=1)
+    options = GenerationOptions(temperature=0.5, max_tokens=9, stop=("\n", "Obs"), grammar="root ::= x")
+    events = [
+        RunStarted("r", 1, 1.5, strategy="s", question="ça? \u2603", budget={"steps": 3}, spec={"a": [1, (2, 3)]}),
+        ModelCalled(
+            "r",
+            2,
+            2.5,
+            messages=(
+                Message("user", "q"),
+                Message("assistant", "", tool_calls=(ToolCall("c1", "calc", '{"x": 1}'),)),
+                Message("tool", "2", tool_call_id="c1"),
+            ),
+            options=options,
+            text="ok",
+            usage=usage,
+            data={"node": {"path": (0, 1)}, "n": None},
+        ),
+        StepRecorded("r", 3, 3.5, kind="vote", data={"tally": {"4": 2}}),
+        ToolCalled("r", 4, 4.5, tool="calc", arguments={"x": [1, 2.5, True]}, output="3"),
+        RunFinished("r", 5, 5.5, answer="4", usage=usage, by_model={"m": usage}),
+    ]
+    for event in events:
+        assert event.to_json() == json.dumps(event.to_dict(), ensure_ascii=False)
+
+
 def test_read_trace_rejects_foreign_file():
     with pytest.raises(ConfigError):
         read_trace(io.StringIO('{"hello": 1}\n'))

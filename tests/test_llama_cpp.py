@@ -114,3 +114,15 @@ def test_cli_refine_json_on_the_embedded_model(capsys):
     assert data["answer"]
     assert data["stop_reason"] in {"converged", "max_steps", "loop"}
     assert data["usage"]["prompt_tokens_evaluated"] < data["usage"]["prompt_tokens"]
+
+
+def test_react_grounds_the_calculator_on_the_embedded_model(smol):
+    """The grounded grammars are valid for llama.cpp, and they hold the model to the question's numbers:
+    each used once (it would repeat a term) and the computed sign kept in the answer (it would drop it)."""
+    from ponder.strategies import React
+    from ponder.tools import calculator_tool
+
+    for question, gold in (("Calculate 472 + 532.", "1004"), ("What is the value of 970 - 741 * 790?", "-584420")):
+        result = Engine(smol, budget=Budget(max_steps=6)).run(React(tools=[calculator_tool()]), question)
+        inputs = [e.arguments for e in result.events if e.type == "tool_call"]
+        assert result.answer == gold, (question, inputs, result.answer)

@@ -445,3 +445,57 @@ def test_cli_ask_against_the_server(llama_server, capsys):
     assert data["model"] == "openai:smollm2"
     assert data["stop_reason"] == "answered"
     assert data["usage"]["model_calls"] == 1
+
+
+# -- the real server: grammar, tool_choice, the default tool protocol (integration) ---------
+
+
+@pytest.mark.integration
+def test_server_is_probed_as_llamacpp_and_honours_the_grammar(served):
+    import re
+
+    from ponder.constraints import Constraint
+
+    assert served.info.kind == "llamacpp" and served.supports_grammar
+    assert served.preferred_tool_protocol == "text"
+    odd = 'root ::= "banana-" [0-9] [0-9] " split"'  # nothing the model would write unconstrained
+    for on_text in (None, lambda piece: None):
+        completion = served.complete(MESSAGES, GenerationOptions(max_tokens=16, grammar=odd), on_text)
+        regex = Constraint.parse(odd).regex
+        assert regex is not None and re.match(regex, completion.text), completion.text
+
+
+@pytest.mark.integration
+def test_react_with_default_flags_uses_the_grammar_on_the_server(llama_server):
+    from ponder import RunSpec, open_run
+    from ponder.strategies import React
+
+    spec = RunSpec.from_dict(
+        {
+            "strategy": "react",
+            "tools": ["calculator"],
+            "models": {"root": {"model": "openai:smollm2", "base_url": llama_server}},
+            "record": False,
+        }
+    )
+    with open_run(spec) as opened:
+        assert isinstance(opened.strategy, React) and not opened.strategy.native  # auto: text + grammar
+        result = opened.run("What is 696 - 135 + 787?")
+    assert result.stop_reason == "answered", result.detail
+    assert [s.kind for s in result.steps].count("format_error") == 0
+    assert result.steps[0].text.startswith(("Action: calculator\nAction Input: ", "Final Answer: "))
+
+
+@pytest.mark.integration
+def test_native_tools_ignored_by_the_server_fall_back_to_text(served):
+    from ponder.strategies import React
+    from ponder.tools import calculator_tool
+
+    result = Engine(served, options=GenerationOptions(max_tokens=64)).run(
+        React(tools=[calculator_tool()], native=True), "What is 12 * 7?"
+    )
+    kinds = [s.kind for s in result.steps]
+    # llama-cpp-python's chatml handler ignores tools with tool_choice "required": no tool call comes back
+    assert "fallback" in kinds, kinds
+    assert result.stop_reason == "answered", result.detail
+    assert "fallback" in result.detail

@@ -106,7 +106,7 @@ def test_cycling_observations_are_a_loop():
     # every input differs, but the observations go 2, 3, 2, 3, 2, 3
     exprs = ["1+1", "1+2", "2*1", "6/2", "4-2", "9/3"]
     steps = [f"Action: calculator\nAction Input: {e}" for e in exprs]
-    _, result = run(steps, loop_threshold=3)
+    _, result = run(steps, loop_threshold=3, ground=False)  # numbers the question does not hold
     assert result.stop_reason == "loop"
     assert "cycle with period 2" in result.detail
 

@@ -310,7 +310,7 @@ def test_ptrace_and_proc_root_tricks_fail(sb):
     host = os.getpid()
     code = (
         "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-        f"print(libc.ptrace(16, {host}, None, None), ctypes.get_errno())\n"  # PTRACE_ATTACH to the host: ESRCH
+        f"print(libc.ptrace(16, {host}, None, None), ctypes.get_errno())\n"  # PTRACE_ATTACH: EPERM (seccomp)
         # pid 1 is bwrap's reaper inside the sandbox: same uid, no capabilities, nothing to gain by tracing it
         "status = dict(l.split(':', 1) for l in open('/proc/1/status'))\n"
         "print(status['Uid'].split(), status['CapEff'].strip(), status['CapBnd'].strip())\n"
@@ -318,7 +318,7 @@ def test_ptrace_and_proc_root_tricks_fail(sb):
         "print(sorted(os.readlink('/proc/1/fd/' + fd).split(':')[0] for fd in os.listdir('/proc/1/fd')))"
     )
     lines = run(sb, code).splitlines()
-    assert lines[0] == "-1 3"
+    assert lines[0] == ("-1 1" if sb.hardening["seccomp"] else "-1 3")  # without the filter: ESRCH
     assert lines[1] == "['65534', '65534', '65534', '65534'] 0000000000000000 0000000000000000"
     assert lines[2] == "False True"
     assert set(eval(lines[3])) <= {"pipe", "anon_inode"}  # only the worker's own pipes, no host directory
@@ -416,3 +416,113 @@ def test_sandbox_does_not_outlive_a_killed_host(tmp_path):
     finally:
         if host.poll() is None:
             host.kill()
+
+
+# -- seccomp filter, hard limits, stray threads, total memory (issue 12) ---------------------------
+
+# x86-64 syscall numbers: (name, number, arguments); every one must fail with EPERM from the filter
+DENIED = [
+    ("ptrace", 101, (16, 1, 0, 0)),  # PTRACE_ATTACH to the sandbox's pid 1 (bwrap, same uid)
+    ("io_uring_setup", 425, (8, "params")),
+    ("io_uring_enter", 426, (0, 1, 0, 0, 0, 0)),
+    ("io_uring_register", 427, (0, 0, 0, 0)),
+    ("process_vm_readv", 310, (1, 0, 0, 0, 0, 0)),
+    ("bpf", 321, (0, 0, 0)),
+    ("userfaultfd", 323, (0,)),
+    ("perf_event_open", 298, ("attr", 0, -1, -1, 0)),
+    ("keyctl", 250, (0, -3)),  # KEYCTL_GET_KEYRING_ID of the session keyring
+    ("add_key", 248, (b"user", b"k", b"v", 1, -3)),
+    ("request_key", 249, (b"user", b"k", 0, 0)),
+    ("mount", 165, (b"none", b"/tmp", b"tmpfs", 0, 0)),
+    ("umount2", 166, (b"/tmp", 0)),
+    ("pivot_root", 155, (b"/tmp", b"/tmp")),
+    ("open_tree", 428, (-100, b"/", 1)),
+    ("move_mount", 429, (-100, b"/tmp", -100, b"/", 0)),
+    ("fsopen", 430, (b"tmpfs", 0)),
+    ("fsconfig", 431, (0, 6, 0, 0, 0)),
+    ("fsmount", 432, (0, 0, 0)),
+    ("fspick", 433, (-100, b"/", 0)),
+]
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers are x86-64's")
+def test_seccomp_denies_dangerous_syscalls_with_eperm(sb):
+    if not sb.hardening["seccomp"]:
+        pytest.skip("no seccomp filter here (pyseccomp or libseccomp missing)")
+    code = [
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+        "buf = ctypes.create_string_buffer(256)\n"
+        "def call(nr, *args):\n"
+        "    args = [ctypes.addressof(buf) if a in ('params', 'attr') else a for a in args]\n"
+        "    ctypes.set_errno(0)\n"
+        "    r = libc.syscall(nr, *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])\n"
+        "    return r, ctypes.get_errno()\n"
+    ]
+    code += [f"print({name!r}, *call({nr}, *{args!r}))\n" for name, nr, args in DENIED]
+    lines = run(sb, "".join(code)).splitlines()
+    assert lines == [f"{name} -1 1" for name, _nr, _args in DENIED]
+
+
+def test_the_cpu_limits_hard_value_is_set_and_cannot_be_raised(sb):
+    code = (
+        "import resource\nsoft, hard = resource.getrlimit(resource.RLIMIT_CPU)\n"
+        "print(hard != resource.RLIM_INFINITY, soft <= hard)\n"
+        "try:\n    resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
+        "except ValueError as e:\n    print('refused:', e)\n"
+        "try:\n    resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))\n    print('soft raised to hard only')\n"
+        "except ValueError as e:\n    print(e)\n"
+        "print(resource.getrlimit(resource.RLIMIT_AS)[1] != resource.RLIM_INFINITY)"
+    )
+    assert run(sb, code).splitlines() == [
+        "True True",
+        "refused: not allowed to raise maximum limit",
+        "soft raised to hard only",  # allowed, but the hard value is the worker's lifetime allowance
+        "True",
+    ]
+    assert CONFIG.cpu_lifetime < 10_000
+
+
+def test_a_worker_near_its_lifetime_cpu_allowance_is_replaced():
+    with _start(SandboxConfig(timeout=30, cpu_seconds=1, require_isolation=True)) as sandbox:
+        sandbox.run("kept = 1")
+        sandbox._cpu_used = sandbox.config.cpu_lifetime  # as if 20 calls had each burned their second
+        result = sandbox.run("print('fresh' if 'kept' not in globals() else 'old')")
+        assert result.stdout == "fresh\n"
+        assert "used its lifetime CPU allowance (20 s)" in result.stderr and "variables are lost" in result.stderr
+
+
+def test_a_thread_left_running_is_stopped_at_the_end_of_its_call(sb):
+    out = run(
+        sb,
+        "import threading\nkept = 'yes'\ndef burn():\n    while True:\n        pass\n"
+        "burner = threading.Thread(target=burn, daemon=True)\nburner.start()\nprint('started')",
+    )
+    assert out == "started\n"
+    # the thread was stopped when its call ended; the worker (and its variables) stayed
+    assert run(sb, "print(burner.is_alive(), threading.active_count(), kept)") == "False 1 yes\n"
+
+
+def test_a_thread_that_cannot_be_stopped_replaces_the_worker(sb):
+    result = sb.run("import threading, time\nkept = 1\nthreading.Thread(target=time.sleep, args=(1000,)).start()")
+    assert result.ok and "could not be stopped; the worker was replaced" in result.stderr
+    assert sb.run("print('kept' in globals())").stdout == "False\n"  # a fresh worker: nothing ran in between
+
+
+def test_many_processes_together_stay_under_the_memory_limit(sb):
+    if not sb.hardening["cgroup"]:
+        pytest.skip("no memory cgroup here (needs root or a delegated cgroup): memory is limited per process")
+    code = (
+        "import subprocess, sys\n"
+        'hog = \'import time; b = b"x" * (400 << 20); time.sleep(3); print("ok")\'\n'
+        "procs = [subprocess.Popen([sys.executable, '-c', hog], stdout=subprocess.PIPE, text=True) for _ in range(4)]\n"
+        "outs = [p.communicate()[0].strip() for p in procs]\n"
+        "print(outs.count('ok'), sorted(p.returncode for p in procs))"
+    )
+    result = sb.run(code, timeout=30)
+    if result.error is not None and "died" in result.error:  # the OOM killer chose the worker itself
+        assert sb.run("print('alive')").stdout == "alive\n"
+        return
+    survivors = int(result.stdout.split()[0])
+    assert survivors <= 1, result.stdout  # 4 x 400 MB cannot fit in 512 MB (+ 96 MB of /tmp)
+    assert "-9" in result.stdout  # the others were killed by the OOM killer, inside the sandbox only
+    assert sb.run("print('alive')").stdout == "alive\n"

@@ -146,6 +146,7 @@ def test_the_benchmark_script_runs_end_to_end(capsys, tmp_path, monkeypatch):
 
 def test_cli_fits_a_policy_from_runs_with_outcomes(capsys, tmp_path):
     db = str(tmp_path / "runs.db")
+    RunStore(db).close()
     assert main(["runs", "fit-stop", "-o", str(tmp_path / "none.json"), "--store", db]) == 1
     assert "no refine runs with a recorded outcome" in capsys.readouterr().err
     store = RunStore(db)

@@ -40,6 +40,33 @@ def test_each_event_is_committed_before_the_next_call(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_the_log_is_checkpointed_by_a_thread_not_inside_commits(tmp_path, monkeypatch):
+    """The store's connection never checkpoints inside a commit; a thread shared by the stores of one file
+    copies the log back every few commits (kept across the runs that open and close the store) and ends
+    when the last store of the file closes."""
+    import threading
+    import time as clock
+
+    from ponder.store import checkpoint
+
+    monkeypatch.setattr(checkpoint, "COMMITS", 5)
+    path = tmp_path / "runs.db"
+    keeper = RunStore(path)  # e.g. a server's, open while runs come and go
+    assert keeper._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for _ in range(4):  # four runs of two commits each: only the count across them reaches 5
+        with RunStore(path) as store:
+            Engine(ScriptedModel(lambda m: "ok"), sinks=[store.sink()]).run(strategies.Single(), "q")
+    shared = checkpoint.attach(path)
+    deadline = clock.monotonic() + 30
+    while shared.checkpoints == 0 and clock.monotonic() < deadline:
+        clock.sleep(0.01)
+    assert shared.checkpoints >= 1
+    checkpoint.detach(shared)
+    keeper.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("ponder-checkpoint")]
+    assert len(RunStore(path).list_runs()) == 4
+
+
 def test_child_runs_and_batches_belong_to_their_top_level_run(tmp_path, echo_model):
     store = RunStore(tmp_path / "runs.db")
     result = Engine(echo_model, sinks=[store.sink()]).run(Fanout(), "go")
@@ -79,6 +106,7 @@ def test_ask_uses_the_default_store_and_no_store_turns_it_off(capsys, tmp_path, 
 
 
 def test_unknown_run_is_one_line(capsys, tmp_path):
+    RunStore(tmp_path / "x.db").close()
     code = main(["runs", "show", "nosuchrun", "--store", str(tmp_path / "x.db")])
     err = capsys.readouterr().err
     assert code == 1 and "no run 'nosuchrun'" in err and err.count("\n") == 1

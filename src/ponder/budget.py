@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
+from .numbers import MAX_SECONDS, finite, whole
 from .types import Usage
 
 
@@ -34,8 +35,15 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
+            if value is None:
+                continue
+            if name == "max_seconds":
+                finite(name, value, maximum=MAX_SECONDS)
+            else:
+                whole(name, value)
+            if value <= 0:
                 raise ConfigError(f"{name} must be a positive number, got {value}")
+        whole("max_depth", self.max_depth)
         if self.max_depth < 0:
             raise ConfigError(f"max_depth must be >= 0, got {self.max_depth}")
 
@@ -98,6 +106,27 @@ class BudgetMeter:
         """Admit a tool call: tool calls are steps, but only tokens and time limit them."""
         self._check_running()
 
+    @property
+    def watched(self) -> bool:
+        """Whether calls must be watched while they run (a time limit, or a cancellation that may come)."""
+        return self.budget.max_seconds is not None or self.cancellation is not None
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the time limit (``None``: no time limit); never negative."""
+        if self.budget.max_seconds is None:
+            return None
+        return max(0.0, self.budget.max_seconds - self.elapsed())
+
+    def check_running(self, during: str = "") -> None:
+        """While a call runs: :class:`StopRun` (or RunInterruptedError) once the run must end; ``during``
+        names the call in a time stop's detail."""
+        self._check_running(during)
+
+    def time_stop(self, during: str = "") -> StopRun:
+        """The stop for the time limit; ``during`` names the call still running (it is abandoned)."""
+        detail = f"time limit of {self.budget.max_seconds:g}s reached"
+        return StopRun("budget", f"{detail} during {during}" if during else detail)
+
     def admit_child(self, depth: int) -> None:
         """Admit a child run at ``depth``: within ``max_depth``, and while one more model call fits
         (a child that could not make one call would only swallow the stop)."""
@@ -134,7 +163,7 @@ class BudgetMeter:
             raise StopRun("budget", f"model call limit of {b.max_model_calls} reached")
         self._check_running()
 
-    def _check_running(self) -> None:
+    def _check_running(self, during: str = "") -> None:
         cancel = self.cancellation
         if cancel is not None and cancel.is_set:
             if cancel.interrupted:
@@ -144,4 +173,4 @@ class BudgetMeter:
         if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
             raise StopRun("budget", f"token limit of {b.max_tokens} reached")
         if b.max_seconds is not None and self.elapsed() >= b.max_seconds:
-            raise StopRun("budget", f"time limit of {b.max_seconds:g}s reached")
+            raise self.time_stop(during)

@@ -12,24 +12,38 @@ there is more than one and the backend says it allows it, else one by one. It
 hands each result to the engine as that call completes (so the engine records
 it before the batch ends), and a call that raised as its exception, so one
 failing call does not discard the others.
+
+When the run has a time limit or may be cancelled, live calls run on helper
+threads and the engine's thread waits for them (see :mod:`ponder.deadline`):
+once the limit passes, or the run is cancelled, the calls still running are
+abandoned and :class:`~ponder.errors.StopRun` is raised, even if a backend is
+stuck. A streaming call that is abandoned stops at its next piece of text.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
 from .budget import BudgetMeter
+from .deadline import POLL_SECONDS, Overdue, call_with_deadline
 from .models.base import Model
 from .requests import Generate
+from .text import clean
 from .types import Completion, GenerationOptions
 
 #: called with (step index, step kind, text piece) while a single model call streams
 TextObserver = Callable[[int, str, str], None]
 #: a completion and the seconds it took (0 or the recorded time for a replayed one)
 Timed = tuple[Completion, float]
+
+
+class CallAbandoned(Exception):  # noqa: N818 - raised into a stuck call's own thread
+    """Raised from the text observer of a streaming call the engine no longer waits for."""
 
 
 def mix_seed(outer: int | None, inner: int | None) -> int | None:
@@ -58,6 +72,8 @@ def call_options(
     if request.stop or request.grammar is not None:
         stop = options.stop + tuple(s for s in request.stop if s not in options.stop)
         options = replace(options, stop=stop, grammar=request.grammar or options.grammar)
+    if request.tool_choice is not None and request.tools and request.tool_choice != options.tool_choice:
+        options = replace(options, tool_choice=request.tool_choice)
     temperature = request.temperature if request.temperature is not None else run_temperature
     seed = mix_seed(run_seed, request.seed)
     if temperature is not None and temperature != options.temperature:
@@ -78,10 +94,17 @@ def complete_all(
     *,
     on_text: TextObserver | None,
     max_concurrency: int,
+    meter: BudgetMeter | None = None,
+    skip: set[int] | None = None,
 ) -> None:
     """Make the calls of ``requests`` (each on its model in ``models``); ``on_done(i, result)`` is called
     on this thread as each one completes, replayed ones first, with the completion or the exception
-    that call raised (after the backend's retries). ``on_text`` streams (only given for a single call)."""
+    that call raised (after the backend's retries). ``on_text`` streams (only given for a single call).
+    With a ``meter`` that is :attr:`~ponder.budget.BudgetMeter.watched`, calls are bounded by the run's
+    time limit and cancellation (see the module docs). The calls in ``skip`` are not made (the caller
+    serves them)."""
+    watch = meter if meter is not None and meter.watched else None
+    abandoned = threading.Event()
 
     def call(i: int) -> Timed:
         req = requests[i]
@@ -90,16 +113,20 @@ def complete_all(
             observer, index, kind = on_text, indices[i], req.kind
 
             def piece_observer(piece: str) -> None:
-                observer(index, kind, piece)
+                if abandoned.is_set():
+                    raise CallAbandoned("the run stopped waiting for this call")
+                observer(index, kind, clean(piece))
 
         model = models[i]
         schemas = [t.to_openai() for t in req.tools] if req.tools and model.supports_tools else None
         t0 = time.perf_counter()
         completion = model.complete(req.messages, options[i], piece_observer, schemas)
-        return completion, time.perf_counter() - t0
+        return completion.cleaned(), time.perf_counter() - t0  # a backend's text is text from outside
 
     live = []
     for i, recorded in enumerate(replayed):
+        if skip and i in skip:
+            continue
         if recorded is None:
             live.append(i)
             continue
@@ -107,6 +134,9 @@ def complete_all(
             on_text(indices[i], requests[i].kind, recorded[0].text)
         on_done(i, recorded)
     if len(live) > 1 and all(models[i].supports_concurrency for i in live) and max_concurrency > 1:
+        if watch is not None:
+            _concurrent_watched(call, live, on_done, max_concurrency, watch, abandoned)
+            return
         with ThreadPoolExecutor(max_workers=min(max_concurrency, len(live))) as pool:
             futures = {pool.submit(call, i): i for i in live}
             for future in as_completed(futures):
@@ -114,11 +144,83 @@ def complete_all(
                 on_done(futures[future], future.result() if error is None else _isolated(error))
         return
     for i in live:
+        if watch is not None:
+            on_done(i, _watched(call, i, watch, abandoned))
+            continue
         try:
             outcome: Timed | Exception = call(i)
         except Exception as exc:
             outcome = exc
         on_done(i, outcome)
+
+
+def _watched(call: Callable[[int], Timed], i: int, meter: BudgetMeter, abandoned: threading.Event) -> Timed | Exception:
+    """Call ``i`` on a helper thread: its result or its exception, within the run's time left;
+    what the meter raises (StopRun: the call is abandoned) otherwise."""
+
+    def guarded() -> Timed | Exception:
+        try:
+            return call(i)
+        except Exception as exc:  # the call's own failure is its outcome
+            return exc
+
+    try:
+        return call_with_deadline(
+            guarded, meter.seconds_left(), poll=lambda: meter.check_running("a model call"), name="ponder-model-call"
+        )
+    except Overdue:
+        abandoned.set()
+        raise meter.time_stop("a model call") from None
+    except BaseException:
+        abandoned.set()
+        raise
+
+
+def _concurrent_watched(
+    call: Callable[[int], Timed],
+    live: list[int],
+    on_done: Callable[[int, Timed | Exception], None],
+    max_concurrency: int,
+    meter: BudgetMeter,
+    abandoned: threading.Event,
+) -> None:
+    """A batch on daemon worker threads, results handed over as they complete, until the run must stop.
+
+    Plain daemon threads, not an executor: a stuck call must not keep the process from exiting."""
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in live:
+        todo.put(i)
+    results: queue.SimpleQueue[tuple[int, Timed | BaseException]] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while not abandoned.is_set():
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcome: Timed | BaseException = call(i)
+            except BaseException as exc:  # handed to the engine's thread
+                outcome = exc
+            results.put((i, outcome))
+
+    for n in range(min(max_concurrency, len(live))):
+        threading.Thread(target=worker, name=f"ponder-model-call-{n}", daemon=True).start()
+    try:
+        for _ in live:
+            while True:
+                left = meter.seconds_left()
+                if left is not None and left <= 0:
+                    raise meter.time_stop("a batch of model calls")
+                try:
+                    i, outcome = results.get(timeout=POLL_SECONDS if left is None else min(POLL_SECONDS, left))
+                    break
+                except queue.Empty:
+                    meter.check_running("a batch of model calls")
+            on_done(i, outcome if isinstance(outcome, tuple) else _isolated(outcome))
+    except BaseException:
+        abandoned.set()  # the calls still running go on unwaited for; no new ones start
+        raise
 
 
 def _isolated(error: BaseException) -> Exception:

@@ -14,7 +14,16 @@ sends it the result of each request, and is the one place that
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
 * runs child strategies (``Child``, or a group at once: ``Children``; see
-  :mod:`ponder.engine_children`) with the shared budget, up to a depth limit.
+  :mod:`ponder.engine_children`) with the shared budget, up to a depth limit,
+* keeps every call inside its deadline (see :mod:`ponder.deadline`): a tool call is
+  abandoned after its tool's ``timeout`` (the model is told), and a run's
+  ``max_seconds`` (or its cancellation) ends the run even while a tool or a model
+  call is stuck: the strategy gets :class:`~ponder.errors.StopRun` and returns
+  its best answer so far,
+* answers identical deterministic calls once (:mod:`ponder.cache`): from a
+  per-run cache, and from a longer-lived one (the store's, ``--cache``) when given,
+* throws :class:`~ponder.errors.PromptTooLong` (a prompt the model's window cannot
+  hold, found before the call) into the strategy, which may send less instead.
 """
 
 from __future__ import annotations
@@ -25,19 +34,21 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
+from .cache import CompletionCache, MemoryCache, as_cached, lookup
 from .calls import TextObserver, Timed, call_options, complete_all
 from .conversation import with_history
 from .engine_children import run_child, run_children
 from .engine_tools import call_tool
-from .errors import ConfigError
+from .errors import ConfigError, StopRun
 from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
 from .models.base import Model
-from .requests import Batch, CallTool, Child, Children, Generate, Outcome, Record, Request, Strategy
+from .requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
 from .run_loop import RunLoop
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
-from .types import Completion, GenerationOptions, Message, Usage
+from .text import clean, clean_tree
+from .types import Completion, GenerationOptions, Message, Usage, clean_messages
 
 
 class Engine:
@@ -60,6 +71,7 @@ class Engine:
         on_text: TextObserver | None = None,
         max_concurrency: int = 8,
         replay: Replay | None = None,
+        cache: bool | CompletionCache = True,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -73,6 +85,10 @@ class Engine:
         self.max_concurrency = max_concurrency
         #: recorded results to replay before calling the model or tools live (resume)
         self.replay = replay
+        #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
+        #: across runs (the store's); False: every call is made
+        self.cache = cache
+        self._cache: MemoryCache | None = None
         self._seq = 0
         self._index = 0
         self._spec: dict[str, Any] | None = None
@@ -103,10 +119,15 @@ class Engine:
         """
         if not question or not question.strip():
             raise ConfigError("the question is empty")
+        question = clean(question)  # text entering a run is valid Unicode from here on (ponder.text)
         self._seq = 0
         self._index = 0
-        self._spec = dict(spec) if spec is not None else self._describe(strategy, question)
-        self._history = tuple(history)
+        self._spec = clean_tree(dict(spec)) if spec is not None else self._describe(strategy, question)
+        self._history = clean_messages(history)
+        if self.cache is False:
+            self._cache = None
+        else:
+            self._cache = MemoryCache(None if self.cache is True else self.cache)
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
@@ -153,6 +174,7 @@ class Engine:
         seed: int | None = None,
         role: str = "root",
     ) -> RunResult:
+        question = clean(question)
         run = self._open(strategy, question, depth, parent, temperature, seed, role)
         loop = RunLoop(strategy.run(question), run)
         try:
@@ -260,6 +282,9 @@ class Engine:
             meter.admit_calls(len(request.requests))
             return self._generate(request.requests, run, meter, stream=False)
         if isinstance(request, Record):
+            text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
+            if text is not request.text or data is not request.data:
+                request = replace(request, text=text, data=data)
             step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
             run.steps.append(step)
             self._emit(
@@ -271,6 +296,9 @@ class Engine:
             return None
         if isinstance(request, CallTool):
             return call_tool(self, request, run, meter)
+        if isinstance(request, Checkpoint):
+            meter.check_running("the strategy's own work")
+            return meter.seconds_left()
         if isinstance(request, Child):
             return run_child(self, request, run, meter)
         if isinstance(request, Children):
@@ -307,6 +335,7 @@ class Engine:
         """
         of = list(runs) if runs is not None else [run] * len(requests)
         roles = [r.role or of[i].role for i, r in enumerate(requests)]
+        requests = [r if (m := clean_messages(r.messages)) is r.messages else replace(r, messages=m) for r in requests]
         if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
             requests = [
                 r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))
@@ -331,6 +360,7 @@ class Engine:
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
             for index, r, o in zip(indices, requests, options, strict=True)
         ]
+        keys, cached, followers = lookup(self._cache, requests, models, options, replayed)
         done: dict[int, Completion] = {}
         steps: dict[int, Step] = {}
         errors: list[BaseException] = []
@@ -348,7 +378,12 @@ class Engine:
             data = dict(req.data)
             if i in failed:
                 data["error"] = str(failed[i]) or type(failed[i]).__name__
+            if i in cached:
+                data["cached"] = True
             completion, seconds = outcome
+            key = keys[i]
+            if key is not None and i not in cached and completion.finish_reason != "error" and self._cache:
+                self._cache.put(key, name, completion)
             usage = completion.usage
             meter.count(usage)
             owner.usage.add(usage)
@@ -368,15 +403,36 @@ class Engine:
             done[i] = completion
 
         on_text = self.on_text if stream else None
-        complete_all(
-            models, requests, options, replayed, indices, record, on_text=on_text, max_concurrency=self.max_concurrency
-        )
+        try:
+            complete_all(
+                models,
+                requests,
+                options,
+                replayed,
+                indices,
+                record,
+                on_text=on_text,
+                max_concurrency=self.max_concurrency,
+                meter=meter,
+                skip=set(followers),
+            )
+        except StopRun:  # the time ran out mid-batch: the calls that finished stay in the result
+            for i in sorted(steps):
+                of[i].steps.append(steps[i])
+            raise
+        for i, leader in sorted(followers.items()):  # the same call earlier in this batch: its result
+            if leader in done:
+                cached.add(i)
+                record(i, (as_cached(done[leader]), 0.0))
+            else:
+                record(i, failed[leader])
         if failures is None and errors and (len(requests) == 1 or len(errors) == len(requests)):
             for i in sorted(steps):
                 of[i].steps.append(steps[i])
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
         for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
-            record(i, (Completion("", "error", Usage(), models[i].name), 0.0))
+            why = str(failed[i]) or type(failed[i]).__name__
+            record(i, (Completion("", "error", Usage(), models[i].name, error=why), 0.0))
         if failures is not None:
             failures.update(failed)
         for i in range(len(requests)):  # the steps stay in request order

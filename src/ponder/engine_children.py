@@ -26,12 +26,13 @@ from typing import Any, Protocol
 
 from .budget import BudgetMeter
 from .calls import mix_seed
-from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
+from .errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
 from .requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
 from .result import RunResult
 from .run_loop import RunLoop
 from .run_state import RunState
 from .store.errors import StoreError
+from .text import clean
 from .types import Completion, Usage
 
 
@@ -175,9 +176,10 @@ def _start(engine: Engine, position: int, child: Child, run: RunState, meter: Bu
     except StopRun as stop:  # no room left in the budget: this child does not start
         return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
     temperature, seed, role = _inherited(child, run)
-    child_run = engine._open(child.strategy, child.question, run.depth + 1, run.run_id, temperature, seed, role)
+    question = clean(child.question)  # as the engine's own runs: valid text from here on
+    child_run = engine._open(child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
     try:
-        gen = child.strategy.run(child.question)
+        gen = child.strategy.run(question)
     except Exception as exc:
         result = engine._fail(child_run, exc)
         adopt(run, result)
@@ -188,7 +190,9 @@ def _start(engine: Engine, position: int, child: Child, run: RunState, meter: Bu
 def _end(engine: Engine, run: RunState, member: _Member) -> Outcome:
     member.loop.close()
     assert member.loop.outcome is not None
-    result = engine._close(member.run, member.loop.outcome, member.child.question, member.child.strategy, run.run_id)
+    result = engine._close(
+        member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
+    )
     adopt(run, result)
     return Outcome(result.answer, result.stop_reason, result.detail)  # type: ignore[arg-type]
 
@@ -248,6 +252,9 @@ def _call_together(
     for (member, request), (start, end) in zip(calls, spans, strict=True):
         mine: list[Completion] = completions[start:end]
         failed = [failures[i] for i in range(start, end) if i in failures]
+        if failed and len(failed) == end - start and isinstance(failed[0], PromptTooLong):
+            member.loop.pending = failed[0]  # thrown into that child's strategy, as for a call of its own
+            continue
         if failed and len(failed) == end - start:  # its call failed alone, or its whole batch: the child fails
             outcomes[member.position] = _fail(engine, run, member, failed[0])
             active.remove(member)

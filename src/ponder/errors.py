@@ -64,3 +64,20 @@ class DepthLimit(StopRun):
     def __init__(self, max_depth: int) -> None:
         super().__init__("budget", f"recursion depth limit of {max_depth} reached")
         self.max_depth = max_depth
+
+
+class PromptTooLong(ModelCallError):  # noqa: N818 - reads as a condition, like StopRun
+    """A prompt does not fit the model's context window; raised before the call is made.
+
+    The engine throws it into the strategy that asked: one that can act on it (react,
+    recursive code mode) tells the model to send less; elsewhere it ends the run with
+    this one line. ``tokens`` and ``window`` are the counted prompt and the window.
+    """
+
+    def __init__(self, model: str, tokens: int, window: int) -> None:
+        super().__init__(
+            f"prompt of {tokens} tokens exceeds the context window of {window} of {model}; slice the input"
+        )
+        self.model = model
+        self.tokens = tokens
+        self.window = window

@@ -39,6 +39,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    """What :func:`json.dumps` calls for the values it does not know: the same as :func:`_plain` gives."""
+    if isinstance(value, Message | Usage):
+        return value.to_dict()
+    if isinstance(value, GenerationOptions):
+        return {name: getattr(value, name) for name in _OPTION_FIELDS}
+    raise TypeError(f"cannot record a {type(value).__name__} in an event")
+
+
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -50,13 +59,24 @@ class Event:
     time: float
 
     def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
+        for name in self._names():
+            out[name] = _plain(getattr(self, name))
+        return out
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict(), ensure_ascii=False)``, without building the plain copy first (the C
+        encoder walks the fields; messages, usage and options are turned into dicts as it meets them)."""
+        out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
+        for name in self._names():
+            out[name] = getattr(self, name)
+        return json.dumps(out, ensure_ascii=False, default=_json_default)
+
+    def _names(self) -> tuple[str, ...]:
         names = _FIELDS.get(type(self))
         if names is None:
             names = _FIELDS[type(self)] = tuple(f.name for f in fields(self))
-        out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
-        for name in names:
-            out[name] = _plain(getattr(self, name))
-        return out
+        return names
 
 
 @dataclass(slots=True)
@@ -159,13 +179,24 @@ class JsonlTrace:
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
-        header = {"format": TRACE_FORMAT, "version": TRACE_VERSION}
-        stream.write(json.dumps(header) + "\n")
-        stream.flush()
+        self._failed = False
+        self._write(json.dumps({"format": TRACE_FORMAT, "version": TRACE_VERSION}))
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-        self._stream.flush()
+        if not self._failed:  # after a failed write the trace is incomplete: it stops, the run's end is still told
+            self._write(event.to_json())
+
+    def _write(self, line: str) -> None:
+        """One line, flushed; a write that fails (a full disk) is one clear error that ends the run."""
+        try:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            from .errors import PonderError
+
+            self._failed = True
+            name = getattr(self._stream, "name", "the trace")
+            raise PonderError(f"cannot write the trace file {name}: {exc.strerror or exc}") from None
 
 
 def read_trace(stream: IO[str]) -> list[dict[str, Any]]:

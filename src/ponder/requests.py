@@ -14,6 +14,7 @@ Record        records a step without a model call   ``None``
 CallTool      calls a tool, recorded as a step      :class:`~ponder.tools.ToolResult`
 Child         runs another strategy as a child run  :class:`Outcome`
 Children      several child runs at once            ``list[Outcome]``
+Checkpoint    asks whether the run may go on        seconds left, or None
 ============  ====================================  =========================
 
 A :class:`Strategy` is anything with a ``name`` and such a ``run`` generator.
@@ -48,7 +49,8 @@ class Generate:
     are added to whichever options apply (so a strategy can ask for a stop
     sequence without overriding the user's temperature or token limit).
     ``tools`` are offered to the model as native tool calls when the backend
-    supports them (``Model.supports_tools``); other backends never see them.
+    supports them (``Model.supports_tools``); other backends never see them;
+    ``tool_choice`` (``required``/``auto``) goes with them to servers that take it.
     ``temperature`` and ``seed`` override just those two options (a sampler
     asks for distinct seeds without touching the user's token limit); ``data``
     is copied into the recorded step (e.g. ``{"sample": 3}``).
@@ -66,6 +68,8 @@ class Generate:
     #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
     #: None: the role of the run (root, or what the ``Child`` that started it named)
     role: Role | None = None
+    #: with ``tools``: ``required`` (the reply must be a tool call) or ``auto``; see GenerationOptions
+    tool_choice: str | None = None
 
     @classmethod
     def of(
@@ -81,6 +85,7 @@ class Generate:
         seed: int | None = None,
         data: Mapping[str, Any] | None = None,
         role: Role | None = None,
+        tool_choice: str | None = None,
     ) -> Generate:
         return cls(
             tuple(messages),
@@ -93,6 +98,7 @@ class Generate:
             seed,
             dict(data or {}),
             role,
+            tool_choice,
         )
 
     @classmethod
@@ -187,6 +193,14 @@ class Children:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Ask whether the run may go on, while the strategy waits for something slow of its own (recursive
+    code mode's REPL call): the engine throws :class:`~ponder.errors.StopRun` into the strategy when the
+    run's time is up or it was cancelled; otherwise the result is the seconds left (None: no time limit).
+    Nothing is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a strategy ended: its answer (if any), the stop reason and a short explanation."""
 
@@ -195,7 +209,7 @@ class Outcome:
     detail: str = ""
 
 
-Request = Generate | Batch | Record | CallTool | Child | Children
+Request = Generate | Batch | Record | CallTool | Child | Children | Checkpoint
 StrategyGen = Generator[Request, Any, Outcome]
 
 

@@ -7,6 +7,9 @@ engine's refusals into what the strategy sees next:
 
 * a :class:`~ponder.errors.DepthLimit` refuses that one child run: it is thrown
   into the strategy, which may go on;
+* a :class:`~ponder.errors.PromptTooLong` (a prompt the model's window cannot
+  hold) is thrown into the strategy, which may send less; if it does not catch
+  it, the run ends with that error;
 * a :class:`~ponder.errors.StopRun` (a limit of the budget) is thrown into the
   strategy, which may catch it and return its best answer; if it asks for
   more after that, the run ends with the stop's reason.
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import DepthLimit, StopRun
+from .errors import DepthLimit, PromptTooLong, StopRun
 from .requests import Outcome, Request, StrategyGen
 from .run_state import RunState
 
@@ -35,7 +38,7 @@ class RunLoop:
         self.gen = gen
         self.run = run
         self.value: Any = None
-        self.pending: StopRun | None = None
+        self.pending: StopRun | PromptTooLong | None = None
         #: set once the strategy has returned (or the run was ended by a stop)
         self.outcome: Outcome | None = None
 
@@ -64,6 +67,8 @@ class RunLoop:
             self.deliver(execute())
         except DepthLimit as refused:  # refuses that child only; the run may go on
             self.pending = refused
+        except PromptTooLong as long:  # the strategy may act on it (send less); else it ends the run
+            self.pending = long
         except StopRun as stop:
             self.run.stopping = self.pending = stop
 

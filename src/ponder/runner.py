@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from . import telemetry
 from .budget import Budget, Cancellation
+from .cache import StoreCache
 from .calls import TextObserver
 from .context.fingerprint import changes, fingerprint
 from .engine import Engine
@@ -126,6 +127,7 @@ def open_run(
             all_sinks.append(store.sink(resume=resume))
         all_sinks.extend(sinks)
         all_sinks.extend(telemetry.sinks_from_env())
+        cache: bool | StoreCache = StoreCache(store) if spec.cache and store is not None else True
         engine = Engine(
             roles["root"],
             models=roles,
@@ -134,6 +136,7 @@ def open_run(
             on_text=on_text,
             max_concurrency=spec.max_concurrency,
             replay=replay,
+            cache=cache,
         )
         yield OpenRun(spec, roles, tools, strategy, engine, store)
 
@@ -163,7 +166,7 @@ class ModelCache:
         key = replace(wanted, writes_code=None)
         with self._lock:
             if key not in self._models:
-                self._models[key] = load_model(wanted.model, base_url=wanted.base_url)
+                self._models[key] = load_model(wanted.model, base_url=wanted.base_url, **wanted.load_options())
             return self._models[key]
 
 
@@ -198,9 +201,16 @@ def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:
 
 def _open_trace(path: Path, stack: ExitStack) -> IO[str]:
     try:
-        return stack.enter_context(path.open("w", encoding="utf-8"))
+        stream = path.open("w", encoding="utf-8")
     except OSError as exc:
         raise PonderError(f"cannot write the trace file {path}: {exc.strerror}") from None
+    stack.callback(_close_quietly, stream)  # a write that failed was reported by the trace already
+    return stream
+
+
+def _close_quietly(stream: IO[str]) -> None:
+    with suppress(OSError):
+        stream.close()
 
 
 def resume(

@@ -42,10 +42,13 @@ filter         record  ``recursive`` needle plan          :class:`FilterData` (p
 ground         record  ``recursive`` needle plan          ``kept``, ``discarded``
 count          record  ``recursive`` count plan           :class:`CountData`
 repl           record  ``recursive`` code mode            ``code``, ``ok``
-fallback       record  ``recursive`` auto mode            :class:`FallbackData`
+fallback       record  ``recursive`` auto mode            :class:`CodeFallbackData`
 session        record  ``recursive`` code mode sessions   ``session``, ``turn``, ``restored_turns``, ``cells``
 format_error   record  ``react``                          ``count``, ``output``
+ungrounded     record  ``react``                          ``tool``, ``input`` (refused: not grounded)
 loop           record  ``react``                          --
+fallback       record  ``react`` (native -> text)         :class:`FallbackData`
+too_long       record  ``react``, ``recursive`` code      ``tokens``, ``window``
 tool           tool    any :class:`CallTool` by default   (the ``tool_call`` event; exports)
 verify_code    tool    the ``code`` verifier              (the ``tool_call`` event)
 =============  ======  =================================  ============================================
@@ -93,10 +96,12 @@ FILTER = "filter"
 GROUND = "ground"
 COUNT = "count"
 REPL = "repl"
-FALLBACK = "fallback"
 SESSION = "session"
 FORMAT_ERROR = "format_error"
+UNGROUNDED = "ungrounded"
 LOOP = "loop"
+FALLBACK = "fallback"
+TOO_LONG = "too_long"
 
 # -- tool calls ------------------------------------------------------------------
 
@@ -108,10 +113,19 @@ KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
         SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
-        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, LOOP, TOOL, VERIFY_CODE,
+        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, SESSION, FORMAT_ERROR, UNGROUNDED, LOOP, FALLBACK, TOO_LONG,
+        TOOL, VERIFY_CODE,
     }
 )  # fmt: skip
-KINDS |= {FALLBACK, SESSION}  # recursive code mode's records
+
+
+class FallbackData(TypedDict):
+    """A ``fallback`` record of ``react``: the protocol it left and took, and why."""
+
+    protocol_from: str
+    protocol_to: str
+    replies: int
+    reason: str
 
 
 class SampleData(TypedDict):
@@ -257,7 +271,7 @@ class CompactData(TypedDict):
     mode: str
 
 
-class FallbackData(TypedDict):
+class CodeFallbackData(TypedDict):
     """A ``fallback`` record: ``recursive`` in auto mode gave up on the model's code and ran plan mode."""
 
     #: always ``code`` -> ``plan``

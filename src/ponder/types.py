@@ -6,8 +6,11 @@ serialisation, so it can be created cheaply on the engine's hot path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from .text import clean, is_clean
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
@@ -23,6 +26,13 @@ class ToolCall:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    def cleaned(self) -> ToolCall:
+        """This call with valid Unicode text (:func:`ponder.text.clean`)."""
+        return self if self.is_clean() else ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
+
+    def is_clean(self) -> bool:
+        return is_clean(self.id) and is_clean(self.name) and is_clean(self.arguments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,18 @@ class Message:
         return out
 
 
+def clean_messages(messages: Sequence[Message]) -> tuple[Message, ...]:
+    """``messages`` with valid Unicode text (:func:`ponder.text.clean`); the same tuple when nothing changes."""
+    for m in messages:  # the common case, on every call: one C-speed scan per message, nothing built
+        if not is_clean(m.content) or (m.tool_calls and not all(c.is_clean() for c in m.tool_calls)):
+            break
+    else:
+        return messages if isinstance(messages, tuple) else tuple(messages)
+    return tuple(
+        replace(m, content=clean(m.content), tool_calls=tuple(c.cleaned() for c in m.tool_calls)) for m in messages
+    )
+
+
 def system(content: str) -> Message:
     return Message("system", content)
 
@@ -65,12 +87,15 @@ class Usage:
 
     ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
     backend actually had to process (smaller when a cached KV prefix was reused).
+    ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.cache`),
+    which cost no tokens and no model call.
     """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     model_calls: int = 0
+    cached_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -81,15 +106,19 @@ class Usage:
         self.completion_tokens += other.completion_tokens
         self.prompt_tokens_evaluated += other.prompt_tokens_evaluated
         self.model_calls += other.model_calls
+        self.cached_calls += other.cached_calls
 
     def to_dict(self) -> dict[str, int]:
-        return {
+        out = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "model_calls": self.model_calls,
             "total_tokens": self.total_tokens,
         }
+        if self.cached_calls:  # only when there were some: older readers see the same keys as before
+            out["cached_calls"] = self.cached_calls
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +131,25 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     top_p: float = 1.0
     #: a GBNF grammar constraining the output. A hint: honoured by backends with
-    #: ``supports_grammar`` (the embedded/GGUF backend), ignored by the others.
+    #: ``supports_grammar`` (the embedded/GGUF backend; servers in the form they take, see
+    #: :mod:`ponder.constraints`), ignored by the others.
     grammar: str | None = None
+    #: with native tools: ``auto`` (the model may answer in text) or ``required`` (it must call a tool);
+    #: sent to servers that take ``tool_choice``, ignored by the others. None: the server's default.
+    tool_choice: str | None = None
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
+        from .numbers import finite, whole
 
+        finite("temperature", self.temperature)
+        finite("top_p", self.top_p)
+        whole("max_tokens", self.max_tokens)
+        if self.seed is not None:
+            whole("seed", self.seed)
+
+        if self.tool_choice not in (None, "auto", "required", "none"):
+            raise ConfigError(f"tool_choice must be auto, required or none, got {self.tool_choice!r}")
         if self.temperature < 0:
             raise ConfigError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_tokens < 1:
@@ -125,3 +167,13 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+
+    def cleaned(self) -> Completion:
+        """This completion with valid Unicode text (:func:`ponder.text.clean`): what a backend returned is
+        text from outside. The same object when it already is."""
+        if is_clean(self.text) and (not self.tool_calls or all(c.is_clean() for c in self.tool_calls)):
+            return self
+        return replace(self, text=clean(self.text), tool_calls=tuple(c.cleaned() for c in self.tool_calls))
+
+    #: why the call failed (finish reason ``error``: one failed element of a batch that went on)
+    error: str | None = None

@@ -7,6 +7,8 @@ one line on stderr and a non-zero exit; it never shows a traceback unless
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 import warnings
@@ -15,7 +17,10 @@ from typing import TextIO
 import click
 
 from ..errors import PonderError
+from ..text import for_terminal
 from .ask import ask
+from .demo import demo
+from .eval import eval_command, generate
 from .models import models
 from .resume import resume
 from .runs import runs
@@ -31,6 +36,9 @@ def cli() -> None:
 
 
 cli.add_command(ask)
+cli.add_command(demo)
+cli.add_command(eval_command)
+cli.add_command(generate)
 cli.add_command(models)
 cli.add_command(runs)
 cli.add_command(resume)
@@ -39,9 +47,14 @@ cli.add_command(serve)
 cli.add_command(sessions)
 
 
+#: a write to stdout, a trace or an output file failed for a reason a person must fix
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)
+
+
 def _fail(message: str, code: int) -> int:
-    line = " ".join(message.split())
-    print(f"ponder: error: {line}", file=sys.stderr)
+    line = for_terminal(message, one_line=True)  # a message may quote text from outside (a server, a file)
+    with contextlib.suppress(OSError):
+        print(f"ponder: error: {line}", file=sys.stderr)
     return code
 
 
@@ -54,7 +67,7 @@ def _warn(
     line: str | None = None,
 ) -> None:
     """ponder's own warnings (a context file skipped, ...) as one line, like its errors."""
-    print(f"ponder: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"ponder: warning: {for_terminal(message, one_line=True)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="ponder", standalone_mode=False)
+        sys.stdout.flush()  # a full disk behind stdout is reported here, not at exit
         return result if isinstance(result, int) else 0
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as other tools do
+        _drop_stdout()
+        return 141
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            return _internal(exc)
+        _drop_stdout()
+        where = f" {exc.filename}" if exc.filename else " the output"
+        return _fail(f"cannot write{where}: {exc.strerror or exc}", 1)
     except click.exceptions.Abort:
         return _fail("interrupted", 130)
     except KeyboardInterrupt:
@@ -80,9 +103,23 @@ def _main(argv: list[str] | None) -> int:
     except PonderError as exc:
         return _fail(str(exc), 1)
     except Exception as exc:  # a bug in ponder: still one line, traceback on request
-        if os.environ.get("PONDER_DEBUG"):
-            raise
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (set PONDER_DEBUG=1 for a traceback)", 1)
+        return _internal(exc)
+
+
+def _internal(exc: Exception) -> int:
+    if os.environ.get("PONDER_DEBUG"):
+        raise exc
+    return _fail(f"internal error: {type(exc).__name__}: {exc} (set PONDER_DEBUG=1 for a traceback)", 1)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the output still buffered is not written (and fails) again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing is flushed at exit
 
 
 def run() -> None:

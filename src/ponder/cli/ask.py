@@ -13,23 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 from rich.console import Console
 
 from ..events import EventSink
-from ..models import DEFAULT_MODEL
 from ..runner import open_run
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
+from ..text import for_terminal
 from .live import LiveView
-from .memory_option import memory_options
 from .progress import ChunkProgress
-from .stop_option import stop_option
-from .store_options import store_options
-from .strategy_options import strategy_options
-
-_POSITIVE = click.IntRange(min=1)
-_MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
+from .spec_options import given_flags, spec_options
 
 
 @click.command()
@@ -43,54 +36,11 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
 )
 @click.option("--dry-run", is_flag=True, help="Print the run spec and run nothing.")
 @click.option("--strategy", "-s", default="single", show_default=True, help=f"One of: {', '.join(entries())}.")
-@click.option(
-    "--model",
-    "-m",
-    "model_spec",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help=_MODEL_HELP,
-)
-@click.option("--sub-model", default=None, help="Model of recursive sub-calls (default: --model). " + _MODEL_HELP)
-@click.option(
-    "--depth-model",
-    "depth_models",
-    multiple=True,
-    metavar="N=MODEL",
-    help="Model of recursive sub-calls N levels below the root (depth:N in a spec; over --sub-model). Repeatable.",
-)
-@click.option("--fast-model", default=None, help="Model of route's fast path (default: --model).")
-@click.option("--judge-model", default=None, help="Model of LM verifiers and tree evaluations (default: --model).")
-@click.option("--base-url", default=None, help="Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL).")
-@click.option(
-    "--max-steps",
-    type=_POSITIVE,
-    default=None,
-    help="Most model-call steps in the run (default: what the strategy needs, at least 8).",
-)
-@click.option("--max-calls", type=_POSITIVE, default=None, help="Most model calls in the run.")
-@click.option("--max-total-tokens", type=_POSITIVE, default=None, help="Most prompt+completion tokens in the run.")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock limit.")
-@click.option("--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call.")
-@click.option("--temperature", "-t", type=click.FloatRange(min=0), default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--tools", "tool_spec", default="", help="Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE."
-)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the live view.")
 @click.option(
-    "--trace",
-    "trace_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the run's events as JSON lines to FILE.",
-)
-@click.option(
-    "--context",
-    "context_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="A file or folder the question is about (read lazily; implies --strategy recursive).",
+    "--require-isolation",
+    is_flag=True,
+    help="Fail instead of running model-written code unisolated when bubblewrap is unusable.",
 )
 @click.option(
     "--session",
@@ -98,22 +48,25 @@ _MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
     metavar="NAME",
     help="recursive code mode: keep the REPL and its variables across questions in session NAME (stored).",
 )
-@store_options(writes=True)
-@stop_option
-@memory_options
-@strategy_options
-def ask(question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, **flags: Any) -> None:
+@spec_options()
+def ask(
+    question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, require_isolation: bool, **flags: Any
+) -> None:
     """Answer QUESTION, showing each pass as it is produced."""
     ctx = click.get_current_context()
     if question is None and spec_file is None:
         raise click.MissingParameter(ctx=ctx, param_hint="'QUESTION'", param_type="argument")
-    given = {name for name in ctx.params if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    given = given_flags(ctx)
     base = RunSpec.load(spec_file) if spec_file is not None else None
     spec = spec_from_flags({**flags, "question": question}, given, base)
     if dry_run:
         click.echo(spec.to_json(indent=None if as_json else 2))
         return
     spec.require_question()
+    if require_isolation:
+        from ..sandbox import require_isolation_everywhere
+
+        require_isolation_everywhere()
     console = Console(stderr=False)
     view = None if as_json else LiveView(console)
     sinks: list[EventSink] = []
@@ -128,4 +81,4 @@ def ask(question: str | None, spec_file: Path | None, dry_run: bool, as_json: bo
     elif view is not None:
         view.summary(result)
         if opened.store is not None:
-            click.echo(f"run {result.run_id} stored in {opened.store.path}")
+            click.echo(f"run {result.run_id} stored in {for_terminal(opened.store.path)}")

@@ -12,10 +12,15 @@ from rich.text import Text
 
 from ..events import Event, StepRecorded, StepStarted, ToolCalled
 from ..result import RunResult
+from ..text import for_terminal, terminal_text
 
 
 class LiveView:
-    """An event sink plus a text observer that print a run as it happens."""
+    """An event sink plus a text observer that print a run as it happens.
+
+    Everything it shows that did not come from ponder (model text, tool output, the answer, a model's
+    name) goes through :func:`ponder.text.terminal_text`: no escape sequence reaches the terminal and no
+    rich markup in it is interpreted."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -28,34 +33,38 @@ class LiveView:
                 self._batch_left -= 1
                 return
             first, last = event.step + 1, event.step + event.batch
-            title = (
-                f"step {first}: {event.kind}" if first == last else f"steps {first}-{last}: {event.kind} ×{event.batch}"
-            )
+            kind = for_terminal(event.kind, one_line=True)
+            title = f"step {first}: {kind}" if first == last else f"steps {first}-{last}: {kind} ×{event.batch}"
             self._batch_left = event.batch - 1
             self.console.print()
             self.console.rule(Text("  " * event.depth + title, style="bold cyan"), align="left")
             return
         if isinstance(event, StepRecorded):
             self.console.print()
-            self.console.print(Text(f"  [{event.kind}] {event.text}", style="dim"))
+            self.console.print(terminal_text(f"  [{event.kind}] {event.text}", "dim"))
         elif isinstance(event, ToolCalled):
             args = event.arguments if isinstance(event.arguments, str) else repr(event.arguments)
-            self.console.print(Text(f"{event.tool}({args[:200]})", style="yellow"))
+            self.console.print(terminal_text(f"{event.tool}({args[:200]})", "yellow"))
             shown = event.output if event.ok else "\n".join(p for p in (event.output, f"Error: {event.error}") if p)
-            self.console.print(Text(shown[:2000] or "(no output)", style="green" if event.ok else "red"))
+            self.console.print(terminal_text(shown[:2000] or "(no output)", "green" if event.ok else "red"))
 
     def on_text(self, step: int, kind: str, piece: str) -> None:
-        self.console.out(piece, end="", highlight=False)
+        self.console.out(terminal_text(piece), end="", highlight=False)
 
     def summary(self, result: RunResult) -> None:
         u = result.usage
         self.console.print()
-        self.console.print(Panel(result.answer or "(no answer)", title="answer", title_align="left"))
-        self.console.print(
-            f"stop reason: [bold]{result.stop_reason}[/bold]"
-            + (f" ({result.detail})" if result.detail else "")
-            + f"\nmodel calls: {u.model_calls}   prompt tokens: {u.prompt_tokens}"
+        answer = terminal_text(result.answer) if result.answer else Text("(no answer)")
+        self.console.print(Panel(answer, title="answer", title_align="left"))
+        line = Text.assemble("stop reason: ", terminal_text(result.stop_reason, "bold", one_line=True))
+        if result.detail:
+            line.append_text(Text.assemble(" (", terminal_text(result.detail, one_line=True), ")"))
+        line.append(
+            f"\nmodel calls: {u.model_calls}   prompt tokens: {u.prompt_tokens}"
             f" (evaluated {u.prompt_tokens_evaluated})   completion tokens: {u.completion_tokens}"
-            f"\ntime: {result.seconds:.1f}s   model: {result.model}   strategy: {result.strategy}",
-            highlight=False,
+            f"\ntime: {result.seconds:.1f}s   model: "
         )
+        line.append_text(terminal_text(result.model, one_line=True))
+        line.append("   strategy: ")
+        line.append_text(terminal_text(result.strategy, one_line=True))
+        self.console.print(line, highlight=False)

@@ -7,13 +7,15 @@ from typing import Any, TypeVar
 
 import click
 
+from .numbers import FiniteFloat
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def memory_options(func: F) -> F:
     func = click.option(
         "--memory-threshold",
-        type=click.FloatRange(min=0, max=1, min_open=True),
+        type=FiniteFloat(min=0, max=1, min_open=True),
         default=0.8,
         show_default=True,
         help="With --memory: compact when the prompt passes this share of the model's window.",

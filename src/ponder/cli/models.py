@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..models import list_backends
+from ..text import terminal_text
 
 
 @click.command()
@@ -21,5 +22,6 @@ def models(as_json: bool) -> None:
         return
     table = Table("model", "available", "detail")
     for b in backends:
-        table.add_row(b.spec, "yes" if b.available else "no", b.detail)
+        # a plugin's spec and detail are not ponder's text: shown literally (ponder.text)
+        table.add_row(terminal_text(b.spec, one_line=True), "yes" if b.available else "no", terminal_text(b.detail))
     Console().print(table)

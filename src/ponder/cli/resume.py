@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from ..runner import resume as resume_run
+from ..text import for_terminal
 from .live import LiveView
 from .store_options import open_store, store_options
 
@@ -21,7 +22,7 @@ from .store_options import open_store, store_options
 def resume(run_id: str, store_path: str | None, as_json: bool, force: bool) -> None:
     """Continue RUN_ID: recorded model and tool results are replayed, the rest runs live."""
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
+        store = open_store(store_path, stack, existing=True)
         view = None if as_json else LiveView(Console(stderr=False))
         result, replayer = resume_run(
             store,
@@ -36,4 +37,5 @@ def resume(run_id: str, store_path: str | None, as_json: bool, force: bool) -> N
         click.echo(json.dumps(out, ensure_ascii=False))
     elif view is not None:
         view.summary(result)
-        click.echo(f"resumed run {result.run_id}: {replayer.replayed_calls} model calls replayed from the store")
+        run = for_terminal(result.run_id, one_line=True)
+        click.echo(f"resumed run {run}: {replayer.replayed_calls} model calls replayed from the store")

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from ..errors import PonderError
+from ..store import RunStore, StoreError
+from ..text import for_terminal
+from .numbers import COUNT, FiniteFloat
 from .store_options import open_store, store_options
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -20,23 +26,34 @@ def runs() -> None:
     """Inspect the runs recorded in the run store."""
 
 
-def _when(stamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
+def _when(stamp: object) -> str:
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not stamp:
+        return "-"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+    except (OverflowError, OSError, ValueError):  # a time edited by hand
+        return "-"
 
 
-def _short(text: str | None, width: int) -> str:
-    line = " ".join((text or "").split())
+def _short(text: object, width: int) -> str:
+    """Stored text (from a model, a tool, a user) as one neutralised line of at most ``width`` characters."""
+    line = _shown(text, one_line=True)
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _shown(text: object, *, one_line: bool = False) -> str:
+    """Stored text, safe for a terminal (see :func:`ponder.text.for_terminal`); None is ``-``."""
+    return "-" if text is None else for_terminal(text, one_line=one_line)
 
 
 @runs.command("list")
 @store_options()
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", "-n", type=COUNT, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_runs(store_path: str | None, limit: int, as_json: bool) -> None:
     """List the newest runs."""
     with ExitStack() as stack:
-        rows = open_store(store_path, stack).list_runs(limit)
+        rows = open_store(store_path, stack, readonly=True).list_runs(limit)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -48,8 +65,8 @@ def list_runs(store_path: str | None, limit: int, as_json: bool) -> None:
     for row in rows:
         status = row["stop_reason"] if row["status"] == "finished" else row["status"]
         click.echo(
-            f"{row['run_id']:12}  {_when(row['started']):19}  {row['strategy']:10}  {status:10}"
-            f"  {row['model_calls']:>5}  {_short(row['question'], 60)}"
+            f"{_short(row['run_id'], 12):12}  {_when(row['started']):19}  {_short(row['strategy'], 10):10}"
+            f"  {_short(status, 10):10}  {row['model_calls']:>5}  {_short(row['question'], 60)}"
         )
 
 
@@ -60,30 +77,37 @@ def list_runs(store_path: str | None, limit: int, as_json: bool) -> None:
 def show(run_id: str, store_path: str | None, as_json: bool) -> None:
     """Show one run: its answer, stop reason, steps, and how often it was resumed."""
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
+        store = open_store(store_path, stack, readonly=True)
         info = store.run(run_id)
-        events = store.events(run_id)
+        events = store.events(run_id, skip_bad=True)  # a damaged row is reported, the rest is shown
     if as_json:
         click.echo(json.dumps({**info, "events": events}, ensure_ascii=False))
         return
-    click.echo(f"run {info['run_id']}  {info['strategy']} on {info['model']}  status: {info['status']}")
-    click.echo(f"question: {info['question']}")
+    click.echo(
+        f"run {_short(info['run_id'], 40)}  {_short(info['strategy'], 40)} on {_short(info['model'], 80)}"
+        f"  status: {_short(info['status'], 20)}"
+    )
+    click.echo(f"question: {_shown(info['question'])}")
     click.echo(f"started: {_when(info['started'])}   finished: {_when(info['finished'])}")
     for child in info["children"]:
-        indent = "  " * child["depth"]
+        indent = "  " * min(int(child["depth"]) if isinstance(child["depth"], int) else 0, 20)
         click.echo(
-            f"{indent}child run {child['run_id']} ({child['strategy']}): {child['stop_reason'] or child['status']}"
+            f"{indent}child run {_short(child['run_id'], 40)} ({_short(child['strategy'], 40)}):"
+            f" {_short(child['stop_reason'] or child['status'], 40)}"
         )
     click.echo()
     for event in events:
         _print_event(event)
     click.echo()
-    click.echo(f"answer: {info['answer'] if info['answer'] is not None else '(no answer)'}")
-    click.echo(f"stop reason: {info['stop_reason'] or '-'}" + (f" ({info['detail']})" if info["detail"] else ""))
+    click.echo(f"answer: {_shown(info['answer']) if info['answer'] is not None else '(no answer)'}")
+    click.echo(
+        f"stop reason: {_short(info['stop_reason'], 40)}"
+        + (f" ({_short(info['detail'], 200)})" if info["detail"] else "")
+    )
     usage = info["usage"] or {}
     click.echo(
         f"model calls: {info['model_calls']} recorded (each paid once)   tool calls: {info['tool_calls']}"
-        f"   tokens: {usage.get('total_tokens', '-')}"
+        f"   tokens: {_short(usage.get('total_tokens', '-'), 20)}"
     )
     for number, resume in enumerate(info["resumes"], 1):
         click.echo(
@@ -91,21 +115,33 @@ def show(run_id: str, store_path: str | None, as_json: bool) -> None:
             f" {resume['replayed_tools']} tool calls replayed from the store"
         )
     if info["outcome"]:
-        click.echo(f"outcome: {info['outcome']}" + (f" ({info['outcome_source']})" if info["outcome_source"] else ""))
+        score = info.get("outcome_score")
+        source = ", ".join(
+            part
+            for part in (
+                _short(info["outcome_source"], 80) if info["outcome_source"] else None,
+                None if not isinstance(score, int | float) else f"score {score:g}",
+            )
+            if part
+        )
+        click.echo(f"outcome: {_short(info['outcome'], 20)}" + (f" ({source})" if source else ""))
 
 
 def _print_event(event: dict[str, Any]) -> None:
     kind = event["type"]
+    step, what = _short(event.get("step"), 12), _short(event.get("kind"), 40)
     if kind == "model_call":
-        usage = event.get("usage", {})
-        click.echo(
-            f"  [{event['step']}] {event['kind']}: {_short(event['text'], 90)}"
-            f"  ({usage.get('total_tokens', 0)} tokens, {event.get('seconds', 0):.2f}s)"
-        )
+        usage = event.get("usage")
+        tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) else 0
+        seconds = event.get("seconds", 0)
+        took = f"{seconds:.2f}s" if isinstance(seconds, int | float) else "-"
+        click.echo(f"  [{step}] {what}: {_short(event.get('text'), 90)}  ({_short(tokens, 20)} tokens, {took})")
     elif kind == "tool_call":
-        click.echo(f"  [{event['step']}] tool {event['tool']}: {_short(event.get('output') or event.get('error'), 80)}")
+        click.echo(
+            f"  [{step}] tool {_short(event.get('tool'), 40)}: {_short(event.get('output') or event.get('error'), 80)}"
+        )
     elif kind == "step":
-        click.echo(f"  [{event['step']}] {event['kind']}: {_short(event['text'], 90)}")
+        click.echo(f"  [{step}] {what}: {_short(event.get('text'), 90)}")
 
 
 @runs.command("outcome")
@@ -116,7 +152,7 @@ def _print_event(event: dict[str, Any]) -> None:
 def outcome(run_id: str, outcome: str, store_path: str | None, source: str) -> None:
     """Record whether a run's answer was correct (used by export and the learned stop policy)."""
     with ExitStack() as stack:
-        open_store(store_path, stack).set_outcome(run_id, outcome, source)
+        open_store(store_path, stack, existing=True).set_outcome(run_id, outcome, source)
 
 
 @runs.command("export")
@@ -132,16 +168,32 @@ def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | N
     from ..store.export import export_jsonl
 
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
+        store = open_store(store_path, stack, readonly=True)
         stream: IO[str] = sys.stdout
         if output is not None:
             try:
-                stream = stack.enter_context(output.open("w", encoding="utf-8"))
+                stream = output.open("w", encoding="utf-8")
             except OSError as exc:
                 raise PonderError(f"cannot write {output}: {exc.strerror}") from None
-        count = export_jsonl(store, stream, strategy=strategy, outcome=outcome)
+            stack.callback(_close_quietly, stream)
+        skipped: list[str] = []
+        try:
+            count = export_jsonl(store, stream, strategy=strategy, outcome=outcome, skipped=skipped)
+            stream.flush()
+        except OSError as exc:
+            if output is None:
+                raise  # stdout: reported by the CLI's one line
+            raise PonderError(f"cannot write {output}: {exc.strerror or exc}") from None
+    for reason in skipped:
+        click.echo(f"ponder: warning: {for_terminal(reason, one_line=True)}; not exported", err=True)
     if output is not None:
-        click.echo(f"wrote {count} records to {output}")
+        note = f" ({len(skipped)} unreadable runs skipped)" if skipped else ""
+        click.echo(f"wrote {count} records to {for_terminal(output)}{note}")
+
+
+def _close_quietly(stream: IO[str]) -> None:
+    with suppress(OSError):  # the write that failed was reported
+        stream.close()
 
 
 @runs.command("html")
@@ -155,18 +207,18 @@ def html(run_id: str, output: Path, store_path: str | None) -> None:
     from ..viewer import render_html
 
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
-        page = render_html(store.events(run_id), store.run(run_id))
+        store = open_store(store_path, stack, readonly=True)
+        page = render_html(store.events(run_id, skip_bad=True), store.run(run_id))
     try:
         output.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise PonderError(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"wrote {output}")
+    click.echo(f"wrote {for_terminal(output)}")
 
 
 @runs.command("fit-stop")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Policy file.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--threshold", type=FiniteFloat(0, 1), default=0.5, show_default=True)
 @click.option(
     "--strategy",
     type=click.Choice(["refine", "consistency"]),
@@ -181,18 +233,18 @@ def fit_stop(output: Path, threshold: float, strategy: str, store_path: str | No
     from ..stop import fit, refine_passes, rows_from_outcome, vote_waves, wave_rows
 
     with ExitStack() as stack:
-        store = open_store(store_path, stack)
+        store = open_store(store_path, stack, readonly=True)
         rows = []
         runs_used = 0
         if strategy == "consistency":
             for run_id in store.root_ids(strategy="consistency"):
-                waves = vote_waves(store.events(run_id))
+                waves = _read_or_skip(store, run_id, vote_waves)
                 runs_used += bool(waves)
                 rows.extend(wave_rows(waves))
         else:
             for outcome in ("correct", "incorrect"):
                 for run_id in store.root_ids(strategy="refine", outcome=outcome):
-                    passes = refine_passes(store.events(run_id))
+                    passes = _read_or_skip(store, run_id, refine_passes)
                     if passes:
                         runs_used += 1
                         rows.extend(rows_from_outcome(passes, outcome == "correct"))
@@ -203,3 +255,14 @@ def fit_stop(output: Path, threshold: float, strategy: str, store_path: str | No
     fit(rows, threshold=threshold, state="consistency" if strategy == "consistency" else "refine").save(output)
     unit = "waves" if strategy == "consistency" else "passes"
     click.echo(f"fitted on {len(rows)} {unit} of {runs_used} runs; wrote {output} (use: --stop learned:{output})")
+
+
+def _read_or_skip(store: RunStore, run_id: str, read: Callable[[list[dict[str, Any]]], list[T]]) -> list[T]:
+    """``read`` of a run's events, or nothing (with one warning line) when a row of it is damaged: one bad
+    run does not stop learning from the others."""
+    try:
+        return read(store.events(run_id))
+    except (StoreError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = str(exc) if isinstance(exc, StoreError) else f"run {run_id} has a damaged event ({exc!r})"
+        click.echo(f"ponder: warning: {for_terminal(why, one_line=True)}; run not used", err=True)
+        return []

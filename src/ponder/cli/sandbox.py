@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..numbers import MAX_SECONDS
 from ..sandbox import ExecResult, IsolationWarning, Sandbox, SandboxConfig
+from ..text import clean_tree, for_terminal
+from .numbers import FiniteFloat, Whole
+
+#: the largest --memory-mb (1 TiB): beyond it the limit means nothing and overflows the kernel's
+MAX_MEMORY_MB = 1 << 20
 
 
 @click.group()
@@ -22,12 +28,14 @@ def sandbox() -> None:
 @click.argument("source")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True),
     default=10.0,
     show_default=True,
     help="Wall-clock seconds.",
 )
-@click.option("--memory-mb", type=click.IntRange(min=64), default=512, show_default=True, help="Address-space limit.")
+@click.option(
+    "--memory-mb", type=Whole(min=64, max=MAX_MEMORY_MB), default=512, show_default=True, help="Address-space limit."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stdout, stderr, error, timed_out, ...).")
 @click.option(
     "--require-isolation", is_flag=True, help="Fail instead of running unisolated when bubblewrap is unusable."
@@ -41,7 +49,7 @@ def run(source: str, timeout: float, memory_mb: int, as_json: bool, require_isol
         box = Sandbox(config).start()
     for warning in caught:
         message = str(warning.message).removeprefix("ponder sandbox: ")
-        click.echo(f"ponder: warning: {message}", err=True)
+        click.echo(f"ponder: warning: {for_terminal(message, one_line=True)}", err=True)
     with box:
         result = box.run(code)
     _print(result, as_json)
@@ -50,7 +58,10 @@ def run(source: str, timeout: float, memory_mb: int, as_json: bool, require_isol
 
 def _read_source(source: str) -> str:
     if source == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"cannot read the code from stdin: it is not UTF-8 text ({exc.reason})") from None
     path = Path(source)
     try:
         return path.read_text(encoding="utf-8")
@@ -61,12 +72,14 @@ def _read_source(source: str) -> str:
 
 
 def _print(result: ExecResult, as_json: bool) -> None:
+    """The code's output, neutralised for the terminal (:func:`ponder.text.for_terminal`: its escape
+    sequences are shown, not obeyed); ``--json`` is the faithful record (JSON escapes control characters)."""
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(clean_tree(result.to_dict()), ensure_ascii=False))
         return
     if result.stdout:
-        click.echo(result.stdout, nl=False)
+        click.echo(for_terminal(result.stdout), nl=False)
     if result.stderr:
-        click.echo(result.stderr, nl=False, err=True)
+        click.echo(for_terminal(result.stderr), nl=False, err=True)
     if result.error and result.error not in result.stderr:
-        click.echo(f"error: {result.error}", err=True)
+        click.echo(f"error: {for_terminal(result.error)}", err=True)

@@ -10,11 +10,13 @@ import click
 
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
+from ..numbers import MAX_SECONDS
+from .numbers import FiniteFloat, Whole
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--port", type=Whole(0, 65535), default=8000, show_default=True)
 @click.option("--model", "-m", "model_spec", default=DEFAULT_MODEL, show_default=True,
               help="The backend strategies run on: smollm2, gguf:PATH, openai:MODEL or scripted.")  # fmt: skip
 @click.option("--base-url", default=None, help="Base URL of the upstream OpenAI-compatible server.")
@@ -24,14 +26,16 @@ from ..models import DEFAULT_MODEL
               " (default: $PONDER_STORE or the default file).")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not record runs (GET /v1/runs then finds nothing).")
 @click.option("--api-key", default=None, help="Require 'Authorization: Bearer KEY' (default: $PONDER_API_KEY).")
-@click.option("--max-concurrent", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--max-concurrent", type=Whole(min=1), default=4, show_default=True,
               help="Most runs executing at once.")  # fmt: skip
-@click.option("--max-queue", type=click.IntRange(min=0), default=16, show_default=True,
+@click.option("--max-queue", type=Whole(min=0), default=16, show_default=True,
               help="Most requests waiting for a run slot; more get 429.")  # fmt: skip
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
+@click.option("--max-seconds", type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True), default=300.0, show_default=True,
               help="Each run's time limit (a request may ask for less).")  # fmt: skip
-@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--grace", type=FiniteFloat(min=0, max=MAX_SECONDS), default=30.0, show_default=True,
               help="Seconds SIGTERM lets running requests finish; the rest are stored as interrupted.")  # fmt: skip
+@click.option("--require-isolation", is_flag=True,
+              help="Refuse to start unless model-written code can run under bubblewrap.")  # fmt: skip
 def serve(
     host: str,
     port: int,
@@ -45,8 +49,13 @@ def serve(
     max_queue: int,
     max_seconds: float,
     grace: float,
+    require_isolation: bool,
 ) -> None:
     """Serve every strategy as an OpenAI-compatible model (POST /v1/chat/completions)."""
+    if require_isolation:
+        from ..sandbox import require_isolation_everywhere
+
+        require_isolation_everywhere()
     try:
         import uvicorn
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ..store import RunStore
+from ..store import RunStore, StoreError, default_store_path
+from ..store.db import is_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +34,19 @@ def store_options(*, writes: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def open_store(path: str | None, stack: ExitStack) -> RunStore:
-    store = RunStore(path)
+def open_store(path: str | None, stack: ExitStack, *, readonly: bool = False, existing: bool = False) -> RunStore:
+    """The store at ``path`` (the default one for None), closed with ``stack``. ``readonly``: for commands that
+    only read (nothing is created at a mistyped path; a store on a read-only mount can be read). ``existing``:
+    for commands that change runs already stored (``runs outcome``, ``resume``): a missing file is an error."""
+    default = default_store_path()
+    location = default if path is None else path
+    missing = isinstance(location, Path | str) and not is_url(str(location)) and not Path(location).exists()
+    if readonly and path is None and missing:
+        store = RunStore(":memory:")  # nothing recorded yet at the default place: an empty store, no file made
+        store.path = default
+    elif existing and missing:
+        raise StoreError(f"no run store at {location}")
+    else:
+        store = RunStore(path, readonly=readonly)
     stack.callback(store.close)
     return store

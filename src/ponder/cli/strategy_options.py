@@ -18,6 +18,7 @@ import click
 from ..spec import strategy_flags
 from ..spec.flags import StrategyFlag
 from ..strategies.entry import Option
+from .numbers import FiniteFloat, Whole
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,8 +44,10 @@ def _click_option(flag: StrategyFlag) -> Callable[[F], F]:
     kind: Any = declared.type
     if declared.choices:
         kind = click.Choice(list(declared.choices))
-    elif declared.type is int and declared.minimum is not None:
-        kind = click.IntRange(min=int(declared.minimum), min_open=declared.open_min)
-    elif declared.type is float and declared.minimum is not None:
-        kind = click.FloatRange(min=declared.minimum, min_open=declared.open_min)
+    elif declared.type is int:
+        low = int(declared.minimum) if declared.minimum is not None else None
+        high = int(declared.maximum) if declared.maximum is not None else None
+        kind = Whole(min=low, max=high, min_open=declared.open_min)
+    elif declared.type is float:
+        kind = FiniteFloat(min=declared.minimum, max=declared.maximum, min_open=declared.open_min)
     return click.option(flag.flag, flag.dest, type=kind, default=None, help=flag.help)

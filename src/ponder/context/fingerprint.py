@@ -11,7 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
+
+from ..errors import ConfigError
+from .reader import file_kind
 
 _EDGE = 64 * 1024
 
@@ -24,8 +28,15 @@ def fingerprint(path: str | Path) -> dict[str, Any]:
     total = 0
     for file in files:
         try:
-            stat = file.stat()
-            with file.open("rb") as handle:
+            # never block on a FIFO or a device: opened without waiting, read only when it is a regular file
+            fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                if not S_ISREG(stat.st_mode):
+                    if not root.is_dir():
+                        raise ConfigError(f"cannot read the context file {root}: {file_kind(stat.st_mode)}")
+                    digest.update(f"{file}\0not a regular file\0".encode())
+                    continue
                 head = handle.read(_EDGE)
                 handle.seek(max(0, stat.st_size - _EDGE))
                 tail = handle.read(_EDGE)

@@ -9,8 +9,10 @@ those words is kept as the evidence.
 
 from __future__ import annotations
 
-import difflib
 import re
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
 
 from .filter import STOP_WORDS
 
@@ -36,20 +38,52 @@ def added_words(answer: str, question: str) -> list[str]:
     return out
 
 
-def echo_of(word: str, question: str) -> str | None:
+def echo_of(word: str, question: str, index: QuestionWords | None = None) -> str | None:
     """The question's word that ``word`` miscopies (``fenderqui`` for ``fendorqui``), if any.
 
     Small models often echo a rare name from the question with one letter
-    wrong; such an echo restates the subject, it is not a claim.
+    wrong; such an echo restates the subject, it is not a claim. ``index``: the
+    question's words indexed once (:class:`QuestionWords`), for many words.
     """
-    low = word.lower()
-    if len(low) < 5 or low.isdigit():
-        return None
-    words: set[str] = {w.lower() for w in _WORDS.findall(question)}
-    for asked in sorted(words):
-        if len(asked) >= 5 and asked != low and difflib.SequenceMatcher(None, low, asked).ratio() >= 0.8:
-            return asked
-    return None
+    return (index or QuestionWords(question)).echo_of(word)
+
+
+class QuestionWords:
+    """A question's words of five letters or more, indexed by length, to find near-copies in bounded time.
+
+    A near-copy (Indel similarity >= 0.8) of a word has a length within 2/3 to 3/2 of it, so only those are
+    compared (rapidfuzz, in C), each distinct word once. The work is bounded whatever the texts: at most
+    :data:`MAX_WORDS` distinct question words are candidates and at most :data:`MAX_WORDS` distinct words
+    of the texts are looked up (the ones after that are taken as they are)."""
+
+    def __init__(self, question: str) -> None:
+        self._by_length: dict[int, list[str]] = {}
+        asked = sorted({w.lower() for w in _WORDS.findall(question) if len(w) >= 5})
+        for word in asked[:MAX_WORDS]:
+            self._by_length.setdefault(len(word), []).append(word)
+        self._seen: dict[str, str | None] = {}
+
+    def echo_of(self, word: str) -> str | None:
+        low = word.lower()
+        if len(low) < 5 or low.isdigit():
+            return None
+        if low not in self._seen:
+            if len(self._seen) >= MAX_WORDS:
+                return None
+            size = len(low)
+            near = [
+                asked
+                for length in range(-(-2 * size // 3), 3 * size // 2 + 1)
+                for asked in self._by_length.get(length, ())
+                if asked != low
+            ]
+            best = process.extractOne(low, near, scorer=Indel.normalized_similarity, score_cutoff=0.8)
+            self._seen[low] = best[0] if best is not None else None
+        return self._seen[low]
+
+
+#: the most distinct words :class:`QuestionWords` takes as candidates, and looks up
+MAX_WORDS = 1000
 
 
 def grounded(answer: str, question: str, source: str) -> bool:
@@ -71,8 +105,10 @@ def grounded(answer: str, question: str, source: str) -> bool:
 def fix_echoes(answer: str, question: str) -> str:
     """``answer`` with each miscopied question word replaced by the question's spelling."""
 
+    index = QuestionWords(question)
+
     def repl(m: re.Match[str]) -> str:
-        return echo_of(m.group(0), question) or m.group(0)
+        return index.echo_of(m.group(0)) or m.group(0)
 
     return _WORDS.sub(repl, answer)
 

@@ -90,7 +90,7 @@ class _Pool:
 _POOL = _Pool(MAX_OPEN)
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -125,7 +125,7 @@ class ContextFile:
         except OSError as exc:
             return exc.strerror or str(exc)
         if not stat.S_ISREG(mode):  # never open a FIFO or a device
-            return _kind(mode)
+            return file_kind(mode)
         try:
             fd = os.open(path, _FLAGS)
         except FileNotFoundError:
@@ -135,7 +135,7 @@ class ContextFile:
         handle = _Handle(fd)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return _kind(st.st_mode)
+            return file_kind(st.st_mode)
         return cls(path, st.st_size, (st.st_dev, st.st_ino), handle)
 
     def read(self, start: int, end: int) -> bytes:

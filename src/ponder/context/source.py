@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..text import decode_slice
 from .reader import Blocks, ContextFile, ContextWarning
 
 #: files in a folder that are skipped (binary or bulky formats)
@@ -21,7 +22,8 @@ class Document:
     """One document of a context: in-memory text or a file read by byte ranges.
 
     Offsets are byte offsets (UTF-8); :meth:`read` decodes a slice, dropping a
-    character cut in half at either edge. A file's size is fixed when it is
+    character cut in half at either edge (other bytes that are not UTF-8 become
+    visible ``\\xNN`` escapes: :func:`ponder.text.decode_slice`). A file's size is fixed when it is
     opened; reading a file that has since shrunk or vanished raises
     :class:`~ponder.context.ContextChangedError`.
     """
@@ -53,9 +55,9 @@ class Document:
 
     def read(self, start: int, end: int) -> str:
         if self.text is not None:
-            return self.text[max(start, 0) : end].decode("utf-8", errors="ignore")
+            return decode_slice(self.text[max(start, 0) : end])
         assert self.file is not None
-        return self.file.read(start, end).decode("utf-8", errors="ignore")
+        return decode_slice(self.file.read(start, end))
 
     def blocks(self) -> Blocks:
         """A sequential reader of this document (see :class:`~ponder.context.reader.Blocks`)."""

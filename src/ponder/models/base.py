@@ -7,6 +7,13 @@ pieces as they are produced. Capabilities are plain attributes, never
 ``isinstance`` checks (nor guesses from the model's name). A backend that
 can be loaded again by name (for ``ponder resume``) also sets ``spec``: the
 string :func:`~ponder.models.load_model` takes (``smollm2``, ``openai:NAME``).
+
+Optional capabilities, read with ``getattr`` (a plugin need not have them):
+``preferred_tool_protocol`` (``native`` or ``text``: what react's ``--tool-protocol
+auto`` picks; default native when ``supports_tools``) and ``cacheable`` (whether
+identical deterministic calls may be answered from the completion cache; default
+True). A backend raises :class:`~ponder.errors.PromptTooLong` for a prompt that does
+not fit its window, before calling anything.
 """
 
 from __future__ import annotations
@@ -25,15 +32,27 @@ class Model(Protocol):
 
     #: the name shown in results and traces, e.g. ``smollm2`` or ``openai:gpt-4o-mini``
     name: str
-    #: maximum number of tokens (prompt + completion) the model can attend to
-    context_window: int
-    #: whether the backend accepts native tool-call schemas
-    supports_tools: bool
     #: whether several calls may run at the same time (remote servers: yes;
     #: an in-process model: no, the engine serialises calls to it)
     supports_concurrency: bool
-    #: whether ``GenerationOptions.grammar`` (GBNF) is honoured
-    supports_grammar: bool
+
+    # read-only capabilities: a plain attribute, or a property (a server backend learns them from a probe)
+
+    @property
+    def context_window(self) -> int:
+        """Maximum number of tokens (prompt + completion) the model can attend to."""
+        ...
+
+    @property
+    def supports_tools(self) -> bool:
+        """Whether the backend accepts native tool-call schemas."""
+        ...
+
+    @property
+    def supports_grammar(self) -> bool:
+        """Whether ``GenerationOptions.grammar`` (GBNF) constrains the reply (in whatever form the backend sends it)."""
+        ...
+
     #: whether the model can write the Python of ``recursive`` code mode (``mode="auto"`` picks
     #: code mode for it); a run spec may override it per model
     writes_code: bool

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ModelCallError, ModelUnavailableError
+from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PromptTooLong
+from ..text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import TextCallback
 from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
@@ -149,7 +150,7 @@ class LlamaCppModel:
         return prompt
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        tokens: list[int] = self._llm.tokenize(clean(text).encode("utf-8"), add_bos=False, special=special)
         return tokens
 
     def count_tokens(self, text: str) -> int:
@@ -166,9 +167,7 @@ class LlamaCppModel:
         grammar = self._grammar(options.grammar) if options.grammar else None
         room = self._llm.n_ctx() - len(prompt)
         if room < 1:
-            raise ModelCallError(
-                f"the prompt has {len(prompt)} tokens, more than the context window of {self._llm.n_ctx()}"
-            )
+            raise PromptTooLong(self.name, len(prompt), self._llm.n_ctx())
         with self._lock, self._sharer:
             if not self.prefix_cache:
                 self._llm.reset()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ModelCallError
+from ..errors import ModelCallError, PromptTooLong
 from ..types import Completion, FinishReason, GenerationOptions, Message, Usage
 from .base import TextCallback
 
@@ -40,7 +40,8 @@ class ScriptedModel:
     it reports ``supports_concurrency=False`` (the engine then runs a batch's
     calls one by one, in order, and the replies land where the script says);
     a function may be called concurrently. A text reply longer than ``max_tokens`` words is
-    cut and reported with finish reason ``length``, like a real backend.
+    cut and reported with finish reason ``length``, like a real backend; a prompt of
+    ``context_window`` words or more raises :class:`~ponder.errors.PromptTooLong`.
     """
 
     supports_grammar = False
@@ -54,6 +55,7 @@ class ScriptedModel:
         supports_concurrency: bool | None = None,
         supports_tools: bool = False,
         writes_code: bool = False,
+        cacheable: bool = False,
     ) -> None:
         if callable(replies):
             self._responder: Responder | None = replies
@@ -66,6 +68,9 @@ class ScriptedModel:
         self.supports_concurrency = callable(replies) if supports_concurrency is None else supports_concurrency
         self.supports_tools = supports_tools
         self.writes_code = writes_code
+        #: a reply queue is a sequence, not a function of the prompt: identical calls are not cached
+        #: (:mod:`ponder.cache`) unless told so
+        self.cacheable = cacheable
         #: the spec that loads this fake again by name (only the echo fake of ``load_model("scripted")`` has one)
         self.spec: str | None = None
         self.calls: list[ScriptedCall] = []
@@ -80,6 +85,9 @@ class ScriptedModel:
         on_text: TextCallback | None = None,
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> Completion:
+        prompt = sum(self.count_tokens(m.content) for m in messages)
+        if prompt >= self.context_window:  # like a real backend, before the call
+            raise PromptTooLong(self.name, prompt, self.context_window)
         self.calls.append(ScriptedCall(tuple(messages), options, tuple(tools or ())))
         if self._responder is not None:
             reply = self._responder(messages)
@@ -87,7 +95,6 @@ class ScriptedModel:
             reply = self._queue.pop(0)
         else:
             raise ModelCallError("scripted model has no replies left")
-        prompt = sum(self.count_tokens(m.content) for m in messages)
         if isinstance(reply, Completion):
             if on_text is not None and reply.text:
                 on_text(reply.text)

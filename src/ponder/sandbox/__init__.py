@@ -13,6 +13,14 @@ rlimits); without bubblewrap it falls back to a plain rlimited subprocess and wa
 from .config import SandboxConfig
 from .fallback import IsolationWarning
 from .result import ExecResult
-from .sandbox import HostHandler, Sandbox
+from .sandbox import HostCallRejected, HostHandler, Sandbox, require_isolation_everywhere
 
-__all__ = ["ExecResult", "HostHandler", "IsolationWarning", "Sandbox", "SandboxConfig"]
+__all__ = [
+    "ExecResult",
+    "HostCallRejected",
+    "HostHandler",
+    "IsolationWarning",
+    "Sandbox",
+    "SandboxConfig",
+    "require_isolation_everywhere",
+]

@@ -17,6 +17,8 @@ What the sandbox sees:
 * Every namespace unshared (no network: only a loopback of its own), uid/gid 65534 in a
   user namespace that may not create further user namespaces, a new session (no
   terminal injection), a cleared environment, and death with its parent.
+* A seccomp filter (``--seccomp FD``, see :mod:`seccomp`) where one can be built: io_uring,
+  ptrace, bpf, userfaultfd, perf_event_open, the keyrings and the mount family fail with EPERM.
 """
 
 from __future__ import annotations
@@ -70,9 +72,11 @@ def hidden_from_others(path: str) -> str | None:
     return None
 
 
-def bwrap_argv(bwrap: str, python: str, roots: list[str], tmp_mb: int) -> list[str]:
+def bwrap_argv(bwrap: str, python: str, roots: list[str], tmp_mb: int, seccomp_fd: int | None = None) -> list[str]:
     """The full bubblewrap command (without the worker's own arguments after ``python``)."""
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     argv += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
     for name, value in SANDBOX_ENV.items():

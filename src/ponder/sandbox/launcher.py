@@ -1,4 +1,10 @@
-"""Root only: drop to uid 65534 before starting bubblewrap, so the sandbox is not host root.
+"""Starts bubblewrap: joins the sandbox's memory cgroup, and (root only) drops to uid 65534 first.
+
+Cgroup: when the sandbox has a memory cgroup (see :mod:`cgroup`), this launcher writes its
+own pid into it before anything else, so bubblewrap and every process of the sandbox are
+born inside it (and, as root, before giving up the right to write there).
+
+Root: drop to uid 65534 before starting bubblewrap, so the sandbox is not host root.
 
 Why: bubblewrap maps the sandbox uid to the uid that started it. Started by root, the
 sandboxed code runs as host uid 0 in a user namespace, and the kernel exempts uid 0 from
@@ -51,14 +57,27 @@ def expose(paths: list[str], covers: list[str]) -> None:
         os.close(fd)
 
 
+def join_cgroup(procs: str) -> None:
+    """Move this process into the cgroup whose ``cgroup.procs`` file is ``procs``."""
+    try:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    except OSError as exc:
+        sys.stderr.write(f"ponder launcher: cannot join the memory cgroup: {exc.strerror}\n")
+        os._exit(126)
+
+
 def main(argv: list[str]) -> None:
     spec = json.loads(argv[1])
+    if spec.get("cgroup"):
+        join_cgroup(spec["cgroup"])
     if spec["covers"]:
         expose(spec["paths"], spec["covers"])
-    uid = int(spec["uid"])
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    if spec.get("uid") is not None:
+        uid = int(spec["uid"])
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     os.chdir("/")
     os.execv(argv[2], argv[2:])
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cgroup, seccomp
 from .bwrap import SANDBOX_UID, base_python, bwrap_argv, hidden_from_others, python_roots
 from .config import SandboxConfig
 from .protocol import HostChannel, ProtocolError, WorkerGone
@@ -46,20 +47,43 @@ class LaunchPlan:
     cwd: str
     env: dict[str, str] = field(default_factory=lambda: dict(HOST_ENV))
     isolated: bool = False
+    #: descriptors the child inherits (the seccomp filter); closed in the host once it started
+    pass_fds: tuple[int, ...] = ()
+    #: the worker's memory cgroup, removed when the worker is killed
+    cgroup: cgroup.Cgroup | None = None
+    #: hardening that could not be applied here (said once as a warning): a missing seccomp filter
+    gaps: tuple[str, ...] = ()
 
 
 def bwrap_plan(bwrap: str, config: SandboxConfig) -> LaunchPlan:
-    """The command that starts the worker under bubblewrap (through the root launcher when we are root)."""
+    """The command that starts the worker under bubblewrap, through the launcher when we are root
+    or the worker has a memory cgroup to join."""
     python = base_python()
     roots = python_roots(python)
     settings = json.dumps({"limits": config.worker_limits(), "isolated": True})
-    argv = bwrap_argv(bwrap, python, roots, config.tmp_mb)
+    filter_fd, no_filter = seccomp.filter_fd()
+    group = cgroup.create((config.memory_mb + config.tmp_mb) * 1024 * 1024)
+    argv = bwrap_argv(bwrap, python, roots, config.tmp_mb, filter_fd)
     argv += [python, *PYTHON_FLAGS, "-c", worker_source(), settings]
-    if os.geteuid() == 0:
-        hidden = {root: cover for root in roots if (cover := hidden_from_others(root)) is not None}
-        spec = json.dumps({"paths": sorted(hidden), "covers": sorted(set(hidden.values())), "uid": SANDBOX_UID})
-        argv = [python, *PYTHON_FLAGS, "-c", source_of("launcher"), spec, *argv]
-    return LaunchPlan(argv=argv, cwd="/", isolated=True)
+    root = os.geteuid() == 0
+    if root or group is not None:
+        hidden = {r: cover for r in roots if (cover := hidden_from_others(r)) is not None} if root else {}
+        spec = {
+            "paths": sorted(hidden),
+            "covers": sorted(set(hidden.values())),
+            "uid": SANDBOX_UID if root else None,
+            "cgroup": group.procs if group is not None else None,
+        }
+        argv = [python, *PYTHON_FLAGS, "-c", source_of("launcher"), json.dumps(spec), *argv]
+    gaps = [no_filter] if filter_fd is None else []  # no cgroup is no warning: see Sandbox.hardening
+    return LaunchPlan(
+        argv=argv,
+        cwd="/",
+        isolated=True,
+        pass_fds=(filter_fd,) if filter_fd is not None else (),
+        cgroup=group,
+        gaps=tuple(gaps),
+    )
 
 
 def fallback_plan(config: SandboxConfig, workdir: str, env: dict[str, str]) -> LaunchPlan:
@@ -74,6 +98,8 @@ class WorkerProcess:
 
     def __init__(self, plan: LaunchPlan) -> None:
         self.isolated = plan.isolated
+        self.cgroup = plan.cgroup
+        self.gaps = plan.gaps
         try:
             self.proc = popen(  # from a long-lived thread: see spawner.py
                 plan.argv,
@@ -84,10 +110,17 @@ class WorkerProcess:
                 env=plan.env,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=plan.pass_fds,
                 bufsize=0,
             )
         except OSError as exc:
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise StartError(f"cannot execute {plan.argv[0]}: {exc.strerror or exc}") from exc
+        finally:
+            for fd in plan.pass_fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.channel = HostChannel(self.proc.stdin.fileno(), self.proc.stdout.fileno())
 
@@ -109,6 +142,12 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """SIGKILL the process group without waiting (safe from another thread: the owner reaps it)."""
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
     def kill(self) -> None:
         """SIGKILL the whole process group (bubblewrap takes its pid namespace down with it), then reap."""
         if self.proc.returncode is None:
@@ -116,6 +155,8 @@ class WorkerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):

@@ -15,6 +15,8 @@ import struct
 import time
 from typing import Any
 
+from ..text import clean_tree
+
 HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -101,9 +103,11 @@ class HostChannel:
         body = bytes(self._buffer[HEADER.size : end])
         del self._buffer[:end]
         try:
-            message = json.loads(body)
+            message = clean_tree(json.loads(body))  # the worker's text is valid Unicode from here on (ponder.text)
         except ValueError as exc:
             raise ProtocolError(f"the worker sent invalid JSON: {exc}") from exc
+        except RecursionError:  # only code writing to the protocol descriptor by hand gets here
+            raise ProtocolError("the worker sent JSON nested too deeply") from None
         if not isinstance(message, dict):
             raise ProtocolError("the worker sent a frame that is not a JSON object")
         return message

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import shutil
 import threading
 import time
@@ -27,19 +28,34 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..errors import ConfigError, SandboxUnavailableError
+from ..payload import PayloadError, check_json
 from .bwrap import find_bwrap
-from .config import SandboxConfig
+from .config import ALLOW_ROOT_ENV, REQUIRE_ENV, SandboxConfig
 from .fallback import IsolationWarning, fallback_message, fallback_workdir
 from .process import StartError, WorkerProcess, bwrap_plan, fallback_plan
 from .protocol import HostChannel, ProtocolError, WorkerGone, encode
 from .result import ExecResult
 
 HostHandler = Callable[[str, Any], Any]
-"""Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value."""
+"""Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value.
+
+The payload is checked first (plain JSON, at most 32 levels deep, 100,000 values; see
+:mod:`ponder.payload`); a handler raises :class:`HostCallRejected` to refuse a payload
+of the wrong shape, and the code's ``host_call`` raises ``HostCallError`` with that message."""
+
+
+class HostCallRejected(Exception):  # noqa: N818 - the sandboxed code sees it as HostCallError
+    """Raised by a host handler: the payload is wrong; the message goes to the sandboxed code as is."""
+
 
 KILL_GRACE = 1.0  # seconds a timed-out call gets to stop by itself before the worker is killed
 _LOST = "the worker was killed and restarted, so all variables are lost"
 _FRESH = "this call runs in a fresh worker and earlier variables are lost"
+_STRAYS = (
+    "note: {n} thread(s) the code started were still running at the end of the call and could not be "
+    "stopped; the worker was replaced so nothing runs between calls, and all variables are lost "
+    "(join your threads, or use `with ThreadPoolExecutor() as pool:`)\n"
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,8 @@ class Sandbox:
         self._busy = False
         self._ids = 0
         self._notice = ""  # told to the next call: its worker is not the one the variables lived in
+        self._cpu_used = 0.0  # CPU seconds the current worker has used, as it last reported
+        self._warned: set[str] = set()
         self._kill_worker: weakref.finalize[Any, Any] | None = None  # kills the worker if we are collected
         self._remove_workdir: weakref.finalize[Any, Any] | None = None
 
@@ -75,6 +93,15 @@ class Sandbox:
     def isolated(self) -> bool:
         """True when the worker runs under bubblewrap (known once the sandbox has started)."""
         return self._mode == "bwrap"
+
+    @property
+    def hardening(self) -> dict[str, bool]:
+        """What holds for the current worker: ``seccomp`` (the syscall filter) and ``cgroup`` (a bound on
+        the memory of the whole sandbox; without it memory is limited per process only)."""
+        worker = self._worker
+        if worker is None or not worker.isolated:
+            return {"seccomp": False, "cgroup": False}
+        return {"seccomp": not any("seccomp" in gap for gap in worker.gaps), "cgroup": worker.cgroup is not None}
 
     def start(self) -> Sandbox:
         with self._guard():
@@ -88,7 +115,9 @@ class Sandbox:
             self._ensure_worker()
 
     def close(self) -> None:
-        """Kill the worker and remove its files; idempotent."""
+        """Kill the worker and remove its files; idempotent. A call still under way on another thread (one
+        the engine abandoned at its deadline) is aborted rather than waited for."""
+        self.abort()
         with self._lock:
             self._closed = True
             self._discard()
@@ -111,6 +140,9 @@ class Sandbox:
             raise ConfigError(f"Sandbox.run() takes the code as a str, got {type(code).__name__}")
         limit = self._timeout(timeout)
         with self._guard():
+            if self._worker is not None and self._cpu_used + self.config.cpu_seconds > self.config.cpu_lifetime:
+                self._discard()  # its hard CPU limit would cut this call short: a fresh worker instead
+                self._notice = f"note: the sandbox worker used its lifetime CPU allowance ({self.config.cpu_lifetime} s); {_FRESH}\n"
             worker = self._ensure_worker()
             notice, self._notice = self._notice, ""
             request_id = self._next_id()
@@ -123,7 +155,20 @@ class Sandbox:
                 result = self._failed(outcome, limit, seconds)
             else:
                 result = self._result(outcome, limit, seconds)
+                used = outcome.get("cpu_used")
+                self._cpu_used = float(used) if isinstance(used, int | float) else self.config.cpu_lifetime
+                strays = outcome.get("strays")
+                if isinstance(strays, int) and strays > 0:
+                    self._discard()  # nothing may run between calls: see worker_guard._stop_strays
+                    result = replace(result, stderr=result.stderr + _STRAYS.format(n=strays))
             return replace(result, stderr=notice + result.stderr) if notice else result
+
+    def abort(self) -> None:
+        """From another thread: end the call under way at once (the worker is killed, variables are lost;
+        the call returns a result saying the worker died). Does nothing between calls."""
+        worker = self._worker
+        if worker is not None and self._busy:
+            worker.terminate()
 
     def set_variable(self, name: str, value: Any) -> None:
         """Bind ``name`` in the REPL namespace to ``value`` (str, number, bool, None, list or dict: JSON)."""
@@ -185,6 +230,12 @@ class Sandbox:
                 raise SandboxUnavailableError(f"cannot restart the isolated sandbox worker: {reason}")
             if self.config.require_isolation:
                 raise SandboxUnavailableError(f"sandbox isolation is required but unavailable: {reason}")
+            if os.geteuid() == 0 and not self.config.allow_unisolated_root:
+                raise SandboxUnavailableError(
+                    f"sandbox isolation is unavailable ({reason}) and ponder runs as root: model-written code "
+                    "would run as root without isolation, so it is refused; install bubblewrap, run ponder as "
+                    f"another user, or allow it with {ALLOW_ROOT_ENV}=1 (SandboxConfig(allow_unisolated_root=True))"
+                )
             warnings.warn(fallback_message(reason), IsolationWarning, stacklevel=3)
         if self._workdir is None:
             self._workdir = fallback_workdir()
@@ -201,9 +252,14 @@ class Sandbox:
             where = self.config.bwrap_path
             return None, "bwrap not found on PATH" if where is None else f"{where} is not an executable file"
         try:
-            return self._launch(WorkerProcess(bwrap_plan(bwrap, self.config)), "bwrap"), ""
+            worker = self._launch(WorkerProcess(bwrap_plan(bwrap, self.config)), "bwrap")
         except StartError as exc:
             return None, f"bwrap failed to start: {exc}"
+        for gap in worker.gaps:
+            if gap not in self._warned:  # once per sandbox: a hardening step that is not available here
+                self._warned.add(gap)
+                warnings.warn(f"ponder sandbox: {gap}", IsolationWarning, stacklevel=4)
+        return worker, ""
 
     def _launch(self, worker: WorkerProcess, mode: Literal["bwrap", "fallback"]) -> WorkerProcess:
         finalizer = weakref.finalize(self, worker.kill)
@@ -213,6 +269,7 @@ class Sandbox:
             finalizer.detach()
             raise
         self._worker, self._mode, self._kill_worker = worker, mode, finalizer
+        self._cpu_used = 0.0
         return worker
 
     def _discard(self) -> None:
@@ -264,10 +321,15 @@ class Sandbox:
 
     def _serve_call(self, message: dict[str, Any]) -> bytes:
         name, payload = message.get("name"), message.get("payload")
+        if not isinstance(name, str) or not name or len(name) > 100:
+            return encode({"op": "reply", "error": "host_call() name must be a short non-empty string"})
         if self._handler is None:
             return encode({"op": "reply", "error": f"no host handler is installed (host_call({name!r}))"})
         try:
-            result = self._handler(str(name), payload)
+            check_json(payload, what=f"the payload of host_call({name!r})")
+            result = self._handler(name, payload)
+        except (HostCallRejected, PayloadError) as exc:
+            return encode({"op": "reply", "error": str(exc)})
         except Exception as exc:  # the handler's failure is the sandboxed code's problem: report it there
             return encode({"op": "reply", "error": f"{type(exc).__name__}: {exc}"})
         try:
@@ -317,3 +379,16 @@ class Sandbox:
 def _text(value: object, cap: int) -> str:
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     return text if len(text) <= cap else text[:cap] + "\n[... cut by the host ...]\n"
+
+
+def require_isolation_everywhere() -> None:
+    """Make every sandbox of this process (and of the processes it starts) require isolation, and check
+    now that isolation works: :class:`~ponder.errors.SandboxUnavailableError` (one clear line) if not.
+
+    What ``ponder ask --require-isolation`` and ``ponder serve --require-isolation`` do: the tools,
+    strategies and verifiers of a run create their sandboxes deep inside it, so the requirement is
+    the process's default (``PONDER_REQUIRE_ISOLATION=1``), and the check happens before any run starts.
+    """
+    os.environ[REQUIRE_ENV] = "1"
+    with Sandbox(SandboxConfig(require_isolation=True)) as probe:
+        probe.start()

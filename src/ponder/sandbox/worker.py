@@ -42,6 +42,7 @@ with contextlib.suppress(ImportError):
         _leave_session_keyring,
         _private_file,
         _reap_strays,
+        _stop_strays,
         apply_limits,
     )
 
@@ -171,6 +172,9 @@ class Repl:
         }
         signal.signal(signal.SIGALRM, self._on_limit)
         signal.signal(signal.SIGXCPU, self._on_limit)
+        import threading
+
+        threading.excepthook = _quiet_interrupts
 
     # -- limits ---------------------------------------------------------------------------------
 
@@ -185,8 +189,7 @@ class Repl:
     def arm(self, timeout: float) -> None:
         signal.signal(signal.SIGALRM, self._on_limit)  # again: a previous call may have replaced them
         signal.signal(signal.SIGXCPU, self._on_limit)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        used = int(usage.ru_utime + usage.ru_stime) + 1
+        used = int(_cpu_used()) + 1
         _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
         soft = used + self.cpu_seconds
         if hard != resource.RLIM_INFINITY:
@@ -258,6 +261,7 @@ class Repl:
             interrupted = str(exc)
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        strays = _stop_strays(SandboxInterrupt)
         self._flush_std()
         if self.isolated:
             _reap_strays()
@@ -270,6 +274,8 @@ class Repl:
             "error": error,
             "interrupted": interrupted,
             "truncated": cut_out or cut_err,
+            "strays": strays,
+            "cpu_used": _cpu_used(),
         }
 
     def _compile(self, code: str) -> tuple[Any, Any]:
@@ -307,6 +313,19 @@ class Repl:
                 os._exit(3)
             reply["id"] = message.get("id")
             self.channel.send(reply)
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _quiet_interrupts(args: Any) -> None:
+    """threading.excepthook: a thread ended by the end of its call (SandboxInterrupt) says nothing."""
+    if not issubclass(args.exc_type, SandboxInterrupt):
+        import threading
+
+        threading.__excepthook__(args)
 
 
 def _one_line(exc: BaseException) -> str:

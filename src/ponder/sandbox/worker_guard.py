@@ -59,9 +59,13 @@ def apply_limits(limits: dict[str, Any], isolated: bool) -> None:
     if not isolated:  # no user namespace: the limit counts every process of this uid
         nproc += _user_process_count()
     cap(resource.RLIMIT_NPROC, nproc)
-    # CPU: the soft limit is moved before each call (see Repl.arm); the hard limit stays.
+    # CPU: the soft limit is moved before each call (see Repl.arm); the hard limit is the worker's
+    # lifetime allowance, so code cannot lift the per-call limit (raising a hard limit needs privilege)
     _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), hard))
+    lifetime = int(limits.get("cpu_lifetime") or 20 * int(limits["cpu_seconds"]))
+    if hard == resource.RLIM_INFINITY or hard > lifetime:
+        hard = lifetime
+    resource.setrlimit(resource.RLIMIT_CPU, (min(int(limits["cpu_seconds"]), hard), hard))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too-big writes fail with EFBIG instead of killing
 
 
@@ -88,6 +92,40 @@ def _reap_strays() -> None:
         if all(name in ("1", me) for name in os.listdir("/proc") if name.isdigit()):
             return
         time.sleep(0.001)
+
+
+def _stray_threads() -> int:
+    """Threads of this process besides the calling one (OS threads, so ctypes-made ones count too)."""
+    try:
+        return len(os.listdir("/proc/self/task")) - 1
+    except OSError:
+        import threading
+
+        return threading.active_count() - 1
+
+
+def _stop_strays(interrupt: type[BaseException], grace: float = 0.5) -> int:
+    """End the threads user code left running: raise ``interrupt`` in each Python thread, wait up to
+    ``grace`` seconds; returns how many threads are still there (the host then replaces the worker).
+
+    A thread that keeps running between calls would burn CPU and change variables behind the model's
+    back; a thread blocked in C (``time.sleep``, a lock) cannot be interrupted and counts as stray."""
+    if _stray_threads() <= 0:
+        return 0
+    import ctypes
+    import sys
+    import threading
+
+    me = threading.get_ident()
+    for ident in list(sys._current_frames()):
+        if ident != me:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(interrupt))
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _stray_threads() <= 0:
+            return 0
+        time.sleep(0.005)  # lets the threads run (and meet the exception)
+    return max(_stray_threads(), 0)
 
 
 def _in_private_pid_namespace() -> bool:

@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PonderError
+from ..numbers import loads_json
 from ..runner import ModelCache
 from ..spec import ModelSpec
 from ..store import RunStore, StoreError
@@ -56,6 +57,9 @@ class Server:
         self.models = ModelCache()
         self.gate = Gate(config.max_concurrent, config.max_queue, config.retry_after)
         self.jobs: set[Job] = set()
+        #: held open while the server runs, so the store's log and its checkpoint count outlive each run's
+        #: own connection (without it, every run that ends alone pays SQLite's checkpoint-on-last-close)
+        self._store: RunStore | None = None
 
     # -- the app ------------------------------------------------------------
 
@@ -80,13 +84,16 @@ class Server:
         --model or --store fails at start, not per request."""
         self.models.get(ModelSpec(self.config.model, self.config.base_url))
         if self.config.record:
-            RunStore(self.config.store).close()
+            self._store = RunStore(self.config.store)
 
     async def _shutdown(self) -> None:
         for job in list(self.jobs):
             job.interrupt("the server shut down before the run finished (resume it with ponder resume)")
         for job in list(self.jobs):
             await run_in_threadpool(job.thread.join, 30)
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def _guard(self, handler: Handler) -> Handler:
         """``handler`` behind the API key, with errors in the OpenAI shape."""
@@ -166,7 +173,7 @@ class Server:
     async def _body(self, request: Request) -> Any:
         limit = self.config.max_body
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
         raw = bytearray()
         async for piece in request.stream():
@@ -174,8 +181,8 @@ class Server:
             if len(raw) > limit:
                 raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
         try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return loads_json(raw)
+        except ValueError as exc:  # bad JSON, not UTF-8, NaN, a 5000-digit number, nesting too deep
             raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
 
     async def _complete(self, job: Job, asked: ChatRequest, cid: str, request: Request) -> Response:

@@ -136,4 +136,11 @@ def _model(model: Model) -> ModelSpec:
     spec = getattr(model, "spec", None)
     if not isinstance(spec, str):
         raise _NotPlainError
-    return ModelSpec(spec, getattr(model, "base_url", None))
+    kind = getattr(model, "server_kind", None)
+    window = getattr(model, "configured_window", None)
+    return ModelSpec(
+        spec,
+        getattr(model, "base_url", None),
+        server_kind=kind if isinstance(kind, str) and kind != "auto" else None,
+        context_window=window if isinstance(window, int) else None,
+    )

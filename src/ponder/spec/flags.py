@@ -83,6 +83,11 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
     if values.get("base_url") is not None and wants("base_url"):
         for model in data["models"].values():
             model["base_url"] = values["base_url"]
+    for flag in ("server_kind", "context_window"):  # every server model of the run (the only one, usually)
+        if values.get(flag) is not None and wants(flag):
+            for role, model in data["models"].items():
+                if flag == "context_window" or role == "root" or str(model.get("model", "")).startswith("openai:"):
+                    model[flag] = values[flag]
     budget = data["budget"]
     for flag, key in (("max_calls", "max_model_calls"), ("max_total_tokens", "max_tokens"), ("max_seconds", None)):
         if wants(flag):
@@ -107,6 +112,8 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
         data["record"] = False
     if wants("session") and values.get("session") is not None:
         data["session"] = values["session"]
+    if wants("cache") and values.get("cache") is not None:
+        data["cache"] = bool(values["cache"])
     if wants("trace_path") and values.get("trace_path") is not None:
         data["trace"] = str(values["trace_path"])
     if wants("strategy"):

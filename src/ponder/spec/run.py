@@ -25,8 +25,11 @@ from typing import Any, Literal
 from ..budget import Budget
 from ..errors import ConfigError
 from ..models.registry import DEFAULT_MODEL
+from ..models.servers import SERVER_KINDS
+from ..numbers import finite, loads_json, whole
 from ..strategies.entry import ROLES
-from ..types import GenerationOptions, Message
+from ..text import clean
+from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 
 SPEC_FORMAT = "ponder-run-spec"
@@ -37,11 +40,17 @@ SPEC_VERSION = 1
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A model for one role: the backend spec (``smollm2``, ``gguf:PATH``, ``openai:NAME``, ``scripted``),
-    the server's base URL, and capability overrides (None: the backend's own)."""
+    the server's base URL, and capability overrides (None: the backend's own).
+
+    ``server_kind`` (``openai:`` models) says what the server is: ``llamacpp``, ``vllm``, ``ollama``,
+    ``openai``, or ``auto`` (probed); ``context_window`` is the window where the server reports none
+    (for a GGUF model: its ``n_ctx``)."""
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
     writes_code: bool | None = None
+    server_kind: str | None = None
+    context_window: int | None = None
 
     @classmethod
     def parse(cls, data: Any) -> ModelSpec:
@@ -51,15 +60,34 @@ class ModelSpec:
             data = {"model": data}
         if not isinstance(data, Mapping):
             raise ConfigError(f"a model must be a spec string or an object, got {data!r}")
-        unknown = sorted(set(data) - {"model", "base_url", "writes_code"})
+        known = ("model", "base_url", "writes_code", "server_kind", "context_window")
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(f"a model takes model, base_url and writes_code, not {', '.join(unknown)}")
+            raise ConfigError(f"a model takes {', '.join(known)}, not {', '.join(unknown)}")
         spec = cls(**dict(data))
         if not isinstance(spec.model, str) or not spec.model.strip():
             raise ConfigError(f"a model needs a backend spec (e.g. smollm2 or openai:NAME), got {spec.model!r}")
         if spec.writes_code is not None and not isinstance(spec.writes_code, bool):
             raise ConfigError(f"writes_code must be true or false, got {spec.writes_code!r}")
+        if spec.server_kind is not None:
+            if spec.server_kind not in SERVER_KINDS:
+                raise ConfigError(f"unknown server kind {spec.server_kind!r} (use {', '.join(SERVER_KINDS)})")
+            if not spec.model.startswith("openai:"):
+                raise ConfigError(f"--server-kind applies to openai:MODEL models, not {spec.model}")
+        window = spec.context_window
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 16):
+            raise ConfigError(f"context_window must be a whole number of tokens >= 16, got {window!r}")
         return spec
+
+    def load_options(self) -> dict[str, Any]:
+        """The keyword options :func:`~ponder.models.load_model` takes for this model."""
+        options: dict[str, Any] = {}
+        remote = self.model.startswith("openai:")
+        if self.server_kind is not None and remote:
+            options["server_kind"] = self.server_kind
+        if self.context_window is not None:
+            options["context_window" if remote else "n_ctx"] = self.context_window
+        return options
 
 
 def depth_of(key: str) -> int | None:
@@ -81,8 +109,12 @@ class BudgetSpec:
     max_depth: int = 3
 
     def __post_init__(self) -> None:
-        if self.max_steps != "auto":
-            Budget(**{**asdict(self), "max_steps": self.max_steps})  # the same one-line errors as Budget
+        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
+                raise ConfigError(f"budget.{name} must be a number, got {value!r}")
+        steps = BASE_STEPS if self.max_steps == "auto" else self.max_steps
+        Budget(**{**asdict(self), "max_steps": steps})  # the same one-line errors as Budget
 
     def budget(self, steps: int | None) -> Budget:
         """The :class:`Budget`, with ``steps`` standing for ``"auto"``."""
@@ -99,6 +131,7 @@ class MemorySpec:
     def __post_init__(self) -> None:
         if self.mode not in ("summary", "notes"):
             raise ConfigError(f"unknown memory mode {self.mode!r} (use off, summary or notes)")
+        finite("memory threshold", self.threshold)
         if not 0 < self.threshold <= 1:
             raise ConfigError(f"memory threshold must be in (0, 1], got {self.threshold}")
 
@@ -127,6 +160,8 @@ class RunSpec:
     #: the run store file (None: the default location); ``record=False``: not stored
     store: str | None = None
     record: bool = True
+    #: reuse completions of identical deterministic calls from earlier runs, kept in the store (``--cache``)
+    cache: bool = False
     #: a JSONL trace file to write the events to
     trace: str | None = None
     max_concurrency: int = 8
@@ -139,6 +174,12 @@ class RunSpec:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         _check_types(self)
+        # text from the user, a spec file or a client is valid Unicode from here on (ponder.text)
+        for name in ("question", "context_text"):
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, clean(value))
+        set_(self, "history", clean_messages(self.history))
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
@@ -150,6 +191,7 @@ class RunSpec:
             )
         models.setdefault("root", ModelSpec())
         set_(self, "models", models)
+        whole("max_concurrency", self.max_concurrency)
         if self.max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
         if self.context is not None and self.context_text is not None:
@@ -185,6 +227,8 @@ class RunSpec:
             raise ConfigError(
                 f"--stop {self.stop} does not apply to {root.name} (use it with --strategy refine or --strategy consistency)"
             )
+        if self.cache and not self.record:
+            raise ConfigError("--cache keeps completions in the run store; it does not go with --no-store")
         if self.memory is not None and not root.memory:
             raise ConfigError(f"--memory does not apply to {root.name} (use it with --strategy react or refine)")
 
@@ -220,7 +264,17 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "trace", "session"):
+        for name in (
+            "stop",
+            "context",
+            "context_text",
+            "context_fingerprint",
+            "store",
+            "record",
+            "cache",
+            "trace",
+            "session",
+        ):
             out[name] = getattr(self, name)
         out["max_concurrency"] = self.max_concurrency
         if self.history:
@@ -271,8 +325,8 @@ class RunSpec:
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = loads_json(text)
+        except ValueError as exc:
             raise ConfigError(f"the run spec is not valid JSON: {exc}") from None
         return cls.from_dict(data)
 
@@ -294,6 +348,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "context_fingerprint": (dict, type(None)),
     "store": (str, type(None)),
     "record": (bool,),
+    "cache": (bool,),
     "trace": (str, type(None)),
     "session": (str, type(None)),
     "max_concurrency": (int,),
@@ -307,10 +362,6 @@ def _check_types(spec: RunSpec) -> None:
         if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
             want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             raise ConfigError(f"the run spec's {name} must be {want}, got {value!r}")
-    for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
-        value = getattr(spec.budget, name)
-        if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
-            raise ConfigError(f"budget.{name} must be a number, got {value!r}")
 
 
 def implied_strategy(name: str, context: str | None) -> str:

@@ -86,7 +86,7 @@ class Replayer:
                 f"resume diverged at step {step} ({kind}): the prompt differs from the recorded one"
                 " (the strategy, model, configuration or context changed)"
             )
-        if recorded.get("options") != _plain(options):
+        if _with_defaults(recorded.get("options")) != _plain(options):
             raise ReplayDivergedError(
                 f"resume diverged at step {step} ({kind}): the generation options differ from the recorded ones"
             )
@@ -120,8 +120,15 @@ class Replayer:
             )
 
 
+def _with_defaults(options: Any) -> Any:
+    """Recorded options with the fields a newer ponder added at their defaults (an older record resumes)."""
+    if not isinstance(options, dict):
+        return options
+    return {**_plain(GenerationOptions()), **options}
+
+
 def _content_key(kind: str, messages: Any, options: Any) -> str:
-    return json.dumps([kind, messages, options], sort_keys=True, ensure_ascii=False)
+    return json.dumps([kind, messages, _with_defaults(options)], sort_keys=True, ensure_ascii=False)
 
 
 def _completion(recorded: dict[str, Any]) -> tuple[Completion, float]:

@@ -16,6 +16,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ..text import decode
 from .db import Database, is_url, redact
 from .errors import StoreError
 
@@ -69,7 +70,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE leases (root_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, time REAL NOT NULL);
     ALTER TABLE resumes ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
     """,
-    # 3 -> 4 (issue 16, REPL sessions): named sessions of recursive code mode, their turns and code cells
+    # 3 -> 4: an outcome's score (ponder eval: partial credit, a judge's verdict), beside correct/incorrect
+    """
+    ALTER TABLE outcomes ADD COLUMN score REAL;
+    """,
+    # 4 -> 5: completions of deterministic calls, reused by later runs (--cache; see ponder.cache)
+    """
+    CREATE TABLE completions (key TEXT PRIMARY KEY, model TEXT NOT NULL, completion TEXT NOT NULL, time REAL NOT NULL);
+    """,
+    # 5 -> 6: named REPL sessions of recursive code mode (--session), their turns and code cells
     """
     CREATE TABLE repl_sessions (name TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL);
     CREATE TABLE repl_session_turns (
@@ -96,12 +105,20 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
+def connect(location: Path | str, *, upto: int = SCHEMA_VERSION, readonly: bool = False) -> Database:
     """Open (creating if needed) the store at ``location`` (a file, or a ``postgresql://`` URL) and
-    migrate it to version ``upto``."""
+    migrate it to version ``upto``.
+
+    ``readonly``: for commands that only read. A missing file is an error (nothing is created at a
+    mistyped path), and the file is opened read-only, so a store on a read-only mount can be read; a
+    store of an older schema is migrated first when the file can be written."""
     if isinstance(location, str) and is_url(location):
         return _connect_postgres(location, upto)
     path = Path(location)
+    if readonly:
+        conn = _open_readonly(path)
+        if conn is not None:
+            return Database(conn, "sqlite", str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -110,6 +127,7 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the run store {path}: {exc}") from None
+    conn.text_factory = _text
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         app_id, version, tables = _identity(conn)
@@ -138,6 +156,57 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION) -> Database:
         conn.close()
         raise
     return Database(conn, "sqlite", str(path))
+
+
+def _text(data: bytes) -> str:
+    """A TEXT value as read: a row written by hand may hold bytes that are not UTF-8 (see :mod:`ponder.text`)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode(data)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection | None:
+    """``path`` opened read-only, or None when its schema is older and must be migrated by a writable open."""
+    if not path.is_file():
+        raise StoreError(f"no run store at {path}" + (" (a directory)" if path.is_dir() else ""))
+    uri = path.resolve().as_uri()
+    conn = None
+    try:
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):  # immutable: a read-only mount, where no -shm can be made
+            try:
+                conn = sqlite3.connect(
+                    uri + query, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+                conn.text_factory = _text
+                conn.execute("PRAGMA busy_timeout = 30000")
+                app_id, version, tables = _identity(conn)
+                break
+            except sqlite3.OperationalError:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if query.endswith("immutable=1"):
+                    raise
+        assert conn is not None
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(f"{path} is not a ponder run store (another application's SQLite file)")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the run store {path} has schema version {version}; this ponder knows up to {SCHEMA_VERSION} (upgrade ponder)"
+            )
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        raise StoreError(f"{path} is not a usable ponder run store ({exc})") from None
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+    if version < SCHEMA_VERSION:
+        conn.close()
+        return None
+    return conn
 
 
 def _wal(conn: sqlite3.Connection, wait: float = 10.0) -> None:

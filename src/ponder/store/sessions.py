@@ -8,7 +8,7 @@ calls it made (``llm_query`` answers, tool outputs, child-run answers), in
 order. :mod:`ponder.strategies.repl_session` replays them into a fresh REPL.
 
 Tables ``repl_sessions``, ``repl_session_turns`` and ``repl_session_cells``
-(schema migration 3 -> 4).
+(schema migration 5 -> 6).
 """
 
 from __future__ import annotations

@@ -13,15 +13,19 @@ import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+from ..text import clean_tree, is_clean
+from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
 from .location import default_store_path
+from .rows import StoreWarning, loads_row
 from .schema import connect
 
 OUTCOMES = ("correct", "incorrect", "unknown")
@@ -31,7 +35,9 @@ class RunStore:
     """A store of runs: a SQLite file, or a PostgreSQL database given as a ``postgresql://`` URL (several
     servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    _checkpointer: Checkpointer | None = None
+
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         location = default_store_path() if path is None else path
         if isinstance(location, str) and is_url(location):
             self._db = connect(location)
@@ -39,9 +45,16 @@ class RunStore:
             self.path: Path | str = self._db.where
         else:
             self.path = Path(location)
-            self._db = connect(self.path)
+            self._db = connect(self.path, readonly=readonly)
+        if self._db.kind == "sqlite" and not readonly:
+            # the log is copied back by a thread of its own, not inside one of the commits (see checkpoint.py)
+            self._db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = attach(Path(self.path))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            detach(self._checkpointer)
+            self._checkpointer = None
         self._db.close()
 
     def __enter__(self) -> RunStore:
@@ -67,12 +80,22 @@ class RunStore:
         with self._tx() as conn:
             for root_id, event in events:
                 self._write(conn, root_id, event)
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _write(self, conn: Database, root_id: str, event: Event) -> None:
-        data = event.to_dict()
+        text = event.to_json()
+        data: dict[str, Any] | None = None  # the event as cleaned data, when it was not valid text
+        if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
+            data = clean_tree(event.to_dict())
+            text = json.dumps(data, ensure_ascii=False)
+
+        def field(name: str) -> Any:
+            return getattr(event, name) if data is None else data[name]
+
         conn.execute(
             "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (root_id, event.seq, event.run_id, event.type, event.time, json.dumps(data, ensure_ascii=False)),
+            (root_id, event.seq, event.run_id, event.type, event.time, text),
         )
         if isinstance(event, RunStarted):
             conn.execute(
@@ -83,9 +106,9 @@ class RunStore:
                     root_id,
                     event.parent_run_id,
                     event.depth,
-                    event.strategy,
-                    event.model,
-                    event.question,
+                    field("strategy"),
+                    field("model"),
+                    field("question"),
                     event.time,
                 ),
             )
@@ -93,7 +116,7 @@ class RunStore:
                 conn.execute(
                     "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
                     " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
-                    (root_id, json.dumps(event.spec, ensure_ascii=False)),
+                    (root_id, json.dumps(field("spec"), ensure_ascii=False)),
                 )
         elif isinstance(event, RunFinished):
             conn.execute(
@@ -101,25 +124,27 @@ class RunStore:
                 " WHERE run_id = ?",
                 (
                     "error" if event.stop_reason == "error" else "finished",
-                    event.answer,
-                    event.stop_reason,
-                    event.error or event.detail,
+                    field("answer"),
+                    field("stop_reason"),
+                    field("error") or field("detail"),
                     json.dumps(event.usage.to_dict()),
                     event.time,
                     event.run_id,
                 ),
             )
 
-    def set_outcome(self, run_id: str, outcome: str, source: str = "") -> None:
-        """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark."""
+    def set_outcome(self, run_id: str, outcome: str, source: str = "", score: float | None = None) -> None:
+        """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark
+        or ``ponder eval`` (which also records the item's ``score``, in [0, 1])."""
         if outcome not in OUTCOMES:
             raise StoreError(f"unknown outcome {outcome!r} (use {', '.join(OUTCOMES)})")
         root = self.resolve(run_id)
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO outcomes (root_id, outcome, source, time) VALUES (?, ?, ?, ?) ON CONFLICT (root_id)"
-                " DO UPDATE SET outcome = excluded.outcome, source = excluded.source, time = excluded.time",
-                (root, outcome, source, time.time()),
+                "INSERT INTO outcomes (root_id, outcome, source, time, score) VALUES (?, ?, ?, ?, ?) ON CONFLICT"
+                " (root_id) DO UPDATE SET outcome = excluded.outcome, source = excluded.source, time = excluded.time,"
+                " score = excluded.score",
+                (root, outcome, source, time.time(), score),
             )
 
     def add_resume(self, root_id: str, replayed_calls: int, replayed_tools: int, *, forced: bool = False) -> None:
@@ -127,6 +152,22 @@ class RunStore:
             conn.execute(
                 "INSERT INTO resumes (root_id, time, replayed_calls, replayed_tools, forced) VALUES (?, ?, ?, ?, ?)",
                 (root_id, time.time(), replayed_calls, replayed_tools, int(forced)),
+            )
+
+    # -- the completion cache (--cache) --------------------------------------------
+
+    def cached_completion(self, key: str) -> dict[str, Any] | None:
+        """The completion stored under ``key`` (see :mod:`ponder.cache`), or None."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row is not None else None
+
+    def cache_completion(self, key: str, model: str, completion: dict[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO completions (key, model, completion, time) VALUES (?, ?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET completion = excluded.completion, time = excluded.time",
+                (key, model, json.dumps(completion, ensure_ascii=False), time.time()),
             )
 
     # -- leases: one writer per run ------------------------------------------------
@@ -160,9 +201,10 @@ class RunStore:
         ).fetchall()
         tail: list[tuple[int, str]] = []
         for seq, kind, data in rows:
-            if kind != "run_finished" or json.loads(data).get("stop_reason") != "error":
+            event = loads_row(data) if isinstance(data, str) else None
+            if kind != "run_finished" or not isinstance(event, dict) or event.get("stop_reason") != "error":
                 break
-            tail.append((seq, json.loads(data)["run_id"]))
+            tail.append((seq, str(event.get("run_id"))))
         if tail:
             with self._tx() as conn:
                 for seq, run_id in tail:
@@ -231,7 +273,7 @@ class RunStore:
                 "SELECT time, replayed_calls, replayed_tools FROM resumes WHERE root_id = ? ORDER BY time", (root,)
             )
         ]
-        outcome = self._db.execute("SELECT outcome, source FROM outcomes WHERE root_id = ?", (root,)).fetchone()
+        outcome = self._db.execute("SELECT outcome, source, score FROM outcomes WHERE root_id = ?", (root,)).fetchone()
         summary.update(
             children=[r for r in self._runs_of(root) if r["run_id"] != root],
             model_calls=counts.get("model_call", 0),
@@ -240,6 +282,7 @@ class RunStore:
             resumes=resumes,
             outcome=outcome[0] if outcome else None,
             outcome_source=outcome[1] if outcome else None,
+            outcome_score=outcome[2] if outcome else None,
         )
         return summary
 
@@ -265,17 +308,28 @@ class RunStore:
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
-            item["usage"] = json.loads(item["usage"]) if item["usage"] else None
+            usage = loads_row(item["usage"]) if isinstance(item["usage"], str) and item["usage"] else None
+            item["usage"] = usage if isinstance(usage, dict) else None
             out.append(item)
         return out
 
-    def events(self, run_id: str) -> list[dict[str, Any]]:
-        """Every event of a top-level run (children included), in order."""
+    def events(self, run_id: str, *, skip_bad: bool = False) -> list[dict[str, Any]]:
+        """Every event of a top-level run (children included), in order.
+
+        A row that is not a readable event (edited by hand, damaged) raises :class:`StoreError` naming the
+        run and the row; with ``skip_bad`` it is left out with a warning instead."""
         root = self.resolve(run_id)
-        return [
-            json.loads(data)
-            for (data,) in self._db.execute("SELECT data FROM events WHERE root_id = ? ORDER BY seq", (root,))
-        ]
+        out = []
+        for seq, data in self._db.execute("SELECT seq, data FROM events WHERE root_id = ? ORDER BY seq", (root,)):
+            event = loads_row(data) if isinstance(data, str) else None
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str) or "run_id" not in event:
+                message = f"run {root} has an unreadable event (row {seq}) in the store {self.path}"
+                if not skip_bad:
+                    raise StoreError(message)
+                warnings.warn(f"{message}; skipped", StoreWarning, stacklevel=2)
+                continue
+            out.append(event)
+        return out
 
     def spec_data(self, run_id: str) -> dict[str, Any] | None:
         """The stored run spec of a top-level run as plain data (see :class:`ponder.spec.RunSpec`;
@@ -284,8 +338,10 @@ class RunStore:
         row = self._db.execute("SELECT recipe FROM recipes WHERE root_id = ?", (root,)).fetchone()
         if not row:
             return None
-        data = json.loads(row[0])
-        return data if isinstance(data, dict) else None
+        data = loads_row(row[0]) if isinstance(row[0], str) else None
+        if not isinstance(data, dict):
+            raise StoreError(f"the stored spec of run {root} is unreadable (edited by hand?) in the store {self.path}")
+        return data
 
     def outcome(self, run_id: str) -> str | None:
         root = self.resolve(run_id)

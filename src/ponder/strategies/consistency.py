@@ -63,6 +63,7 @@ from typing import Any, Literal, TypeVar
 from .. import prompts, steps
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
+from ..numbers import finite, whole
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
 from ..stop import Tally, VoteStopPolicy, next_wave, require_state, vote_state
 from ..types import Completion, system, user
@@ -74,6 +75,12 @@ T = TypeVar("T")
 Steps = Generator[Request, Any, T]
 #: one drawn sample: its answer text (None: no answer), whether it finished normally, and its tokens
 Drawn = tuple[str | None, bool, int]
+
+
+#: the most samples a run may ask for, and the most drawn in one wave (a wave's requests are built at once,
+#: so a huge ``samples`` never allocates more than this; the budget then stops the run as usual)
+MAX_SAMPLES = 100_000
+MAX_WAVE = 256
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,10 @@ class Consistency:
     stop_policy: VoteStopPolicy | None = None
 
     def __post_init__(self) -> None:
+        whole("consistency samples", self.samples, maximum=MAX_SAMPLES)
+        finite("consistency temperature", self.temperature)
+        if self.margin is not None:
+            finite("margin", self.margin)
         if self.samples < 1:
             raise ConfigError(f"consistency needs samples >= 1, got {self.samples}")
         if self.temperature <= 0:
@@ -128,6 +139,7 @@ class Consistency:
                 size = next_wave(tally, taken, self.samples, self.margin) if waves else self.samples
                 if self.inner is not None:
                     size = 1
+                size = min(size, MAX_WAVE)  # the requests of a wave exist at once: never more than this
                 ids = list(range(taken, taken + size))
                 wave = yield from self._draw(question, ids)
                 wave_keys = yield from extract_all(self.extract, question, [t for t, _, _ in wave], ids)
@@ -262,7 +274,7 @@ ENTRY = StrategyEntry(
     Consistency,
     "sample several answers, extract, vote, stop early on consensus (self-consistency)",
     options=(
-        Option("samples", int, "consistency: most samples (default 5).", "--samples", minimum=1),
+        Option("samples", int, "consistency: most samples (default 5).", "--samples", minimum=1, maximum=MAX_SAMPLES),
         Option(
             "temperature",
             float,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError
+from ..numbers import MAX_INT, finite, whole
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -46,7 +47,8 @@ class Option:
     """One option a spec may set: ``name`` is the strategy's field; ``flag`` its ``ponder ask`` flag.
 
     ``flag_value`` makes a value-less flag (``--anchor`` sets True, ``--no-adaptive`` sets False).
-    ``minimum`` bounds numbers (``open_min``: strictly above it); ``choices`` bounds strings;
+    ``minimum`` and ``maximum`` bound numbers (``open_min``: strictly above the minimum; numbers are
+    always finite and whole numbers at most :data:`ponder.numbers.MAX_INT`); ``choices`` bounds strings;
     ``nullable``: ``null`` is a valid value (e.g. tree's ``depth``: the task's own).
     ``requires``: the flag only makes sense with another one (``--aggregate`` needs ``--context``).
     """
@@ -58,6 +60,8 @@ class Option:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     open_min: bool = False
+    #: the largest value (None: whole numbers up to :data:`ponder.numbers.MAX_INT`, any finite float)
+    maximum: float | None = None
     flag_value: bool | None = None
     nullable: bool = False
     #: what to tell a user whose flag no strategy of the tree takes (e.g. ``--context``: the flag needs it)
@@ -76,12 +80,9 @@ class Option:
                 raise ConfigError(f"{where} must be true or false, got {value!r}")
             return value
         if self.type is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{where} must be a whole number, got {value!r}")
+            value = whole(where, value, maximum=int(self.maximum) if self.maximum is not None else MAX_INT)
         elif self.type is float:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{where} must be a number, got {value!r}")
-            value = float(value)
+            value = finite(where, value, maximum=self.maximum)
         elif not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, got {value!r}")
         if self.choices and value not in self.choices:

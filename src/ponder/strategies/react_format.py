@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from .. import prompts
+from ..tools.grounding import Rule
 from ..types import Message, assistant, user
 
 _FINAL = re.compile(r"^\s*Final Answer\s*:\s*(.*)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
@@ -84,15 +85,25 @@ def step_text(parsed: Action | Final) -> str:
     return f"Action: {parsed.tool}\nAction Input: {parsed.input}"
 
 
-def grammar(tools: Sequence[tuple[str, str | None, bool]]) -> str:
-    """A GBNF grammar for one step. ``tools`` holds (name, input rule or None, multiline)."""
-    alts = []
+def grammar(tools: Sequence[tuple[str, str | Rule | None, bool]], final: Rule | None = None) -> str:
+    """A GBNF grammar for one step. ``tools`` holds (name, input rule or None, multiline); a rule is a
+    rule body, or a :class:`~ponder.tools.grounding.Rule` with the definitions it refers to. ``final``
+    is the rule of the final answer's text (default: any one line)."""
+    alts: list[str] = []
+    defs: list[str] = []
     for i, (name, rule, multiline) in enumerate(tools):
-        body = rule or (BLOCK_RULE if multiline else LINE_RULE)
+        if isinstance(rule, Rule):
+            body = rule.body
+            defs.extend(rule.defs)
+        else:
+            body = rule or (BLOCK_RULE if multiline else LINE_RULE)
         alts.append(f'a{i} ::= "Action: {name}\\nAction Input: " {body}')
     names = " | ".join(f"a{i}" for i in range(len(tools)))
     head = f"root ::= {names} | final" if tools else "root ::= final"
-    return "\n".join([head, *alts, f'final ::= "Final Answer: " {LINE_RULE}'])
+    if final is not None:
+        defs.extend(final.defs)
+    answer = final.body if final is not None else LINE_RULE
+    return "\n".join([head, *alts, *defs, f'final ::= "Final Answer: " {answer}'])
 
 
 def examples(tool_names: Sequence[str], per_tool: int = 3) -> list[Message]:

@@ -37,8 +37,8 @@ from typing import Any
 
 from .. import prompts, steps
 from ..context import Context
-from ..errors import DepthLimit, StopRun
-from ..requests import Batch, Child, Children, Generate, Outcome, Record, Request, StrategyGen
+from ..errors import DepthLimit, PromptTooLong, StopRun
+from ..requests import Batch, Checkpoint, Child, Children, Generate, Outcome, Record, Request, StrategyGen
 from ..sandbox import ExecResult, Sandbox, SandboxConfig
 from ..tools.base import Tool
 from ..types import Message, assistant, system, user
@@ -48,9 +48,30 @@ from .repl_output import SHOW_VARS, observation
 from .repl_session import ReplSession, Router
 from .repl_tools import batch_payload, setup_code, tool_lines, tool_request
 
+CHECK_SECONDS = 0.25  # while code runs, how often the run's time limit and cancellation are looked at
 _BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
 #: characters the REPL captures per block before the observation is clipped to ``max_output``
 CAPTURE = 1_000_000
+
+
+def _sub_window(long: PromptTooLong) -> str:
+    return f"prompt of {long.tokens} tokens exceeds the sub-model's window of {long.window}; slice the input"
+
+
+def _sub_answer(completion: Any) -> str:
+    """An ``llm_query`` result: the reply, or (for a call that failed) the error, which the model's code sees."""
+    if completion.finish_reason == "error":
+        return f"Error: this sub-call failed ({completion.error or 'model error'})"
+    return str(completion.text)
+
+
+def _forget_oldest(history: list[Message], long: PromptTooLong) -> Generator[Request, Any, list[Message]]:
+    """The root prompt outgrew the window: drop the oldest reply and its output (the task stays), and say so."""
+    yield Record(steps.TOO_LONG, str(long), {"tokens": long.tokens, "window": long.window})
+    if len(history) <= 4:
+        raise long
+    note = user(f"[{long}: your oldest code and its output were dropped; print less]")
+    return [*history[:2], note, *history[4:]]
 
 
 def code_blocks(text: str) -> list[str]:
@@ -97,7 +118,7 @@ class RecursiveCode:
         yield Record(
             steps.FALLBACK,
             f"code mode gave up ({tried.reason}): plan mode answers instead",
-            steps.FallbackData(to="plan", reason=tried.reason, failures=tried.failures, turns=tried.turns),
+            steps.CodeFallbackData(to="plan", reason=tried.reason, failures=tried.failures, turns=tried.turns),
         )
         ctx = self.context
         context = Context.from_texts(ctx) if isinstance(ctx, list) else Context.from_text(ctx)
@@ -134,8 +155,12 @@ class RecursiveCode:
                         if self.fallback_after is not None:
                             return GaveUp(reason, failures, turns)
                         return self._end(Outcome(None, "rounds", reason), history)
+                    try:
+                        reply = (yield Generate.of(history, kind=steps.CODE)).text
+                    except PromptTooLong as long:  # not a turn: the same turn again, on a shorter prompt
+                        history = yield from _forget_oldest(history, long)
+                        continue
                     turns += 1
-                    reply = (yield Generate.of(history, kind=steps.CODE)).text
                     history.append(assistant(reply))
                     blocks = code_blocks(reply)
                     if not blocks:
@@ -214,7 +239,11 @@ class RecursiveCode:
         thread = bridge.start(sandbox, code)
         try:
             while True:
-                item = bridge.calls.get()
+                try:
+                    item = bridge.calls.get(timeout=CHECK_SECONDS)
+                except queue.Empty:  # the code is still running: may the run go on? (StopRun if not)
+                    yield Checkpoint()
+                    continue
                 if isinstance(item, tuple):
                     _, result = item
                     if isinstance(result, BaseException):
@@ -224,6 +253,7 @@ class RecursiveCode:
                 yield from self._serve(item)
         except BaseException:
             bridge.stopped = True
+            sandbox.abort()  # the run is ending (time up, cancelled): do not wait for the code
             self._drain(bridge)
             thread.join(timeout=30)
             raise
@@ -233,12 +263,12 @@ class RecursiveCode:
             if call.name == "llm_query":
                 prompts_ = [str(p) for p in call.payload.get("prompts", [])]
                 requests = tuple(Generate.of([user(p)], kind=steps.SUB_QUERY, role="sub") for p in prompts_)
-                completions = yield Batch(requests)
-                texts = [
-                    c.text if c.finish_reason != "error" else "Error: this sub-call failed (model error)"
-                    for c in completions
-                ]
-                call.reply.put((True, texts))
+                try:
+                    completions = yield Batch(requests)
+                except PromptTooLong as long:  # every prompt was too long: llm_query raises it in the REPL
+                    call.reply.put((False, f"llm_query: {_sub_window(long)}"))
+                    return
+                call.reply.put((True, [_sub_answer(c) for c in completions]))
             elif call.name == "rlm_query":
                 payload = call.payload if isinstance(call.payload, dict) else {}
                 ok, text = yield from self._rlm(str(payload.get("prompt", "")), payload.get("context") or "")
@@ -283,6 +313,8 @@ class RecursiveCode:
         except DepthLimit as limit:
             plain = yield from self._plain([(prompt, context)], limit)
             return plain[0]
+        except PromptTooLong as long:  # the child's prompt could not shrink enough: rlm_query raises it
+            return False, f"rlm_query: {long}"
         return True, _answer(outcome)
 
     def _rlm_batched(self, payload: Any) -> Generator[Request, Any, Any]:
@@ -328,10 +360,13 @@ class RecursiveCode:
             )
             out.append((True, ""))
         if calls:
-            completions = yield Batch(tuple(g for _, g in calls))
+            try:
+                completions = yield Batch(tuple(g for _, g in calls))
+            except PromptTooLong as long:  # every prompt was too long: each is an error for its caller
+                return [(False, f"rlm_query: {_sub_window(long)}") if ok else (ok, text) for ok, text in out]
             for (i, _), completion in zip(calls, completions, strict=True):
                 failed = completion.finish_reason == "error"
-                out[i] = (not failed, "this sub-call failed (model error)" if failed else completion.text)
+                out[i] = (not failed, _sub_answer(completion) if failed else completion.text)
         return out
 
     def _drain(self, bridge: Bridge) -> None:

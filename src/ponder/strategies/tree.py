@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from .. import steps
 from ..errors import ConfigError, StopRun
+from ..numbers import finite, whole
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
 from ..tasks import Rejected, ThoughtTask, get_task
 from ..tasks.base import parse_value, parse_vote
@@ -42,6 +43,12 @@ from .tree_nodes import Node, NodeLog
 Evaluator = Literal["value", "vote"] | Callable[[Any], float]
 Search = Generator[Request, Any, "Node | None"]
 Steps = Generator[Request, Any, None]
+
+
+#: the most a beam, a branching factor, evaluations per state or the depth may be, and the most calls one
+#: level may make (beam × branch × samples_per_eval): a level's requests are built at once
+MAX_WIDTH = 1000
+MAX_LEVEL_CALLS = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,19 @@ class Tree:
 
     def __post_init__(self) -> None:
         for field_name in ("branch", "beam", "samples_per_eval"):
+            whole(f"tree: {field_name}", getattr(self, field_name), maximum=MAX_WIDTH)
             if getattr(self, field_name) < 1:
                 raise ConfigError(f"tree: {field_name} must be >= 1, got {getattr(self, field_name)}")
+        level = self.beam * self.branch * self.samples_per_eval
+        if level > MAX_LEVEL_CALLS:  # a level's calls are built at once
+            raise ConfigError(
+                f"tree: beam × branch × samples_per_eval is {level}, more than {MAX_LEVEL_CALLS} calls in one level"
+            )
+        if self.prune is not None:
+            finite("tree: prune", self.prune)
+        finite("tree: temperature", self.temperature)
+        if self.depth is not None:
+            whole("tree: depth", self.depth, maximum=MAX_WIDTH)
         if self.depth is not None and self.depth < 1:
             raise ConfigError(f"tree: depth must be >= 1, got {self.depth}")
         if self.search not in ("bfs", "dfs"):
@@ -303,14 +321,14 @@ ENTRY = StrategyEntry(
     Tree,
     "Tree of Thoughts: propose, evaluate, search (BFS beam or DFS with pruning)",
     options=(
-        Option("beam", int, "tree: beam width (states kept per level).", "--beam", minimum=1),
-        Option("depth", int, "tree: depth limit.", "--depth", minimum=1, nullable=True),
-        Option("branch", int, "tree: thoughts proposed per state.", "--branch", minimum=1),
+        Option("beam", int, "tree: beam width (states kept per level).", "--beam", minimum=1, maximum=MAX_WIDTH),
+        Option("depth", int, "tree: depth limit.", "--depth", minimum=1, maximum=MAX_WIDTH, nullable=True),
+        Option("branch", int, "tree: thoughts proposed per state.", "--branch", minimum=1, maximum=MAX_WIDTH),
         Option("search", str, "tree: search order.", "--search", choices=("bfs", "dfs")),
         Option("prune", float, "tree (dfs): prune states valued below this.", "--prune", nullable=True),
         Option("task", str, "tree: the task (auto, generic, game24, ...).", nullable=True),
         Option("evaluator", str, "tree: how states are valued.", choices=("value", "vote")),
-        Option("samples_per_eval", int, "tree: evaluation calls per state.", minimum=1),
+        Option("samples_per_eval", int, "tree: evaluation calls per state.", minimum=1, maximum=MAX_WIDTH),
         Option("generate", str, "tree: how thoughts are made.", choices=("propose", "sample")),
         Option("temperature", float, "tree: sampling temperature.", minimum=0),
     ),

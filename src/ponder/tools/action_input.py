@@ -23,6 +23,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
+from .. import payload
 from .validate import ArgumentError
 
 _FENCE_RE = re.compile(r"^```[\w+-]*[ \t]*\n(.*?)\n?```$", re.DOTALL)
@@ -40,8 +41,8 @@ def parse_action_input(text: str, parameters: Mapping[str, Any]) -> dict[str, An
     if stripped.startswith("{"):
         error: ValueError | None = None
         try:
-            loaded = json.loads(stripped)
-        except ValueError as exc:
+            loaded = payload.loads(stripped, what="Action Input")
+        except ValueError as exc:  # not JSON, or nested too deeply / too big (payload.PayloadError)
             loaded, error = None, exc
         if isinstance(loaded, dict) and (target is None or set(loaded) <= set(props)):
             return loaded
@@ -69,7 +70,7 @@ def _value(text: str, stripped: str, schema: Any) -> Any:
     if kind == "string":
         if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
             try:
-                decoded = json.loads(stripped)
+                decoded = payload.loads(stripped)
             except ValueError:
                 decoded = None
             if isinstance(decoded, str):
@@ -77,7 +78,7 @@ def _value(text: str, stripped: str, schema: Any) -> Any:
         # Keep relative indentation (code), drop the common indent and surrounding blank lines.
         return textwrap.dedent(text.strip("\r\n")).strip()
     try:
-        return json.loads(stripped)
+        return payload.loads(stripped)
     except ValueError:
         return stripped
 

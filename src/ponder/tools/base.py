@@ -32,12 +32,15 @@ from dataclasses import asdict, dataclass
 from typing import Any, overload
 
 from ..errors import ConfigError
+from ..payload import PayloadError, check_json
 from .action_input import parse_action_input
+from .grounding import Grounding
 from .schema import converters, function_schema
 from .validate import ArgumentError, check_args
 
 DEFAULT_MAX_OUTPUT = 4000
 DEFAULT_MAX_INPUT = 50_000
+DEFAULT_TIMEOUT = 60.0  # seconds a tool call may take before the engine abandons it
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
 
@@ -82,7 +85,10 @@ class Tool:
     as JSON), ``None`` (no output) or a :class:`ToolResult`. ``close`` is called
     once by :meth:`close` to release what the tool holds (a sandbox, a server).
     ``input_grammar`` optionally restricts a ReAct Action Input (a GBNF rule body,
-    e.g. ``[0-9+*/() .-]{1,200}``) on backends that support grammars.
+    e.g. ``[0-9+*/() .-]{1,200}``) on backends that support grammars. ``timeout`` is the
+    hard wall-clock deadline of one call when the engine runs it (default 60 s, ``None``:
+    only the run's own time limit): a call still running then is abandoned and the model
+    is told so; the run's ``max_seconds`` ends the run even while a tool is stuck.
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class Tool:
         max_input: int = DEFAULT_MAX_INPUT,
         close: Callable[[], None] | None = None,
         input_grammar: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
     ) -> None:
         if not _NAME_RE.match(name):
             raise ConfigError(f"tool name {name!r} must be 1-64 letters, digits, _ or -, not starting with a digit")
@@ -103,6 +110,10 @@ class Tool:
             raise ConfigError(f"tool {name}: parameters must be a JSON schema of type object")
         if max_output < 1 or max_input < 1:
             raise ConfigError(f"tool {name}: max_output and max_input must be >= 1")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf")
+        ):
+            raise ConfigError(f"tool {name}: timeout must be a positive number of seconds or None, got {timeout!r}")
         self.name = name
         #: the ``--tools`` item that builds this tool again (e.g. ``calculator``, ``search:DIR``), if known
         self.spec: str | None = None
@@ -116,6 +127,11 @@ class Tool:
         self._close = close
         #: optional GBNF rule body for this tool's ReAct "Action Input" (constrained decoding)
         self.input_grammar = input_grammar
+        #: optional: builds this tool's input rule from the run's material, and checks inputs against it
+        #: (see :mod:`ponder.tools.grounding`); strategies use it in place of ``input_grammar`` when set
+        self.grounding: Grounding | None = None
+        #: seconds one call may run before the engine abandons it (None: only the run's time limit)
+        self.timeout = timeout
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (no checks): a decorated function stays usable."""
@@ -128,6 +144,7 @@ class Tool:
         """Check ``args`` against the schema, call the tool, return its result. Never raises."""
         start = time.perf_counter()
         try:
+            _check_structure(args)
             size = _size(args if args is not None else {})
             if size > self.max_input:
                 raise ToolError(f"input too large: {size} characters (limit {self.max_input})")
@@ -205,12 +222,18 @@ def tool(
     description: str | None = None,
     max_output: int = ...,
     max_input: int = ...,
+    timeout: float | None = ...,
 ) -> Tool: ...
 
 
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, max_output: int = ..., max_input: int = ...
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    max_output: int = ...,
+    max_input: int = ...,
+    timeout: float | None = ...,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -222,6 +245,7 @@ def tool(
     description: str | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
     max_input: int = DEFAULT_MAX_INPUT,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`Tool` from a function: ``@tool`` or ``@tool(name=..., max_output=...)``.
 
@@ -233,7 +257,7 @@ def tool(
         tool_name = name or func.__name__
         doc_description, parameters = function_schema(func, tool_name)
         text = description if description is not None else doc_description
-        made = Tool(tool_name, text, parameters, func, max_output=max_output, max_input=max_input)
+        made = Tool(tool_name, text, parameters, func, max_output=max_output, max_input=max_input, timeout=timeout)
         made.convert = converters(func)
         return made
 
@@ -250,6 +274,14 @@ def close_tools(tools: list[Tool]) -> None:
             errors.append(exc)
     if errors:
         raise errors[0]
+
+
+def _check_structure(args: Any) -> None:
+    """Depth and size of the arguments, checked without recursion before anything recurses over them."""
+    try:
+        check_json(args, what="the argument object", plain=False)
+    except PayloadError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _size(args: Any) -> int:

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from .base import Tool, ToolError, tool
+from .grounding import NumberGrounding
 
 MAX_EXPRESSION = 1000
 MAX_EXPONENT = 10_000
@@ -204,6 +205,7 @@ def calculator_tool() -> Tool:
     """A fresh ``calculator`` tool."""
     made = tool(_calculator, name="calculator")
     made.input_grammar = INPUT_GRAMMAR
+    made.grounding = NumberGrounding()  # the numbers of the question and the observations, nothing else
     made.spec = "calculator"
     return made
 

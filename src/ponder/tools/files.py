@@ -8,7 +8,7 @@ Both tools are confined to the folder (see :mod:`ponder.tools.confine`). The
 search index (the ``bm25s`` library) is built once, on the first search: every
 regular text file below the folder is read (hidden folders such as ``.git``
 and caches such as ``node_modules`` are skipped, as are symlinks leading out of
-the folder and binary files), cut into passages of about 40 lines, and the
+the folder, files with several hard links and binary files), cut into passages of about 40 lines, and the
 passages are indexed. Files changed after that are not seen until
 :meth:`FileIndex.refresh`. A result gives the path, the line range and the
 passage's lines that share words with the query, so the model can go on with
@@ -150,9 +150,18 @@ def snippet(passage: Passage, query: str, max_lines: int = 6) -> str:
     return "\n".join(f"  {number}: {line[:300]}" for number, line in picked)
 
 
-def file_tools(root: str | os.PathLike[str], *, max_output: int = 4000, max_file_bytes: int = 5_000_000) -> list[Tool]:
-    """``[search, read_file]`` over the text files below ``root`` (ConfigError if it is not a folder)."""
-    confined = Confined(root, max_file_bytes=max_file_bytes)
+def file_tools(
+    root: str | os.PathLike[str],
+    *,
+    max_output: int = 4000,
+    max_file_bytes: int = 5_000_000,
+    allow_hard_links: bool = False,
+) -> list[Tool]:
+    """``[search, read_file]`` over the text files below ``root`` (ConfigError if it is not a folder).
+
+    Files with more than one hard link are refused unless ``allow_hard_links`` (see :mod:`ponder.tools.confine`).
+    """
+    confined = Confined(root, max_file_bytes=max_file_bytes, allow_hard_links=allow_hard_links)
     index = FileIndex(confined)
 
     def search(query: str, k: int = 5) -> str:

@@ -9,10 +9,20 @@ The body is read up to ``max_bytes`` (the rest is cut with a marker), the
 whole fetch is bounded by ``timeout`` seconds, binary content types are
 refused, and HTML is reduced to its text. Proxy settings from the environment
 are ignored unless ``trust_env=True``.
+
+The ``timeout`` is a hard deadline for the whole fetch, not per read: a server
+that drips one header line every few seconds would keep a per-read timeout happy
+forever, so a watchdog shuts the fetch's sockets down when the deadline passes
+(connections are not kept alive between calls, so every socket of a fetch is
+its own). The engine's deadline for the tool call is a little longer, as a
+second line of defence.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterable
 from html.parser import HTMLParser
@@ -20,6 +30,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ConfigError
+from ..netloc import format_host_port, parse_host_port
 from .base import DEFAULT_MAX_OUTPUT, Tool, ToolError, ToolResult
 
 MAX_REDIRECTS = 5
@@ -37,10 +48,7 @@ class Allowlist:
                 continue
             if "/" in entry or "@" in entry:
                 raise ConfigError(f"http allowlist entries are host names (optionally host:port), got {raw!r}")
-            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-            if port and not port.isdigit():
-                raise ConfigError(f"bad port in http allowlist entry {raw!r}")
-            self.entries.append((host.strip("[]"), int(port) if port else None))
+            self.entries.append(parse_host_port(entry))  # [::1]:8000, host:port, bare ::1
         if not self.entries:
             raise ConfigError("http_get needs at least one allowed host (e.g. http:example.com)")
 
@@ -54,7 +62,7 @@ class Allowlist:
         return False
 
     def __str__(self) -> str:
-        return ", ".join(h if p is None else f"{h}:{p}" for h, p in self.entries)
+        return ", ".join(format_host_port(h, p) for h, p in self.entries)
 
 
 def check_url(url: str, allow: Allowlist) -> str:
@@ -89,21 +97,30 @@ def http_get_tool(
     allow = Allowlist(hosts)
     if max_bytes < 1 or timeout <= 0:
         raise ConfigError("http_get: max_bytes and timeout must be positive")
-    client = httpx.Client(follow_redirects=False, timeout=timeout, trust_env=trust_env)
+    limits = httpx.Limits(max_keepalive_connections=0)  # a fresh connection per request: see the module doc
+    client = httpx.Client(follow_redirects=False, timeout=timeout, trust_env=trust_env, limits=limits)
 
     def http_get(url: str) -> ToolResult:
         deadline = time.monotonic() + timeout
         current = check_url(url, allow)
-        for _ in range(MAX_REDIRECTS + 1):
-            try:
-                with client.stream("GET", current, headers={"Accept": "text/*, application/json"}) as response:
-                    if response.is_redirect:
-                        location = response.headers.get("location", "")
-                        current = check_url(urljoin(current, location), allow)
-                        continue
-                    return _read(response, current, max_bytes, deadline)
-            except httpx.HTTPError as exc:
-                raise ToolError(f"{type(exc).__name__}: {exc}") from None
+        with _Watchdog(timeout) as watchdog:
+            for _ in range(MAX_REDIRECTS + 1):
+                try:
+                    with client.stream(
+                        "GET",
+                        current,
+                        headers={"Accept": "text/*, application/json"},
+                        extensions={"trace": watchdog.trace},
+                    ) as response:
+                        if response.is_redirect:
+                            location = response.headers.get("location", "")
+                            current = check_url(urljoin(current, location), allow)
+                            continue
+                        return _read(response, current, max_bytes, deadline)
+                except httpx.HTTPError as exc:
+                    if watchdog.fired:
+                        raise ToolError(f"timed out: no complete response within {timeout:g} s") from None
+                    raise ToolError(f"{type(exc).__name__}: {exc}") from None
         raise ToolError(f"too many redirects (more than {MAX_REDIRECTS})")
 
     description = f"Fetch a web page (http or https) and return its text. Allowed hosts: {allow}."
@@ -112,7 +129,51 @@ def http_get_tool(
         "properties": {"url": {"type": "string", "description": "the full URL, e.g. https://example.com/page"}},
         "required": ["url"],
     }
-    return Tool("http_get", description, parameters, http_get, max_output=max_output, close=client.close)
+    return Tool(
+        "http_get", description, parameters, http_get, max_output=max_output, close=client.close, timeout=timeout + 5
+    )
+
+
+class _Watchdog:
+    """Shuts down every socket one fetch opened once ``seconds`` have passed (unblocking any read)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember each new connection's socket."""
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                with self._lock:
+                    self._sockets.append(sock)
+                    late = self.fired
+                if late:
+                    self._shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read(response: Any, url: str, max_bytes: int, deadline: float) -> ToolResult:

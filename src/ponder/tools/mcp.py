@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -39,6 +40,10 @@ from ..errors import ConfigError
 from .base import DEFAULT_MAX_OUTPUT, Tool, ToolError, ToolResult
 
 T = TypeVar("T")
+#: seconds a server that wrote something not JSON-RPC has to go on with the handshake
+_JUNK_GRACE = 2.0
+# the SDK logs each line a server writes that is not JSON-RPC with a traceback; ponder reports it in one line
+logging.getLogger("mcp.client.stdio").addFilter(lambda record: not record.getMessage().startswith("Failed to parse"))
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -147,7 +152,8 @@ class _Connection:
         except TimeoutError:
             message = f"MCP server {self.config.name!r} did not start within {timeout:g} s{self.tail()}"
         except Exception as exc:
-            message = f"MCP server {self.config.name!r} failed to start: {_reason(exc)}{self.tail()}"
+            why = str(exc) if isinstance(exc, ConfigError) else _reason(exc)
+            message = f"MCP server {self.config.name!r} failed to start: {why}{self.tail()}"
         await self.stop()
         raise ConfigError(message)
 
@@ -156,7 +162,10 @@ class _Connection:
 
         assert self.stopping is not None
         try:
-            async with stdio_client(params, errlog=self.errlog) as (read, write), ClientSession(read, write) as session:
+            async with (
+                stdio_client(params, errlog=self.errlog) as (read, write),
+                ClientSession(read, write, message_handler=self._on_message(ready)) as session,
+            ):
                 await session.initialize()
                 listing = await _list_tools(session)
                 self.session = session
@@ -168,6 +177,22 @@ class _Connection:
                 ready.set_exception(exc)
         finally:
             self.session = None
+
+    def _on_message(self, ready: asyncio.Future[list[Any]]) -> Any:
+        """The session's handler: a line on the server's stdout that is not JSON-RPC ends a start that does not
+        go on within a short grace (one clear line instead of a wait for the start timeout)."""
+
+        def fail() -> None:
+            if not ready.done():
+                ready.set_exception(ConfigError(f"{self.failure}, and no MCP answer followed"))
+
+        async def handle(message: Any) -> None:
+            if isinstance(message, Exception) and self.failure is None:
+                self.failure = "the server wrote a line on stdout that is not JSON-RPC (servers must log to stderr)"
+                if not ready.done():  # a banner before the handshake is forgiven if the handshake follows soon
+                    asyncio.get_running_loop().call_later(_JUNK_GRACE, fail)
+
+        return handle
 
     async def call(self, name: str, args: dict[str, Any], timeout: float) -> Any:
         if self.session is None:
@@ -259,7 +284,8 @@ class MCPToolset(list[Tool]):
             return _to_result(result)
 
         description = str(remote.description or remote.title or remote_name)
-        return Tool(local, description, schema, call, max_output=max_output, close=self.close)
+        timeout = self.call_timeout + 10  # the call bounds itself; the engine's deadline is the backstop
+        return Tool(local, description, schema, call, max_output=max_output, close=self.close, timeout=timeout)
 
     def close(self) -> None:
         """Stop every server and the background loop; calling it again does nothing."""

@@ -85,4 +85,11 @@ def python_tool(
     close = getattr(sandbox, "close", None) if owns_sandbox else None
     # Parts are cut to max_output each; the total may hold three parts plus markers.
     limit = 3 * max_output + 200
-    return Tool("python", _DESCRIPTION, _PARAMETERS, run, max_output=limit, max_input=max_input, close=close)
+    # the sandbox bounds each call itself (interrupt, then kill and restart the worker): the engine's
+    # deadline leaves room for that and is only the backstop
+    config = getattr(sandbox, "config", None)
+    per_call = getattr(config, "timeout", None)
+    timeout = 2 * float(per_call) + 30 if isinstance(per_call, int | float) else None
+    return Tool(
+        "python", _DESCRIPTION, _PARAMETERS, run, max_output=limit, max_input=max_input, close=close, timeout=timeout
+    )

@@ -39,8 +39,10 @@ class ArgumentError(Exception):
     """The model's arguments do not fit the schema; the message is shown to the model."""
 
 
-def check_args(schema: Mapping[str, Any], args: Any, where: str = "") -> dict[str, Any]:
+def check_args(schema: Mapping[str, Any], args: Any, where: str = "", depth: int = 0) -> dict[str, Any]:
     """Return ``args`` checked and coerced against an object ``schema``; raise ArgumentError."""
+    if depth > _MAX_DEPTH:
+        raise ArgumentError(f"argument '{where}' is nested too deeply")
     if not isinstance(args, Mapping):
         raise ArgumentError(f"{_label(where) or 'arguments'} must be a JSON object, got {describe(args)}")
     props: Mapping[str, Any] = schema.get("properties") or {}
@@ -51,12 +53,12 @@ def check_args(schema: Mapping[str, Any], args: Any, where: str = "") -> dict[st
         name = str(key)
         path = f"{where}.{name}" if where else name
         if name in props:
-            out[name] = coerce(value, props[name], path)
+            out[name] = coerce(value, props[name], path, depth + 1)
         elif not extra:
             expected = ", ".join(props) or "no arguments"
             raise ArgumentError(f"unknown argument '{path}'; expected: {expected}")
         elif isinstance(extra, Mapping):
-            out[name] = coerce(value, extra, path)
+            out[name] = coerce(value, extra, path, depth + 1)
         else:
             out[name] = value
     for name in required:
@@ -96,7 +98,7 @@ def coerce(value: Any, schema: Any, where: str, depth: int = 0) -> Any:
     if isinstance(value, list):
         value = _check_list(value, schema, where, depth)
     elif isinstance(value, Mapping) and ("properties" in schema or "additionalProperties" in schema):
-        value = check_args(schema, value, where)
+        value = check_args(schema, value, where, depth + 1)
     _check_bounds(value, schema, where)
     return value
 

@@ -1,0 +1,154 @@
+"""``ponder demo``: what the engine buys a small model, side by side, in about a minute.
+
+Two questions, each asked of the single pass and of a strategy, on the same model (the embedded
+SmolLM2-135M unless ``--model`` says otherwise), with the live view:
+
+1. arithmetic: "What is 487 + 356 - 129?" — the single pass guesses; ``react`` with the calculator
+   (its input grounded in the question's numbers) computes it;
+2. a fact hidden in a generated haystack of about a million tokens — the single pass can read only its
+   window (the demo says so rather than spending a minute on a prompt that cannot contain the fact);
+   ``recursive`` filters the input, reads a few chunks and finds it.
+
+It ends with a table: strategy, answer, right or wrong, model calls, tokens, seconds. Nothing is
+stored (``--store`` keeps the runs); the haystack is written to a temporary folder and removed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
+from ..result import RunResult
+from ..runner import ModelCache, open_run
+from ..spec import ModelSpec, RunSpec, StrategySpec
+from ..text import terminal_text
+from .live import LiveView
+
+ARITHMETIC = ("What is 487 + 356 - 129?", "714")
+NEEDLE = ("The secret code for the blue vault is 481730.", "What is the secret code for the blue vault?", "481730")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    task: str
+    strategy: str
+    answer: str
+    right: bool | None  # None: not run
+    calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+@click.command()
+@click.option("-m", "--model", default="smollm2", show_default=True, help="The model for every run.")
+@click.option("--base-url", default=None, help="The server of an openai: model.")
+@click.option("--tokens", default=1_048_576, show_default=True, type=click.IntRange(4096, 8_388_608),
+              help="Size of the generated haystack, in tokens.")  # fmt: skip
+@click.option("--store", "keep", is_flag=True, help="Store the runs in the run store (default: not stored).")
+def demo(model: str, base_url: str | None, tokens: int, keep: bool) -> None:
+    """Show single pass vs react (arithmetic) and vs recursive (a fact in ~1M tokens), side by side."""
+    console = Console()
+    models = ModelCache()
+    base = RunSpec(models={"root": ModelSpec(model, base_url)}, record=keep)
+    rows: list[Row] = []
+    question, gold = ARITHMETIC
+    _part(console, f"1. Arithmetic: {question}")
+    for strategy, tools in (("single", ()), ("react", ("calculator",))):
+        spec = replace(base, strategy=StrategySpec(strategy), tools=tools)
+        result = _run(console, spec, question, models)
+        rows.append(_row("1", strategy + ("+calculator" if tools else ""), result, gold))
+    needle, question, gold = NEEDLE
+    with tempfile.TemporaryDirectory(prefix="ponder-demo-") as folder:
+        t0 = time.perf_counter()
+        stack = write_haystack(Path(folder) / "haystack.txt", tokens, needle, depth=0.62)
+        made = time.perf_counter() - t0
+        approx = int(stack.bytes / BYTES_PER_TOKEN)
+        _part(console, f"2. A fact in ~{approx:,} tokens: {question}")
+        console.print(
+            Text(
+                f"(generated {stack.bytes / 1e6:.1f} MB of town-council minutes in {made:.1f}s; the fact is at"
+                f" {stack.depth:.0%} of the file)",
+                style="dim",
+            )
+        )
+        window = models.get(base.models["root"]).context_window
+        unread = (
+            f"single was not run on the haystack: its window holds {window:,} of the ~{approx:,} tokens"
+            f" ({window / approx:.1%}), and the fact is at {stack.depth:.0%}, out of its reach."
+        )
+        console.print(Text(unread, style="dim"))
+        rows.append(Row("2", "single", "(cannot read it)", None))
+        spec = replace(base, strategy=StrategySpec("recursive"), context=str(stack.path))
+        result = _run(console, spec, question, models)
+        rows.append(_row("2", "recursive", result, gold))
+    console.print()
+    console.print(_table(rows, model, console.width))
+    console.print(Text(unread, style="dim"))
+
+
+def _part(console: Console, title: str) -> None:
+    console.print()
+    console.rule(Text(title, style="bold magenta"))
+
+
+def _run(console: Console, spec: RunSpec, question: str, models: ModelCache) -> RunResult:
+    console.print()
+    console.print(
+        Text(f"── {spec.strategy.name}" + (f" --tools {','.join(spec.tools)}" if spec.tools else ""), style="bold")
+    )
+    view = LiveView(console)
+    with open_run(spec, sinks=[view], on_text=view.on_text, models=models) as opened:
+        result = opened.run(question)
+    console.print()
+    return result
+
+
+def _row(task: str, strategy: str, result: RunResult, gold: str) -> Row:
+    answer = (result.answer or "(no answer)").strip()
+    usage = result.usage
+    return Row(
+        task,
+        strategy,
+        answer,
+        gold in answer.replace(",", ""),
+        usage.model_calls,
+        usage.prompt_tokens_evaluated + usage.completion_tokens,
+        result.seconds,
+    )
+
+
+def _brief(answer: str, width: int) -> str:
+    """One line; a long answer keeps its end (where a model puts the result)."""
+    line = " ".join(answer.split())
+    return line if len(line) <= width else "…" + line[-(width - 1) :]
+
+
+def _table(rows: list[Row], model: str, width: int) -> Table:
+    table = Table(title=f"single pass vs strategies on {model}", title_justify="left", show_edge=False)
+    table.add_column("run", no_wrap=True)
+    table.add_column("answer", no_wrap=True)
+    for name in ("right?", "calls", "tokens", "seconds"):
+        table.add_column(name, justify="right", no_wrap=True)
+    room = max(12, width - 64)  # what the other columns leave of the terminal
+    for i, row in enumerate(rows):
+        if i and row.task != rows[i - 1].task:
+            table.add_section()
+        verdict = "—" if row.right is None else ("[green]right[/green]" if row.right else "[red]wrong[/red]")
+        ran = row.right is not None
+        table.add_row(
+            f"{row.task}: {row.strategy}",
+            terminal_text(_brief(row.answer, room), one_line=True),
+            verdict,
+            str(row.calls) if ran else "—",
+            f"{row.tokens:,}" if ran else "—",
+            f"{row.seconds:.1f}" if ran else "—",
+        )
+    return table

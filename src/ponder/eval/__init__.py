@@ -1,0 +1,42 @@
+"""``ponder eval``: every item of a dataset under every spec, scored, paired, resumable, local or on Ray.
+
+=====================  ==========================================================
+module                 what it holds
+=====================  ==========================================================
+:mod:`.data`           items from JSONL/CSV files or folders; sampling
+:mod:`.arms`           the specs compared, each identified by a hash of its RunSpec
+:mod:`.scorers`        exact, number, contains, regex:, choice, python:, judge
+:mod:`.execute`        one item under one spec (what every worker runs)
+:mod:`.results`        ``results.jsonl`` (append-only, resumable); the store's copy
+:mod:`.local`          threads / processes on this machine
+:mod:`.ray_runner`     Ray tasks (optional ``ray`` extra)
+:mod:`.stats`          Wilson intervals, exact McNemar (scipy)
+:mod:`.report`         summary.json, report.md, report.png (matplotlib)
+:mod:`.runner`         :func:`evaluate`: the whole job
+:mod:`.generate`       generated arithmetic problems
+=====================  ==========================================================
+"""
+
+from .arms import Arm, arms_from_flags, spec_hash
+from .data import Fields, Item, load_items, select
+from .execute import ItemResult, Task, run_item
+from .runner import EvalOptions, EvalStoppedError, evaluate
+from .scorers import Score, get_scorer
+
+__all__ = [
+    "Arm",
+    "EvalOptions",
+    "EvalStoppedError",
+    "Fields",
+    "Item",
+    "ItemResult",
+    "Score",
+    "Task",
+    "arms_from_flags",
+    "evaluate",
+    "get_scorer",
+    "load_items",
+    "run_item",
+    "select",
+    "spec_hash",
+]

@@ -1,0 +1,41 @@
+"""``ponder demo``: the side-by-side show ends with its table."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder.cli import main
+from ponder.datasets.haystack import BYTES_PER_TOKEN, write_haystack
+
+
+def test_the_haystack_holds_the_needle_once_at_its_depth(tmp_path):
+    needle = "The secret code for the blue vault is 481730."
+    stack = write_haystack(tmp_path / "h.txt", 20_000, needle, depth=0.62)
+    text = (tmp_path / "h.txt").read_text()
+    assert text.count("481730") == 1 and text.index(needle) == stack.offset
+    assert abs(stack.depth - 0.62) < 0.02
+    assert abs(len(text) / BYTES_PER_TOKEN - 20_000) < 500
+    with pytest.raises(ValueError):
+        write_haystack(tmp_path / "x.txt", 100, needle, depth=1.5)
+
+
+def test_demo_runs_every_part_and_prints_the_table(capsys):
+    # the echo model: each part runs through the real machinery, the answers are wrong, the table says so
+    assert main(["demo", "-m", "scripted", "--tokens", "8192"]) == 0
+    out = capsys.readouterr().out
+    assert "1. Arithmetic: What is 487 + 356 - 129?" in out and "2. A fact in ~" in out
+    table = out[out.index("single pass vs strategies on scripted") :]
+    for run in ("1: single", "1: react+calculator", "2: single", "2: recursive"):
+        assert run in table
+    assert table.count("wrong") >= 2 and "(cannot read it)" in table
+    assert "single was not run on the haystack" in out
+
+
+@pytest.mark.integration
+def test_demo_on_the_embedded_model_shows_the_strategies_right(capsys):
+    assert main(["demo", "--tokens", "65536"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("single pass vs strategies on smollm2") :]
+    rows = {line.split("│")[0].strip(): line for line in table.splitlines() if line.count("│") >= 5}
+    assert "right" in rows["1: react+calculator"], table
+    assert "right" in rows["2: recursive"], table
