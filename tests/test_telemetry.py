@@ -75,7 +75,7 @@ def test_tool_calls_are_execute_tool_spans_and_failures_are_errors(spans):
         "Thought: done\nFinal Answer: 4",
     ]
     react = strategies.React(tools=(calculator_tool(),))
-    Engine(ScriptedModel(script), sinks=[OtelSink(provider)]).run(react, "2+2?")
+    Engine(ScriptedModel(script), sinks=[OtelSink(provider)]).run(react, "1/0, then 2+2?")  # inputs grounded
     tools = [s for s in exporter.get_finished_spans() if s.attributes["gen_ai.operation.name"] == "execute_tool"]
     assert [s.name for s in tools] == ["execute_tool calculator", "execute_tool calculator"]
     assert tools[0].attributes["gen_ai.tool.name"] == "calculator"
