@@ -63,21 +63,37 @@ def test_errors_in_code_go_back_to_the_model() -> None:
     assert "ZeroDivisionError" in scripted.calls[1].messages[-1].content
 
 
-def test_rlm_query_runs_a_child_and_respects_the_depth_limit() -> None:
+def test_rlm_query_runs_a_child_and_becomes_a_plain_call_at_the_depth_limit() -> None:
     def model(messages: Sequence[Message]) -> str:
+        if messages[0].role == "user":  # a plain sub-call
+            return "plain: " + messages[0].content.splitlines()[0]
         task = messages[1].content
         if "Output:" in messages[-1].content:
             return root("FINAL(out)")[0]
         if "sub question" in task:  # the child run
-            return root("try:\n    out = rlm_query('deeper', context[:2])\nexcept Exception as e:\n    out = str(e)")[0]
+            return root("out = rlm_query('deeper', context[:2])")[0]
         return root("out = rlm_query('sub question', context[:10])\nprint(out)")[0]
 
     result = Engine(ScriptedModel(model), budget=Budget(max_steps=20, max_depth=1)).run(
         RecursiveCode(CONTEXT), "top question"
     )
-    # the child's own rlm_query hit the depth limit and told the child's code so
-    assert result.answer is not None and "depth limit" in result.answer
-    assert any(s.depth == 1 for s in result.steps)
+    # the child's own rlm_query hit the depth limit: one plain sub-call with the prompt and the context
+    assert result.answer == "plain: deeper"
+    plain = [s for s in result.steps if s.kind == "sub_query"]
+    assert len(plain) == 1 and plain[0].depth == 1 and plain[0].data.get("depth_limit") is True
+    assert any(s.depth == 1 and s.kind == "code" for s in result.steps)
+
+
+def test_rlm_query_at_the_depth_limit_refuses_a_context_too_long_for_one_call() -> None:
+    def model(messages: Sequence[Message]) -> str:
+        if "Output:" in messages[-1].content:
+            return root("FINAL(out)")[0]
+        return root("try:\n    out = rlm_query('q', context)\nexcept Exception as e:\n    out = str(e)")[0]
+
+    result = Engine(ScriptedModel(model), budget=Budget(max_steps=20, max_depth=0)).run(
+        RecursiveCode(CONTEXT, chunk_chars=100), "top question"
+    )
+    assert result.answer is not None and "depth limit" in result.answer and "slice it" in result.answer
 
 
 def test_budget_exhausted_inside_a_child_stops_the_parent() -> None:

@@ -33,7 +33,7 @@ from .errors import (
 from .events import JsonlTrace, read_trace
 from .memory import Memory
 from .models import Model, ScriptedModel, list_backends, load_model
-from .requests import Batch, CallTool, Child, Generate, Outcome, Record
+from .requests import Batch, CallTool, Child, Children, Generate, Outcome, Record
 from .result import RunResult, Step
 from .runner import OpenRun, open_run, resume, run
 from .spec import ModelSpec, RunSpec, StrategySpec, get_strategy
@@ -63,6 +63,7 @@ __all__ = [
     "CallTool",
     "Check",
     "Child",
+    "Children",
     "CodeCheck",
     "Completion",
     "ConfigError",

@@ -13,7 +13,8 @@ sends it the result of each request, and is the one place that
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
-* runs child strategies (``Child``) with the shared budget, up to a depth limit,
+* runs child strategies (``Child``, or a group at once: ``Children``; see
+  :mod:`ponder.engine_children`) with the shared budget, up to a depth limit,
 * keeps every call inside its deadline (see :mod:`ponder.deadline`): a tool call is
   abandoned after its tool's ``timeout`` (the model is told), and a run's
   ``max_seconds`` (or its cancellation) ends the run even while a tool or a model
@@ -34,18 +35,19 @@ from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
 from .cache import CompletionCache, MemoryCache, as_cached, lookup
-from .calls import TextObserver, Timed, call_options, complete_all, mix_seed
+from .calls import TextObserver, Timed, call_options, complete_all
 from .conversation import with_history
-from .deadline import Overdue, call_with_deadline
-from .errors import ConfigError, DepthLimit, PromptTooLong, StopRun
-from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted, ToolCalled
+from .engine_children import run_child, run_children
+from .engine_tools import call_tool
+from .errors import ConfigError, StopRun
+from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
 from .models.base import Model
-from .requests import Batch, CallTool, Checkpoint, Child, Generate, Outcome, Record, Request, Strategy
+from .requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
+from .run_loop import RunLoop
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
-from .text import clean, clean_tree, is_clean
-from .tools.base import ToolResult
+from .text import clean, clean_tree
 from .types import Completion, GenerationOptions, Message, Usage, clean_messages
 
 
@@ -129,9 +131,20 @@ class Engine:
         meter = BudgetMeter(self.budget, cancellation)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
-    def model_for(self, role: str) -> Model:
-        """The model that answers calls of ``role`` (the root model for a role without one)."""
+    def model_for(self, role: str, level: int = 0) -> Model:
+        """The model that answers calls of ``role`` (the root model for a role without one). A ``sub``
+        call ``level`` levels below the root run uses the model of ``depth:LEVEL`` when the run names one."""
+        if role == "sub" and level >= 1:
+            by_depth = self.models.get(f"depth:{level}")
+            if by_depth is not None:
+                return by_depth
         return self.models.get(role) or self.model
+
+    def _model_of(self, request: Generate, run: RunState) -> Model:
+        """The model of one call: its role's; a ``sub`` call is one level below the run that makes it
+        (a ``recursive`` sub-query), a call of a ``sub`` run without a role of its own is at the run's depth."""
+        role = request.role or run.role
+        return self.model_for(role, run.depth + (1 if request.role == "sub" else 0))
 
     def _describe(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
         if not self.sinks:
@@ -162,6 +175,30 @@ class Engine:
         role: str = "root",
     ) -> RunResult:
         question = clean(question)
+        run = self._open(strategy, question, depth, parent, temperature, seed, role)
+        loop = RunLoop(strategy.run(question), run)
+        try:
+            while (request := loop.next()) is not None:
+                loop.settle(lambda: self._execute(request, run, meter))
+        except BaseException as exc:
+            self._fail(run, exc)
+            raise
+        finally:
+            loop.close()
+        assert loop.outcome is not None
+        return self._close(run, loop.outcome, question, strategy, parent)
+
+    def _open(
+        self,
+        strategy: Strategy,
+        question: str,
+        depth: int,
+        parent: str | None,
+        temperature: float | None,
+        seed: int | None,
+        role: str,
+    ) -> RunState:
+        """A new run's state, its ``run_started`` recorded."""
         run = RunState(depth, temperature, seed, role)
         recorded_id = self.replay.run_id() if self.replay is not None else None
         if recorded_id is not None:
@@ -174,7 +211,7 @@ class Engine:
                 self._next_seq(),
                 time.time(),
                 strategy.name,
-                self.model_for(role).name,
+                self.model_for(role, depth).name,
                 question,
                 depth,
                 parent,
@@ -183,39 +220,16 @@ class Engine:
                 self._spec if parent is None else None,
             ),
         )
-        gen = strategy.run(question)
-        outcome: Outcome | None = None
-        value: Any = None
-        pending: StopRun | PromptTooLong | None = None
-        try:
-            while outcome is None:
-                try:
-                    request = gen.throw(pending) if pending is not None else gen.send(value)
-                except StopIteration as done:
-                    outcome = done.value if isinstance(done.value, Outcome) else Outcome(done.value)
-                    break
-                except StopRun as stop:
-                    outcome = Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
-                    break
-                pending = None
-                if run.stopping is not None:
-                    # the strategy caught StopRun but asked for more: end it here
-                    outcome = Outcome(None, run.stopping.reason, run.stopping.detail)  # type: ignore[arg-type]
-                    break
-                try:
-                    value = self._execute(request, run, meter)
-                except DepthLimit as refused:  # refuses that child only; the run may go on
-                    pending = refused
-                except PromptTooLong as long:  # the strategy may act on it (send less); else it ends the run
-                    pending = long
-                except StopRun as stop:
-                    run.stopping = pending = stop
-        except BaseException as exc:
-            error = str(exc) or type(exc).__name__
-            self._finish(run, Outcome(None, "error", error), error=error)
-            raise
-        finally:
-            gen.close()
+        return run
+
+    def _fail(self, run: RunState, exc: BaseException) -> RunResult:
+        """End ``run`` with stop reason ``error`` (the exception's message), recorded."""
+        error = str(exc) or type(exc).__name__
+        return self._finish(run, Outcome(None, "error", error), error=error)
+
+    def _close(
+        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
+    ) -> RunResult:
         if self.replay is not None and parent is None:
             try:
                 self.replay.finish()  # a rerun that ends before the record does has diverged
@@ -250,7 +264,7 @@ class Engine:
             outcome.stop_reason,
             outcome.detail,
             strategy,
-            self.model_for(run.role).name,
+            self.model_for(run.role, run.depth).name,
             run.steps,
             run.usage,
             seconds,
@@ -281,75 +295,15 @@ class Engine:
             )
             return None
         if isinstance(request, CallTool):
-            return self._call_tool(request, run, meter)
+            return call_tool(self, request, run, meter)
         if isinstance(request, Checkpoint):
             meter.check_running("the strategy's own work")
             return meter.seconds_left()
         if isinstance(request, Child):
-            meter.admit_child(run.depth + 1)
-            temperature = request.temperature if request.temperature is not None else run.temperature
-            seed = mix_seed(run.seed, request.seed)
-            role = request.role or run.role
-            child = self._run(
-                request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed, role
-            )
-            run.usage.add(child.usage)
-            for name, used in child.usage_by_model.items():
-                run.by_model.setdefault(name, Usage()).add(used)
-            run.steps.extend(child.steps)
-            return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+            return run_child(self, request, run, meter)
+        if isinstance(request, Children):
+            return run_children(self, request, run, meter)
         raise TypeError(f"strategy yielded an unknown request: {request!r}")
-
-    def _call_tool(self, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
-        """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
-        meter.admit_tool()
-        tool = request.tool
-        index = self._take_index()
-        self._emit(run, StepStarted(run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth))
-        replayed = self.replay.tool_call(index, tool.name, request.arguments) if self.replay is not None else None
-        result = replayed if replayed is not None else self._invoke(request, meter)
-        if not (is_clean(result.output) and is_clean(result.error or "")):  # a tool's output is text from outside
-            result = replace(result, output=clean(result.output), error=clean(result.error or "") or result.error)
-        if (arguments := clean_tree(request.arguments)) is not request.arguments:
-            request = replace(request, arguments=arguments)
-        data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
-        step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
-        run.steps.append(step)
-        self._emit(
-            run,
-            ToolCalled(
-                run.run_id,
-                self._next_seq(),
-                time.time(),
-                index,
-                tool.name,
-                request.arguments,
-                result.ok,
-                result.output,
-                result.error,
-                result.seconds,
-            ),
-        )
-        return result
-
-    def _invoke(self, request: CallTool, meter: BudgetMeter) -> ToolResult:
-        """Call the tool within its own deadline and the run's time left (see :mod:`ponder.deadline`)."""
-        tool, arguments = request.tool, request.arguments
-
-        def call() -> ToolResult:
-            return tool.invoke_text(arguments) if isinstance(arguments, str) else tool.invoke(arguments)
-
-        limit, left = tool.timeout, meter.seconds_left()
-        deadline = left if limit is None else limit if left is None else min(limit, left)
-        during = f"a call to the tool {tool.name}"
-        poll = (lambda: meter.check_running(during)) if meter.watched else None
-        try:
-            return call_with_deadline(call, deadline, poll=poll, name=f"ponder-tool-{tool.name}")
-        except Overdue:
-            if left is not None and (limit is None or left <= limit):
-                raise meter.time_stop(during) from None
-            message = f"the tool did not finish within {limit:g} s and was abandoned; try something smaller"
-            return ToolResult(False, "", message, seconds=float(limit or 0))
 
     def _role_names(self) -> dict[str, str]:
         names = {"root": self.model.name}
@@ -364,29 +318,43 @@ class Engine:
         return index
 
     def _generate(
-        self, requests: Sequence[Generate], run: RunState, meter: BudgetMeter, stream: bool
+        self,
+        requests: Sequence[Generate],
+        run: RunState,
+        meter: BudgetMeter,
+        stream: bool,
+        *,
+        runs: Sequence[RunState] | None = None,
+        failures: dict[int, Exception] | None = None,
     ) -> list[Completion]:
-        roles = [r.role or run.role for r in requests]
+        """Make the calls of ``requests`` (of ``run``, or of ``runs[i]`` each: a group of child runs).
+
+        With ``failures`` given, no call's failure raises: a failed call is an error completion and
+        its exception is put in ``failures`` (the group decides); otherwise a call that failed alone,
+        or a whole batch failing, raises its error.
+        """
+        of = list(runs) if runs is not None else [run] * len(requests)
+        roles = [r.role or of[i].role for i, r in enumerate(requests)]
         requests = [r if (m := clean_messages(r.messages)) is r.messages else replace(r, messages=m) for r in requests]
         if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
             requests = [
                 r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))
                 for r, role in zip(requests, roles, strict=True)
             ]
-        models = [self.model_for(role) for role in roles]
+        models = [self._model_of(r, of[i]) for i, r in enumerate(requests)]
         options = [
-            call_options(r, self.options, run.temperature, run.seed, meter, m)
-            for r, m in zip(requests, models, strict=True)
+            call_options(r, self.options, of[i].temperature, of[i].seed, meter, models[i])
+            for i, r in enumerate(requests)
         ]
         meter.take_steps(len(requests))
         indices = []
-        for request in requests:
+        for i, request in enumerate(requests):
             index = self._take_index()
             indices.append(index)
             started = StepStarted(
-                run.run_id, self._next_seq(), time.time(), index, request.kind, run.depth, len(requests)
+                of[i].run_id, self._next_seq(), time.time(), index, request.kind, of[i].depth, len(requests)
             )
-            self._emit(run, started)
+            self._emit(of[i], started)
         # recorded results (resume) are matched by step, before any call is made
         replayed = [
             self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
@@ -406,7 +374,7 @@ class Engine:
                 failed[i] = outcome
                 errors.append(outcome)
                 return
-            req, name = requests[i], models[i].name
+            req, name, owner = requests[i], models[i].name, of[i]
             data = dict(req.data)
             if i in failed:
                 data["error"] = str(failed[i]) or type(failed[i]).__name__
@@ -418,16 +386,16 @@ class Engine:
                 self._cache.put(key, name, completion)
             usage = completion.usage
             meter.count(usage)
-            run.usage.add(usage)
-            run.by_model.setdefault(name, Usage()).add(usage)
+            owner.usage.add(usage)
+            owner.by_model.setdefault(name, Usage()).add(usage)
             steps[i] = Step(
-                indices[i], req.kind, completion.text, run.run_id, run.depth, usage, seconds,
+                indices[i], req.kind, completion.text, owner.run_id, owner.depth, usage, seconds,
                 completion.finish_reason, data=data, model=name,
             )  # fmt: skip
             self._emit(
-                run,
+                owner,
                 ModelCalled(
-                    run.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
+                    owner.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
                     completion.text, completion.finish_reason, usage, seconds, data, name, roles[i],
                     batch=len(requests), position=i,
                 ),
@@ -449,7 +417,8 @@ class Engine:
                 skip=set(followers),
             )
         except StopRun:  # the time ran out mid-batch: the calls that finished stay in the result
-            run.steps.extend(steps[i] for i in sorted(steps))
+            for i in sorted(steps):
+                of[i].steps.append(steps[i])
             raise
         for i, leader in sorted(followers.items()):  # the same call earlier in this batch: its result
             if leader in done:
@@ -457,12 +426,15 @@ class Engine:
                 record(i, (as_cached(done[leader]), 0.0))
             else:
                 record(i, failed[leader])
-        if errors and (len(requests) == 1 or len(errors) == len(requests)):
-            run.steps.extend(steps[i] for i in sorted(steps))
+        if failures is None and errors and (len(requests) == 1 or len(errors) == len(requests)):
+            for i in sorted(steps):
+                of[i].steps.append(steps[i])
             raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
         for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
             why = str(failed[i]) or type(failed[i]).__name__
             record(i, (Completion("", "error", Usage(), models[i].name, error=why), 0.0))
-        run.steps.extend(steps[i] for i in range(len(requests)))  # the steps stay in request order
-        completions = [done[i] for i in range(len(requests))]
-        return completions
+        if failures is not None:
+            failures.update(failed)
+        for i in range(len(requests)):  # the steps stay in request order
+            of[i].steps.append(steps[i])
+        return [done[i] for i in range(len(requests))]

@@ -13,6 +13,8 @@ Batch         independent Generates, concurrently   ``list[Completion]``
 Record        records a step without a model call   ``None``
 CallTool      calls a tool, recorded as a step      :class:`~ponder.tools.ToolResult`
 Child         runs another strategy as a child run  :class:`Outcome`
+Children      several child runs at once            ``list[Outcome]``
+Checkpoint    asks whether the run may go on        seconds left, or None
 ============  ====================================  =========================
 
 A :class:`Strategy` is anything with a ``name`` and such a ``run`` generator.
@@ -177,6 +179,20 @@ class Child:
 
 
 @dataclass(frozen=True, slots=True)
+class Children:
+    """Run several child runs at once, sharing this run's budget; the outcomes keep their order.
+
+    At most ``max_concurrency`` children are running at a time; their model calls go out together
+    (see :mod:`ponder.engine_children`). A child that fails (a backend error, a strategy that raised)
+    ends with stop reason ``error`` and its message as the detail, and the others go on; a child the
+    budget leaves no room for ends with the budget's stop reason without starting.
+    """
+
+    children: tuple[Child, ...]
+    max_concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint:
     """Ask whether the run may go on, while the strategy waits for something slow of its own (recursive
     code mode's REPL call): the engine throws :class:`~ponder.errors.StopRun` into the strategy when the
@@ -193,7 +209,7 @@ class Outcome:
     detail: str = ""
 
 
-Request = Generate | Batch | Record | CallTool | Child | Checkpoint
+Request = Generate | Batch | Record | CallTool | Child | Children | Checkpoint
 StrategyGen = Generator[Request, Any, Outcome]
 
 

@@ -38,8 +38,10 @@ from .spec.legacy import spec_from_stored
 from .spec.run import ModelSpec
 from .stop import parse_stop
 from .store import Replayer, RunStore, StoreError
+from .store.sessions import SessionStore
 from .strategies import close_strategy
 from .strategies.entry import ROLES, BuildContext
+from .strategies.repl_session import ReplSession
 from .tools import close_tools, parse_tool_specs
 from .tools.base import Tool
 from .types import GenerationOptions
@@ -70,10 +72,12 @@ class OpenRun:
     def budget(self, question: str) -> Budget:
         """The spec's budget; ``max_steps="auto"`` is the strategy's own count of calls (or no step
         limit for a plan that reads every record, which the records bound)."""
-        unbounded = self.spec.strategy.entry.unbounded
-        if unbounded is not None and unbounded(self.strategy, question):
+        entry = self.spec.strategy.entry
+        if entry.unbounded is not None and entry.unbounded(self.strategy, question):
             return self.spec.budget.budget(None)
-        return self.spec.budget.budget(self.spec.default_steps())
+        steps = self.spec.default_steps()
+        wanted = entry.steps_for(self.strategy, question) if entry.steps_for is not None else None
+        return self.spec.budget.budget(max(steps, wanted) if wanted is not None else steps)
 
 
 @contextmanager
@@ -108,6 +112,11 @@ def open_run(
             context_text=spec.context_text,
             writes_code_overrides=overrides,
         )
+        if spec.session is not None:
+            if store is None:
+                store = RunStore(spec.store)
+                stack.callback(store.close)
+            ctx = replace(ctx, session=ReplSession(SessionStore(store), spec.session))
         strategy = build_strategy(spec.strategy, ctx)
         stack.callback(close_strategy, strategy)
         strategy = _configure(strategy, spec, roles["root"].context_window)
@@ -166,7 +175,7 @@ def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Mod
     ``cache`` keeps them across runs."""
     cache = cache or ModelCache()
     out: dict[str, Model] = {}
-    for role in ROLES:
+    for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models
         if role not in spec.models:
             continue
         wanted = spec.models[role]

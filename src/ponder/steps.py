@@ -42,6 +42,8 @@ filter         record  ``recursive`` needle plan          :class:`FilterData` (p
 ground         record  ``recursive`` needle plan          ``kept``, ``discarded``
 count          record  ``recursive`` count plan           :class:`CountData`
 repl           record  ``recursive`` code mode            ``code``, ``ok``
+fallback       record  ``recursive`` auto mode            :class:`CodeFallbackData`
+session        record  ``recursive`` code mode sessions   ``session``, ``turn``, ``restored_turns``, ``cells``
 format_error   record  ``react``                          ``count``, ``output``
 ungrounded     record  ``react``                          ``tool``, ``input`` (refused: not grounded)
 loop           record  ``react``                          --
@@ -94,6 +96,7 @@ FILTER = "filter"
 GROUND = "ground"
 COUNT = "count"
 REPL = "repl"
+SESSION = "session"
 FORMAT_ERROR = "format_error"
 UNGROUNDED = "ungrounded"
 LOOP = "loop"
@@ -110,8 +113,8 @@ KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
         SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
-        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, FORMAT_ERROR, UNGROUNDED, LOOP, FALLBACK, TOO_LONG, TOOL,
-        VERIFY_CODE,
+        BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, SESSION, FORMAT_ERROR, UNGROUNDED, LOOP, FALLBACK, TOO_LONG,
+        TOOL, VERIFY_CODE,
     }
 )  # fmt: skip
 
@@ -266,3 +269,15 @@ class CompactData(TypedDict):
     chars_before: int
     chars_after: int
     mode: str
+
+
+class CodeFallbackData(TypedDict):
+    """A ``fallback`` record: ``recursive`` in auto mode gave up on the model's code and ran plan mode."""
+
+    #: always ``code`` -> ``plan``
+    to: Literal["plan"]
+    reason: str
+    #: code blocks that failed to run and replies without code
+    failures: int
+    #: root-model turns the code mode took
+    turns: int

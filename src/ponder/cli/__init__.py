@@ -26,6 +26,7 @@ from .resume import resume
 from .runs import runs
 from .sandbox import sandbox
 from .serve import serve
+from .sessions import sessions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +44,7 @@ cli.add_command(runs)
 cli.add_command(resume)
 cli.add_command(sandbox)
 cli.add_command(serve)
+cli.add_command(sessions)
 
 
 #: a write to stdout, a trace or an output file failed for a reason a person must fix

@@ -42,6 +42,12 @@ from .spec_options import given_flags, spec_options
     is_flag=True,
     help="Fail instead of running model-written code unisolated when bubblewrap is unusable.",
 )
+@click.option(
+    "--session",
+    default=None,
+    metavar="NAME",
+    help="recursive code mode: keep the REPL and its variables across questions in session NAME (stored).",
+)
 @spec_options()
 def ask(
     question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, require_isolation: bool, **flags: Any

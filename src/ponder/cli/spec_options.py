@@ -50,6 +50,14 @@ def _options(trace: bool) -> list[Callable[[Any], Any]]:
         click.option(
             "--sub-model", default=None, help="Model of recursive sub-calls (default: --model). " + _MODEL_HELP
         ),
+        click.option(
+            "--depth-model",
+            "depth_models",
+            multiple=True,
+            metavar="N=MODEL",
+            help="Model of recursive sub-calls N levels below the root (depth:N in a spec; over --sub-model). "
+            "Repeatable.",
+        ),
         click.option("--fast-model", default=None, help="Model of route's fast path (default: --model)."),
         click.option(
             "--judge-model", default=None, help="Model of LM verifiers, tree evaluations and judges (default: --model)."

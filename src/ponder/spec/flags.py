@@ -74,6 +74,12 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
     for role, name in roles.items():
         if values.get(name) is not None and (wants(name) or role != "root"):
             data["models"][role] = {"model": values[name]}
+    if values.get("depth_models") and wants("depth_models"):
+        for item in values["depth_models"]:
+            level, sep, model = str(item).partition("=")
+            if not sep or not level.strip().isdigit() or int(level) < 1 or not model.strip():
+                raise ConfigError(f"--depth-model takes N=MODEL with N >= 1 (e.g. 2=openai:small), got {item!r}")
+            data["models"][f"depth:{int(level)}"] = {"model": model.strip()}
     if values.get("base_url") is not None and wants("base_url"):
         for model in data["models"].values():
             model["base_url"] = values["base_url"]
@@ -104,6 +110,8 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
         data["store"] = str(values["store_path"])
     if wants("no_store") and values.get("no_store"):
         data["record"] = False
+    if wants("session") and values.get("session") is not None:
+        data["session"] = values["session"]
     if wants("cache") and values.get("cache") is not None:
         data["cache"] = bool(values["cache"])
     if wants("trace_path") and values.get("trace_path") is not None:

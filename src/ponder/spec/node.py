@@ -97,6 +97,10 @@ class StrategySpec:
     def takes_tools(self) -> bool:
         return any(node.entry.takes_tools for node in self.walk())
 
+    def needs_tools(self) -> bool:
+        """Whether some strategy of the tree cannot run without tools (react; not recursive's REPL)."""
+        return any(node.entry.takes_tools and not node.entry.tools_optional for node in self.walk())
+
     def calls(self) -> int | None:
         """The model calls this configuration needs (its entry's count), or None when the entry has no count."""
         children = {}

@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 
 SPEC_FORMAT = "ponder-run-spec"
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 SPEC_VERSION = 1
 
 
@@ -88,6 +90,14 @@ class ModelSpec:
         return options
 
 
+def depth_of(key: str) -> int | None:
+    """N for a ``depth:N`` models key (N >= 1: the model of ``sub`` calls N levels below the root run), else None."""
+    head, _, number = key.partition(":")
+    if head != "depth" or not number.isdigit() or int(number) < 1 or number != str(int(number)):
+        return None
+    return int(number)
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetSpec:
     """The run's limits; ``max_steps="auto"``: the strategy's own count of calls (at least 8)."""
@@ -129,7 +139,8 @@ class MemorySpec:
 @dataclass(frozen=True)
 class RunSpec:
     """Everything a run needs (see the module docs). ``models`` maps a role (root, sub, fast, judge) to its model;
-    roles not given use the root model."""
+    roles not given use the root model. ``depth:N`` keys name the model of ``sub`` calls N levels below the
+    root run (``depth:1``: the root's sub-calls and child runs; ``depth:2``: theirs), over ``sub``."""
 
     strategy: StrategySpec = field(default_factory=lambda: StrategySpec("single"))
     question: str | None = None
@@ -156,6 +167,8 @@ class RunSpec:
     max_concurrency: int = 8
     #: the conversation the question ends: a system prompt and earlier turns (see :mod:`ponder.conversation`)
     history: tuple[Message, ...] = ()
+    #: a named REPL session of recursive code mode, kept in the store across questions (``--session NAME``)
+    session: str | None = None
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -170,9 +183,12 @@ class RunSpec:
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
-        unknown = sorted(set(models) - set(ROLES))
+        unknown = sorted(r for r in models if r not in ROLES and depth_of(r) is None)
         if unknown:
-            raise ConfigError(f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)})")
+            raise ConfigError(
+                f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)}, or depth:N for the sub-calls"
+                " N levels below the root, N >= 1)"
+            )
         models.setdefault("root", ModelSpec())
         set_(self, "models", models)
         whole("max_concurrency", self.max_concurrency)
@@ -188,13 +204,24 @@ class RunSpec:
             if self.strategy.name != "recursive":
                 raise ConfigError(f"--context works with --strategy recursive, not {self.strategy.name}")
         names = " + ".join(self.strategy.names())
-        if self.strategy.takes_tools() and not self.tools:
+        if self.strategy.needs_tools() and not self.tools:
             raise ConfigError(f"--strategy {names} needs --tools (e.g. --tools calculator)")
         if self.tools and not self.strategy.takes_tools():
-            raise ConfigError(f"--tools needs a strategy that uses tools (--strategy react), not {self.strategy.name}")
+            raise ConfigError(
+                f"--tools needs a strategy that uses tools (--strategy react, or recursive), not {self.strategy.name}"
+            )
         has_context = self.context is not None or self.context_text is not None
         if not has_context and any(n.options.get("aggregate", "auto") != "auto" for n in self.strategy.walk()):
             raise ConfigError("--aggregate needs --context")
+        if self.session is not None:
+            if not _SESSION_NAME.match(self.session):
+                raise ConfigError(f"a session name is 1-100 letters, digits, '.', '_' or '-', got {self.session!r}")
+            if self.strategy.name != "recursive":
+                raise ConfigError(f"--session keeps the REPL of --strategy recursive, not {self.strategy.name}")
+            if not has_context:
+                raise ConfigError("--session needs --context (each question of a session reads a context)")
+            if not self.record:
+                raise ConfigError("--session is kept in the run store: drop --no-store")
         root = self.strategy.entry
         if self.stop not in (None, "fixed") and root.stop_state is None:
             raise ConfigError(
@@ -237,7 +264,17 @@ class RunSpec:
         out["budget"] = asdict(self.budget)
         out["options"] = options
         out["memory"] = asdict(self.memory) if self.memory is not None else None
-        for name in ("stop", "context", "context_text", "context_fingerprint", "store", "record", "cache", "trace"):
+        for name in (
+            "stop",
+            "context",
+            "context_text",
+            "context_fingerprint",
+            "store",
+            "record",
+            "cache",
+            "trace",
+            "session",
+        ):
             out[name] = getattr(self, name)
         out["max_concurrency"] = self.max_concurrency
         if self.history:
@@ -313,6 +350,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "record": (bool,),
     "cache": (bool,),
     "trace": (str, type(None)),
+    "session": (str, type(None)),
     "max_concurrency": (int,),
     "version": (int,),
 }

@@ -78,6 +78,29 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE completions (key TEXT PRIMARY KEY, model TEXT NOT NULL, completion TEXT NOT NULL, time REAL NOT NULL);
     """,
+    # 5 -> 6: named REPL sessions of recursive code mode (--session), their turns and code cells
+    """
+    CREATE TABLE repl_sessions (name TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL);
+    CREATE TABLE repl_session_turns (
+        name TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        context BLOB NOT NULL,
+        status TEXT NOT NULL,
+        answer TEXT,
+        history TEXT NOT NULL,
+        time REAL NOT NULL,
+        PRIMARY KEY (name, turn)
+    );
+    CREATE TABLE repl_session_cells (
+        name TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        cell INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        calls TEXT NOT NULL,
+        PRIMARY KEY (name, turn, cell)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -227,7 +250,7 @@ def _migrate(conn: sqlite3.Connection, version: int, upto: int) -> None:
 
 
 #: SQLite's types as PostgreSQL spells them (REAL is 4 bytes there: a timestamp would lose minutes)
-_PG_TYPES = (("REAL", "DOUBLE PRECISION"), ("INTEGER", "BIGINT"))
+_PG_TYPES = (("REAL", "DOUBLE PRECISION"), ("INTEGER", "BIGINT"), ("BLOB", "BYTEA"))
 
 
 def _connect_postgres(url: str, upto: int) -> Database:

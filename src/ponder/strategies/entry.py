@@ -118,6 +118,8 @@ class BuildContext:
     role: Role = "root"
     #: capability overrides per role from the run spec (``writes_code``), over the backends' own
     writes_code_overrides: Mapping[str, bool] = field(default_factory=dict)
+    #: the run's REPL session (``--session NAME``: a :class:`~ponder.strategies.repl_session.ReplSession`)
+    session: Any = None
 
     def model(self, role: Role | None = None) -> Model | None:
         """The model of ``role`` (default: this strategy's role), falling back to the root model."""
@@ -151,6 +153,8 @@ class StrategyEntry:
     verifier_field: str | None = None
     verifier_help: str = ""
     takes_tools: bool = False
+    #: it takes tools but runs without any too (recursive: tools callable from the REPL)
+    tools_optional: bool = False
     memory: bool = False
     stop_state: StopState | None = None
     calls: CallCount | None = None
@@ -162,6 +166,9 @@ class StrategyEntry:
     #: whether a built strategy, on this question, makes as many calls as its input needs (no default
     #: step limit then: recursive's count plan reads every record)
     unbounded: Callable[[Any, str], bool] | None = None
+    #: the default step limit of a built strategy on this question, where it is more than ``calls`` says
+    #: (recursive code mode: its turns and the sub-calls its code may make), or None
+    steps_for: Callable[[Any, str], int | None] | None = None
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

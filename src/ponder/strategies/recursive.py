@@ -10,7 +10,13 @@ Two modes (Zhang, Kraska & Khattab, "Recursive Language Models", arXiv 2512.2460
 * ``code`` — for models that write Python: the context lives in a sandboxed
   REPL and the model writes the code that reads it and calls sub-models
   (:mod:`ponder.strategies.recursive_code`). The whole context is loaded into
-  the REPL, so code mode reads a file once, fully.
+  the REPL, so code mode reads a file once, fully. The run's tools are
+  functions there (``tools.NAME(...)``), and ``--session NAME`` keeps the REPL
+  across questions (:mod:`ponder.strategies.repl_session`).
+
+``auto`` picks code mode for a root model that writes code, else plan mode; in
+auto mode a model whose code keeps failing (``fallback_after`` times) or never
+answers falls back to plan mode within the same run (a ``fallback`` step).
 
 The context is a string, a list of strings, a path (file or folder) or a
 :class:`~ponder.context.Context`; files are read lazily.
@@ -26,10 +32,12 @@ from ..context import Context, open_context
 from ..errors import ConfigError
 from ..models.base import Model
 from ..requests import StrategyGen
+from ..tools.base import Tool
 from .entry import BuildContext, Option, StrategyEntry
 from .recursive_code import RecursiveCode
 from .recursive_count import plan_for
 from .recursive_plan import RecursivePlan
+from .repl_session import ReplSession
 
 MODES = ("plan", "code")
 
@@ -64,6 +72,19 @@ class Recursive:
     top_k: int = 3
     #: plan mode: ``auto`` (the count plan for counting questions), ``count`` or ``none``
     aggregate: str = "auto"
+    #: code mode: the run's tools, callable from the REPL as ``tools.NAME(...)`` (plan mode calls none)
+    tools: tuple[Tool, ...] = ()
+    #: code mode: root-model turns before it stops (or, in auto mode, falls back to plan mode)
+    max_iterations: int = 30
+    #: auto mode (set when ``mode`` was ``auto``): failed code blocks before falling back to plan mode
+    fallback_after: int = 3
+    auto: bool = False
+    #: code mode: child runs of one ``rlm_query_batched`` at once
+    rlm_concurrency: int = 4
+    #: code mode: characters of one block's output the root model sees (head and tail)
+    max_output: int = 2000
+    #: code mode: the REPL session kept across questions (``--session NAME``)
+    session: ReplSession | None = None
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
@@ -72,12 +93,28 @@ class Recursive:
         if self.mode not in MODES:
             raise ConfigError(f"unknown recursive mode {self.mode!r} (known: {', '.join(MODES)})")
         plan_for(self.aggregate, question)  # validates the option
-        if self.mode == "code" and self.aggregate == "count":
+        if self.mode == "code" and self.aggregate == "count" and not self.auto:
             raise ConfigError("aggregate='count' needs plan mode (in code mode the model writes the counting code)")
+        if self.session is not None and self.mode != "code":
+            raise ConfigError(
+                "--session keeps the REPL of code mode, and this run is in plan mode (the model does not write code;"
+                " use --mode code with a model that does)"
+            )
         if self.mode == "code":
             with as_context(self.context if self.context is not None else Path(str(self.context_path))) as ctx:
                 texts = [d.read(0, d.size) for d in ctx.documents]
-            code = RecursiveCode(texts[0] if ctx.kind in ("string", "file") else texts)
+            code = RecursiveCode(
+                texts[0] if ctx.kind in ("string", "file") else texts,
+                max_output=self.max_output,
+                tools=self.tools,
+                max_iterations=self.max_iterations,
+                fallback_after=self.fallback_after if self.auto and self.fallback_after > 0 else None,
+                rlm_concurrency=self.rlm_concurrency,
+                chunk_bytes=self.chunk_bytes,
+                top_k=self.top_k,
+                aggregate=self.aggregate,
+                session=self.session,
+            )
             return (yield from code.run(question))
         if self.context is not None:
             return (yield from self._plan(as_context(self.context)).run(question))
@@ -90,15 +127,33 @@ class Recursive:
 
 
 def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
-    """The run's context file or folder, and ``mode`` auto resolved from the root model's ``writes_code``."""
+    """The run's context file or folder, ``mode`` auto resolved from the root model's ``writes_code``
+    (remembered as ``auto``: a code-mode run may fall back to plan mode), and the run's REPL session."""
     options = dict(options)
     if ctx.context is not None:
         options.setdefault("context_path", ctx.context)
     elif ctx.context_text is not None:
         options.setdefault("context", ctx.context_text)
     mode = options.get("mode", "auto")
-    options["mode"] = ("code" if ctx.writes_code("root") else "plan") if mode == "auto" else mode
+    if mode == "auto":
+        options["auto"] = True
+        options["mode"] = "code" if ctx.writes_code("root") else "plan"
+    if ctx.session is not None:
+        options["session"] = ctx.session
     return options
+
+
+def _describe(strategy: Recursive) -> dict[str, Any]:
+    return {"mode": "auto"} if strategy.auto else {}
+
+
+#: sub-calls a code-mode run may make by default (the step limit is its turns plus these; ``--max-steps`` sets it)
+CODE_SUB_CALLS = 1000
+
+
+def code_steps(strategy: Recursive, question: str) -> int | None:
+    """The default step limit of a code-mode run: its root turns plus :data:`CODE_SUB_CALLS`."""
+    return strategy.max_iterations + CODE_SUB_CALLS if strategy.mode == "code" else None
 
 
 def reads_every_record(strategy: Recursive, question: str) -> bool:
@@ -134,10 +189,42 @@ ENTRY = StrategyEntry(
             default="auto",
             requires="--context",
         ),
+        Option(
+            "fallback_after",
+            int,
+            "recursive auto mode: code blocks that fail (or replies without code) before plan mode takes over (0: never).",
+            "--fallback-after",
+            minimum=0,
+            requires="--context",
+        ),
+        Option(
+            "max_iterations",
+            int,
+            "recursive code mode: root-model turns before it stops without FINAL.",
+            "--max-iterations",
+            minimum=1,
+            requires="--context",
+        ),
+        Option(
+            "rlm_concurrency",
+            int,
+            "recursive code mode: child runs of one rlm_query_batched running at once.",
+            "--rlm-concurrency",
+            minimum=1,
+            requires="--context",
+        ),
+        Option(
+            "max_output", int, "recursive code mode: characters of a block's output shown (head and tail).", minimum=200
+        ),
         Option("chunk_bytes", int, "recursive plan: bytes per chunk.", minimum=100),
         Option("top_k", int, "recursive plan: chunks kept by the filter.", minimum=1),
         Option("context_path", str, "recursive: a file or folder (a run spec's ``context`` sets it).", nullable=True),
     ),
+    takes_tools=True,
+    tools_optional=True,
     prepare=_prepare,
+    describe=_describe,
+    prepared=("auto", "session"),
     unbounded=reads_every_record,
+    steps_for=code_steps,
 )

@@ -13,7 +13,8 @@ Every payload is checked by :func:`check_call` before it is queued (the sandbox 
 already checked that it is plain, bounded JSON): a wrong shape, such as
 ``rlm_query("q", {"a": 1})`` or ``host_call("llm_query", "oops")``, raises
 ``HostCallError`` in the model's code with a message saying what was expected, and
-the run goes on.
+the run goes on. ``rlm_query_batched`` and ``tool`` calls are checked where they
+are served (:mod:`.repl_tools`); a wrong shape comes back to the code as an error.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def FINAL(answer):
 
 
 MAX_BATCH = 256  # prompts in one llm_query_batched call
-HOST_FUNCTIONS = ("llm_query", "rlm_query", "answer")
+HOST_FUNCTIONS = ("llm_query", "rlm_query", "rlm_query_batched", "tool", "answer")
+#: host functions whose payload the strategy checks where it serves them (:mod:`.repl_tools`): a wrong
+#: shape is an error value the code sees (``rlm_query_batched`` raises it, ``tools.NAME`` a ``ToolError``)
+CHECKED_WHERE_SERVED = ("rlm_query_batched", "tool")
 
 
 def check_call(name: str, payload: Any) -> Any:
@@ -72,6 +76,8 @@ def check_call(name: str, payload: Any) -> Any:
                 f"rlm_query(prompt, context): context must be a str or a list of str, got {_shape(context)}"
             )
         return {"prompt": prompt, "context": context}
+    if name in CHECKED_WHERE_SERVED:
+        return payload
     if name == "answer":
         if isinstance(payload, bool) or not isinstance(payload, str | int | float):
             raise HostCallRejected(f"FINAL(answer): the answer must be text or a number, got {_shape(payload)}")

@@ -1,0 +1,263 @@
+"""Child runs for the engine: one at a time (:class:`~ponder.requests.Child`) or a group at once
+(:class:`~ponder.requests.Children`).
+
+A group is stepped on the engine's thread, in rounds: each running child is
+asked for its next request (:class:`~ponder.run_loop.RunLoop`), the model calls
+of all of them (their ``Generate`` s and ``Batch`` es) go out as one batch,
+concurrently, and every other request (a record, a tool call, a nested child)
+is executed in child order. So the children's model calls overlap while the
+step indices, and with them the replay of a resumed run, stay deterministic.
+
+At most ``max_concurrency`` children run at once; the next one starts when one
+ends. Every child is admitted by the shared budget meter before it starts: a
+child the budget has no room for ends with the budget's stop reason without
+starting. A child that fails (a backend error on its own call, an exception in
+its strategy) is ended with stop reason ``error``, and the others go on; only
+an interrupt from outside, a store that cannot be written or a replay that
+diverged stops the whole group.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .budget import BudgetMeter
+from .calls import mix_seed
+from .errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
+from .requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
+from .result import RunResult
+from .run_loop import RunLoop
+from .run_state import RunState
+from .store.errors import StoreError
+from .text import clean
+from .types import Completion, Usage
+
+
+class Engine(Protocol):
+    """What running children needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
+
+    def _run(
+        self,
+        strategy: Strategy,
+        question: str,
+        meter: BudgetMeter,
+        depth: int,
+        parent: str | None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        role: str = "root",
+    ) -> RunResult: ...
+
+    def _open(
+        self,
+        strategy: Strategy,
+        question: str,
+        depth: int,
+        parent: str | None,
+        temperature: float | None,
+        seed: int | None,
+        role: str,
+    ) -> RunState: ...
+
+    def _fail(self, run: RunState, exc: BaseException) -> RunResult: ...
+
+    def _close(
+        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
+    ) -> RunResult: ...
+
+    def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any: ...
+
+    def _generate(
+        self,
+        requests: Sequence[Generate],
+        run: RunState,
+        meter: BudgetMeter,
+        stream: bool,
+        *,
+        runs: Sequence[RunState] | None = None,
+        failures: dict[int, Exception] | None = None,
+    ) -> list[Completion]: ...
+
+
+#: failures that end the whole group (the run cannot go on), not just one child
+_FATAL = (RunInterruptedError, StoreError)
+
+
+def run_child(engine: Engine, request: Child, run: RunState, meter: BudgetMeter) -> Outcome:
+    """Run one child to its end (the engine's ``Child`` request)."""
+    meter.admit_child(run.depth + 1)
+    temperature, seed, role = _inherited(request, run)
+    child = engine._run(request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed, role)
+    adopt(run, child)
+    return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+
+
+def adopt(run: RunState, child: RunResult) -> None:
+    """Add a finished child's usage and steps to its parent's."""
+    run.usage.add(child.usage)
+    for name, used in child.usage_by_model.items():
+        run.by_model.setdefault(name, Usage()).add(used)
+    run.steps.extend(child.steps)
+
+
+@dataclass
+class _Member:
+    position: int
+    child: Child
+    run: RunState
+    loop: RunLoop
+
+
+def run_children(engine: Engine, request: Children, run: RunState, meter: BudgetMeter) -> list[Outcome]:
+    """Run the group's children (see the module docs); their outcomes in request order."""
+    if isinstance(request.max_concurrency, bool) or not isinstance(request.max_concurrency, int):
+        raise ConfigError(f"Children.max_concurrency must be a whole number, got {request.max_concurrency!r}")
+    if request.max_concurrency < 1:
+        raise ConfigError(f"Children.max_concurrency must be >= 1, got {request.max_concurrency}")
+    if not request.children:
+        return []
+    meter.admit_child(run.depth + 1)  # a group nesting too deep (DepthLimit), or no room at all, is refused whole
+    outcomes: list[Outcome | None] = [None] * len(request.children)
+    waiting = deque(enumerate(request.children))
+    active: list[_Member] = []
+    try:
+        while waiting or active:
+            while waiting and len(active) < request.max_concurrency:
+                position, child = waiting.popleft()
+                member = _start(engine, position, child, run, meter)
+                if isinstance(member, Outcome):
+                    outcomes[position] = member
+                else:
+                    active.append(member)
+            wanting: list[tuple[_Member, Request]] = []
+            for member in list(active):
+                try:
+                    next_request = member.loop.next()
+                except _FATAL:
+                    raise
+                except Exception as exc:  # the child's strategy raised: that child fails
+                    outcomes[member.position] = _fail(engine, run, member, exc)
+                    active.remove(member)
+                    continue
+                if next_request is None:
+                    outcomes[member.position] = _end(engine, run, member)
+                    active.remove(member)
+                else:
+                    wanting.append((member, next_request))
+            calls: list[tuple[_Member, Generate | Batch]] = [
+                (m, r) for m, r in wanting if isinstance(r, Generate) or (isinstance(r, Batch) and r.requests)
+            ]
+            calling = {id(m) for m, _ in calls}
+            for member, other in wanting:
+                if id(member) in calling:
+                    continue
+                _settle(engine, run, member, other, meter, outcomes, active)
+            if calls:
+                _call_together(engine, run, calls, meter, outcomes, active)
+    except BaseException as exc:
+        for member in active:
+            engine._fail(member.run, exc)
+            member.loop.close()
+        raise
+    return [o if o is not None else Outcome(None, "error", "the child did not run") for o in outcomes]
+
+
+def _inherited(request: Child, run: RunState) -> tuple[float | None, int | None, str]:
+    temperature = request.temperature if request.temperature is not None else run.temperature
+    return temperature, mix_seed(run.seed, request.seed), request.role or run.role
+
+
+def _start(engine: Engine, position: int, child: Child, run: RunState, meter: BudgetMeter) -> _Member | Outcome:
+    try:
+        meter.admit_child(run.depth + 1)
+    except StopRun as stop:  # no room left in the budget: this child does not start
+        return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+    temperature, seed, role = _inherited(child, run)
+    question = clean(child.question)  # as the engine's own runs: valid text from here on
+    child_run = engine._open(child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
+    try:
+        gen = child.strategy.run(question)
+    except Exception as exc:
+        result = engine._fail(child_run, exc)
+        adopt(run, result)
+        return Outcome(None, "error", result.detail)
+    return _Member(position, child, child_run, RunLoop(gen, child_run))
+
+
+def _end(engine: Engine, run: RunState, member: _Member) -> Outcome:
+    member.loop.close()
+    assert member.loop.outcome is not None
+    result = engine._close(
+        member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
+    )
+    adopt(run, result)
+    return Outcome(result.answer, result.stop_reason, result.detail)  # type: ignore[arg-type]
+
+
+def _fail(engine: Engine, run: RunState, member: _Member, exc: Exception) -> Outcome:
+    member.loop.close()
+    result = engine._fail(member.run, exc)
+    adopt(run, result)
+    return Outcome(None, "error", result.detail)
+
+
+def _settle(
+    engine: Engine,
+    run: RunState,
+    member: _Member,
+    request: Request,
+    meter: BudgetMeter,
+    outcomes: list[Outcome | None],
+    active: list[_Member],
+) -> None:
+    try:
+        member.loop.settle(lambda: engine._execute(request, member.run, meter))
+    except _FATAL:
+        raise
+    except Exception as exc:
+        outcomes[member.position] = _fail(engine, run, member, exc)
+        active.remove(member)
+
+
+def _call_together(
+    engine: Engine,
+    run: RunState,
+    calls: list[tuple[_Member, Generate | Batch]],
+    meter: BudgetMeter,
+    outcomes: list[Outcome | None],
+    active: list[_Member],
+) -> None:
+    """The model calls of every child that asked for some, as one batch; each child gets its part."""
+    flat: list[Generate] = []
+    owners: list[RunState] = []
+    spans: list[tuple[int, int]] = []
+    for member, request in calls:
+        parts = (request,) if isinstance(request, Generate) else request.requests
+        spans.append((len(flat), len(flat) + len(parts)))
+        flat.extend(parts)
+        owners.extend([member.run] * len(parts))
+    failures: dict[int, Exception] = {}
+    try:
+        meter.admit_calls(len(flat))
+        completions = engine._generate(flat, run, meter, stream=False, runs=owners, failures=failures)
+    except DepthLimit:
+        raise
+    except StopRun:  # not all of them fit: each child asks on its own, so each gets its own stop
+        for member, request in calls:
+            _settle(engine, run, member, request, meter, outcomes, active)
+        return
+    for (member, request), (start, end) in zip(calls, spans, strict=True):
+        mine: list[Completion] = completions[start:end]
+        failed = [failures[i] for i in range(start, end) if i in failures]
+        if failed and len(failed) == end - start and isinstance(failed[0], PromptTooLong):
+            member.loop.pending = failed[0]  # thrown into that child's strategy, as for a call of its own
+            continue
+        if failed and len(failed) == end - start:  # its call failed alone, or its whole batch: the child fails
+            outcomes[member.position] = _fail(engine, run, member, failed[0])
+            active.remove(member)
+            continue
+        value: Any = mine[0] if isinstance(request, Generate) else mine
+        member.loop.deliver(value)

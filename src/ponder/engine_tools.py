@@ -1,0 +1,88 @@
+"""Tool calls for the engine: a :class:`~ponder.requests.CallTool` admitted, replayed or made, and recorded.
+
+A tool call is made within its deadline (see :mod:`ponder.deadline`): the tool's own
+``timeout`` (past it the call is abandoned and the model is told) and the run's time
+left (past it the run stops: :class:`~ponder.errors.StopRun`). Its output, error and
+arguments are cleaned to valid text (:mod:`ponder.text`) before they are recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Protocol
+
+from .budget import BudgetMeter
+from .deadline import Overdue, call_with_deadline
+from .events import Event, StepStarted, ToolCalled
+from .requests import CallTool
+from .result import Step
+from .run_state import Replay, RunState
+from .text import clean, clean_tree, is_clean
+from .tools.base import ToolResult
+
+
+class Engine(Protocol):
+    """What a tool call needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
+
+    replay: Replay | None
+
+    def _take_index(self) -> int: ...
+
+    def _next_seq(self) -> int: ...
+
+    def _emit(self, run: RunState, event: Event) -> None: ...
+
+
+def call_tool(engine: Engine, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
+    """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
+    meter.admit_tool()
+    tool = request.tool
+    index = engine._take_index()
+    engine._emit(run, StepStarted(run.run_id, engine._next_seq(), time.time(), index, request.kind, run.depth))
+    replay = engine.replay
+    replayed = replay.tool_call(index, tool.name, request.arguments) if replay is not None else None
+    result = replayed if replayed is not None else invoke(request, meter)
+    if not (is_clean(result.output) and is_clean(result.error or "")):  # a tool's output is text from outside
+        result = replace(result, output=clean(result.output), error=clean(result.error or "") or result.error)
+    if (arguments := clean_tree(request.arguments)) is not request.arguments:
+        request = replace(request, arguments=arguments)
+    data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
+    step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
+    run.steps.append(step)
+    engine._emit(
+        run,
+        ToolCalled(
+            run.run_id,
+            engine._next_seq(),
+            time.time(),
+            index,
+            tool.name,
+            request.arguments,
+            result.ok,
+            result.output,
+            result.error,
+            result.seconds,
+        ),
+    )
+    return result
+
+
+def invoke(request: CallTool, meter: BudgetMeter) -> ToolResult:
+    """Call the tool within its own deadline and the run's time left (see :mod:`ponder.deadline`)."""
+    tool, arguments = request.tool, request.arguments
+
+    def call() -> ToolResult:
+        return tool.invoke_text(arguments) if isinstance(arguments, str) else tool.invoke(arguments)
+
+    limit, left = tool.timeout, meter.seconds_left()
+    deadline = left if limit is None else limit if left is None else min(limit, left)
+    during = f"a call to the tool {tool.name}"
+    poll = (lambda: meter.check_running(during)) if meter.watched else None
+    try:
+        return call_with_deadline(call, deadline, poll=poll, name=f"ponder-tool-{tool.name}")
+    except Overdue:
+        if left is not None and (limit is None or left <= limit):
+            raise meter.time_stop(during) from None
+        message = f"the tool did not finish within {limit:g} s and was abandoned; try something smaller"
+        return ToolResult(False, "", message, seconds=float(limit or 0))
