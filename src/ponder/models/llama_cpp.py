@@ -14,13 +14,11 @@ Calls are serialised with a lock: one in-process model runs one call at a time.
 Sharing the cores with other processes (``sharing=``, or ``PONDER_LLAMA_SHARING``;
 see :mod:`ponder.models.cpu_lock`): llama.cpp's threads spin at barriers, so two
 processes each running as many threads as there are cores starve each other.
-The default is ``lock``: calls of different processes take turns on all the cores. Measured on
-2 cores (BENCHMARKS.md, "Several processes on the embedded model"): one refine run alone took 31.9 s
-without sharing and 32.3 s with the lock (the lock costs a lone process nothing), two concurrent runs
-without sharing had not finished after 420 s. With the lock a waiting process sleeps in ``flock``
-instead of spinning, so two runs should take about the sum of their calls (≈2× one run); that, and
-``split`` (each call on ``cores // callers`` threads) against ``lock``, still wait for a measurement on
-a quiet machine.
+The default is ``split``: each call runs ``cores // callers`` threads, so concurrent processes each
+get a share of the cores instead of spinning against each other. Measured on 2 cores, idle
+(BENCHMARKS.md, "Several processes on the embedded model"): two concurrent refine runs took 51.6 s
+with ``split`` against 42.7 s for one (1.21×), 81.8 s with ``lock`` (2.10×: the calls take turns),
+and had not finished after 420 s without sharing.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
 
 DEFAULT_CONTEXT = 8192
 #: how this backend shares the cores with other processes unless told otherwise
-DEFAULT_SHARING: Sharing = "lock"
+DEFAULT_SHARING: Sharing = "split"
 
 
 def default_threads() -> int:
