@@ -29,10 +29,9 @@ from ponder.datasets import HELDOUT, TUNE, direct, word_problems
 from ponder.strategies import React
 from ponder.tools import calculator_tool
 
+#: the default variants; ``vote`` (grounded react sampled up to 5 times, stopping early once the leading
+#: computed value cannot be overtaken, anchored majority vote on the answers' numbers) may be added
 VARIANTS = ("single", "react", "grounded")
-#: also available: ``vote``, grounded react sampled 5 times (temperature 0.7, stopping early once the
-#: leading computed value cannot be overtaken) with a majority vote on the answers' numbers
-EXTRA = ("vote",)
 
 
 def strategy(name: str) -> ponder.Strategy:

@@ -11,7 +11,8 @@ from .errors import StoreError
 from .location import STORE_ENV, default_store_path
 from .replay import ReplayDivergedError, Replayer
 from .schema import SCHEMA_VERSION
-from .sqlite import OUTCOMES, RunStore, StoreSink
+from .sink import StoreSink
+from .sqlite import OUTCOMES, RunStore
 
 __all__ = [
     "OUTCOMES",

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ..events import Event, ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
+from ..events import Event, RunFinished, RunStarted
 from ..text import clean_tree, is_clean
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
@@ -27,6 +27,7 @@ from .errors import StoreError
 from .location import default_store_path
 from .rows import StoreWarning, loads_row
 from .schema import connect
+from .sink import StoreSink
 
 OUTCOMES = ("correct", "incorrect", "unknown")
 
@@ -186,6 +187,11 @@ class RunStore:
                 " DO UPDATE SET host = excluded.host, pid = excluded.pid, time = excluded.time",
                 (root_id, host, pid, time.time()),
             )
+
+    def last_seq(self, root_id: str) -> int:
+        """The highest sequence number stored for ``root_id`` (0: none)."""
+        row = self._db.execute("SELECT max(seq) FROM events WHERE root_id = ?", (root_id,)).fetchone()
+        return int(row[0] or 0)
 
     def release_lease(self, root_id: str) -> None:
         with self._tx() as conn:
@@ -362,61 +368,6 @@ class RunStore:
             params.append(outcome)
         sql += " ORDER BY r.started, r.run_id"
         return [row[0] for row in self._db.execute(sql, params)]
-
-
-#: events committed at once (with the events held back before them): a model or tool result is durable
-#: before the strategy sees it, a decision before the next call, the end of a run when it ends
-_DURABLE = (ModelCalled, ToolCalled, StepRecorded, RunFinished)
-
-
-class StoreSink:
-    """An engine event sink that commits each event to a :class:`RunStore` as it happens.
-
-    With ``resume=ROOT_ID`` it continues a stored run: the events the replayed
-    part of the run produces again (sequence numbers already stored) are not
-    written twice, so the store ends up with each event once.
-
-    The events of one engine step are committed together when the step ends (a
-    model or tool result, a decision, the end of a run): a result is durable
-    before the strategy sees it. While a run is written, this process holds its
-    lease (see :meth:`RunStore.take_lease`), so no other process resumes it.
-    """
-
-    def __init__(self, store: RunStore, *, resume: str | None = None) -> None:
-        self.store = store
-        self._pending: list[tuple[str, Event]] = []
-        self._roots: dict[str, str] = {}
-        self._skip_through = 0
-        self.root_id: str | None = None
-        if resume is not None:
-            store.take_lease(resume)
-            self.root_id = resume
-            row = store._db.execute("SELECT max(seq) FROM events WHERE root_id = ?", (resume,)).fetchone()
-            self._skip_through = int(row[0] or 0)
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            if event.parent_run_id is None:
-                if self.root_id is None or self._skip_through == 0:
-                    self.root_id = event.run_id
-                    self.store.take_lease(event.run_id)
-                self._roots[event.run_id] = self.root_id
-            else:
-                self._roots[event.run_id] = self._roots.get(event.parent_run_id, event.parent_run_id)
-        root = self._roots.get(event.run_id)
-        if root is None or event.seq <= self._skip_through:
-            return
-        self._pending.append((root, event))
-        if isinstance(event, _DURABLE):
-            self.flush()
-        if isinstance(event, RunFinished) and event.run_id == root:
-            self.store.release_lease(root)
-
-    def flush(self) -> None:
-        """Commit the events held back (the start of a step) together with the one that ends it."""
-        if self._pending:
-            pending, self._pending = self._pending, []
-            self.store.write_events(pending)
 
 
 def _alive(host: str, pid: int) -> bool:

@@ -111,15 +111,14 @@ class React:
         sent = 0
         stop = ("Observation:", "\nQuestion:")
         material = Material([question])
-        grounded = self.ground and any(t.grounding is not None for t in self.tools)
-        rule = self._grammar(material) if self.constrained else None
+        rule: str | None = None
         errors = 0
         while True:
             if self.memory is not None and self.memory.needs(history, last, sent):
                 history = yield from self.memory.compact(history, head)
             sent = sum(len(m.content) for m in history)
-            if self.constrained and grounded:
-                rule = self._grammar(material)  # the observations so far are material too
+            if self.constrained and (rule is None or self._grounded):
+                rule = self._grammar(material)  # grounded: rebuilt each step, the observations are material too
             try:
                 completion = last = yield Generate.of(history, kind=steps.ACTION, stop=stop, grammar=rule)
             except PromptTooLong as long:
@@ -214,9 +213,13 @@ class React:
             if self.ground and t.grounding is not None:
                 rule = t.grounding.rule(material, f"g{i}-") or rule
             rules.append((t.name, rule, t.name == "python"))
-        grounded = self.ground and any(t.grounding is not None for t in self.tools)
         # with a grounded tool, the answer's numbers come from the question or a tool too
-        return fmt.grammar(rules, grounded_text(material, "f-") if grounded else None)
+        return fmt.grammar(rules, grounded_text(material, "f-") if self._grounded else None)
+
+    @property
+    def _grounded(self) -> bool:
+        """Grounding is on and some tool has a grounding."""
+        return self.ground and any(t.grounding is not None for t in self.tools)
 
     def _ungrounded(self, chosen: Tool, given: str, material: Material) -> Generator[Record, Any, str | None]:
         """None when ``given`` may go to ``chosen``; else the observation that says why not (and a record).
