@@ -164,7 +164,8 @@ def test_jsonl_trace_roundtrip(echo_model):
 def test_event_json_is_the_plain_dict_dumped():
     """``Event.to_json`` (what the store and the trace write) says exactly what ``to_dict`` says, for every
     event kind and every value type they carry (messages with tool calls, options with stop lists, usage
-    per model, nested request data, non-ASCII text)."""
+    per model, nested request data, non-ASCII text, keys that are not strings), and what the fast encoder
+    refuses (a lone surrogate, an integer past 64 bits) is written by the standard one."""
     from ponder.events import ModelCalled, RunFinished, RunStarted, StepRecorded, ToolCalled
     from ponder.types import ToolCall, Usage
 
@@ -186,12 +187,17 @@ def test_event_json_is_the_plain_dict_dumped():
             usage=usage,
             data={"node": {"path": (0, 1)}, "n": None},
         ),
-        StepRecorded("r", 3, 3.5, kind="vote", data={"tally": {"4": 2}}),
+        StepRecorded("r", 3, 3.5, kind="vote", data={"tally": {"4": 2}, 7: [None]}),
+        StepRecorded("r", 3, 3.5, kind="raw", text="half a pair \ud83d", data={"big": 2**70}),
         ToolCalled("r", 4, 4.5, tool="calc", arguments={"x": [1, 2.5, True]}, output="3"),
         RunFinished("r", 5, 5.5, answer="4", usage=usage, by_model={"m": usage}),
     ]
     for event in events:
-        assert event.to_json() == json.dumps(event.to_dict(), ensure_ascii=False)
+        assert "\n" not in event.to_json()
+        assert json.loads(event.to_json()) == json.loads(json.dumps(event.to_dict(), ensure_ascii=False))
+    assert "\ud83d" in events[-3].to_json() and str(2**70) in events[-3].to_json()
+    with pytest.raises(TypeError, match="cannot record a object"):
+        StepRecorded("r", 6, 6.5, data={"x": object()}).to_json()
 
 
 def test_read_trace_rejects_foreign_file():

@@ -11,10 +11,11 @@ import textwrap
 import pytest
 
 from fanout_strategy import Fanout
-from ponder import Engine, ScriptedModel, strategies
+from ponder import Budget, Engine, Generate, Outcome, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.store import SCHEMA_VERSION, RunStore, StoreError
 from ponder.store.schema import connect
+from ponder.types import user
 
 
 def test_each_event_is_committed_before_the_next_call(tmp_path):
@@ -66,6 +67,42 @@ def test_the_log_is_checkpointed_by_a_thread_not_inside_commits(tmp_path, monkey
     keeper.close()
     assert shared._thread is None and not thread.is_alive()  # the last store of the file stopped it
     assert len(RunStore(path).list_runs()) == 4
+
+
+class _Calls:
+    """N model calls, one after the other."""
+
+    name = "calls"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def run(self, question: str):  # type: ignore[no-untyped-def]
+        for i in range(self.n):
+            yield Generate.of([user(f"{question} {i}")], kind="step")
+        return Outcome("done")
+
+
+def test_the_log_starts_over_while_a_fast_writer_keeps_committing(tmp_path, monkeypatch):
+    """A writer that commits while every passive checkpoint runs never finds the log fully copied back, so
+    SQLite would never start it over: the checkpointer restarts it, and the log stays small."""
+    import os
+
+    from ponder.store import checkpoint
+
+    monkeypatch.setattr(checkpoint, "COMMITS", 16)
+    monkeypatch.setattr(checkpoint, "RESTART_FRAMES", 64)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    calls = 1500
+    engine = Engine(ScriptedModel(lambda m: "ok " * 40), budget=Budget(max_steps=calls + 1), sinks=[store.sink()])
+    result = engine.run(_Calls(calls), "q")
+    shared = store._checkpointer
+    assert shared is not None and shared.restarts >= 1
+    # each commit appends two to three 4 KiB pages: 1,500 of them make 12 MB of log when it never restarts
+    assert os.path.getsize(f"{path}-wal") < 4_000_000
+    assert store.run(result.run_id)["model_calls"] == calls
+    store.close()
 
 
 def test_child_runs_and_batches_belong_to_their_top_level_run(tmp_path, echo_model):
@@ -177,7 +214,7 @@ def test_outcomes_filter_runs(tmp_path, echo_model):
 WRITER = textwrap.dedent(
     """
     import sys
-    from ponder import Engine, ScriptedModel, strategies
+    from ponder import Budget, Engine, Generate, Outcome, ScriptedModel, strategies
     from ponder.store import RunStore
 
     store = RunStore(sys.argv[1])

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import IO, Any, ClassVar, Protocol
 
+import orjson
+
 from .types import GenerationOptions, Message, Usage
 
 #: bump when the shape of an event changes incompatibly. Version 2 declares the step kinds and the data
@@ -48,6 +50,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot record a {type(value).__name__} in an event")
 
 
+#: orjson: dict keys that are not strings become strings (as the standard encoder does); messages, usage and
+#: options (dataclasses) go through :func:`_json_default`, so they read as their ``to_dict``
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -65,12 +71,20 @@ class Event:
         return out
 
     def to_json(self) -> str:
-        """``json.dumps(self.to_dict(), ensure_ascii=False)``, without building the plain copy first (the C
-        encoder walks the fields; messages, usage and options are turned into dicts as it meets them)."""
+        """The event as one line of JSON, reading as :meth:`to_dict` (what the store and the trace write).
+
+        orjson walks the fields without a plain copy being built first (messages, usage and options become
+        dicts as it meets them): about a fifth of the standard encoder's time on the store's hot path. What
+        it refuses (text with lone surrogates, integers past 64 bits, a value of an unknown type) goes to
+        the standard encoder, which writes it as before or raises the same :class:`TypeError`. A float that
+        is not finite is written as ``null`` (valid JSON, unlike the standard encoder's ``NaN``)."""
         out: dict[str, Any] = {"v": TRACE_VERSION, "type": self.type}
         for name in self._names():
             out[name] = getattr(self, name)
-        return json.dumps(out, ensure_ascii=False, default=_json_default)
+        try:
+            return orjson.dumps(out, default=_json_default, option=_ORJSON).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(out, ensure_ascii=False, default=_json_default)
 
     def _names(self) -> tuple[str, ...]:
         names = _FIELDS.get(type(self))

@@ -30,6 +30,7 @@ from .schema import connect
 from .sink import StoreSink
 
 OUTCOMES = ("correct", "incorrect", "unknown")
+_INSERT_EVENT = "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 class RunStore:
@@ -77,27 +78,34 @@ class RunStore:
         self.write_events([(root_id, event)])
 
     def write_events(self, events: Sequence[tuple[str, Event]]) -> None:
-        """Commit ``(root id, event)`` pairs in one transaction (the events of one engine step)."""
+        """Commit ``(root id, event)`` pairs in one transaction (the events of one engine step).
+
+        The events are serialised before the write lock is taken, so another process waits for the
+        inserts and the commit only."""
+        rows: list[tuple[str, int, str, str, float, str]] = []
+        runs: list[tuple[str, Event, dict[str, Any] | None]] = []  # run starts and ends, with their cleaned data
+        for root_id, event in events:
+            text = event.to_json()
+            data: dict[str, Any] | None = None  # the event as cleaned data, when it was not valid text
+            if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
+                data = clean_tree(event.to_dict())
+                text = json.dumps(data, ensure_ascii=False)
+            rows.append((root_id, event.seq, event.run_id, event.type, event.time, text))
+            if isinstance(event, RunStarted | RunFinished):
+                runs.append((root_id, event, data))
         with self._tx() as conn:
-            for root_id, event in events:
-                self._write(conn, root_id, event)
+            conn.executemany(_INSERT_EVENT, rows)
+            for root_id, event, data in runs:
+                self._write_run(conn, root_id, event, data)
         if self._checkpointer is not None:
             self._checkpointer.committed()
 
-    def _write(self, conn: Database, root_id: str, event: Event) -> None:
-        text = event.to_json()
-        data: dict[str, Any] | None = None  # the event as cleaned data, when it was not valid text
-        if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
-            data = clean_tree(event.to_dict())
-            text = json.dumps(data, ensure_ascii=False)
+    def _write_run(self, conn: Database, root_id: str, event: Event, data: dict[str, Any] | None) -> None:
+        """The ``runs`` row (and the spec) of a run's start or end."""
 
         def field(name: str) -> Any:
             return getattr(event, name) if data is None else data[name]
 
-        conn.execute(
-            "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (root_id, event.seq, event.run_id, event.type, event.time, text),
-        )
         if isinstance(event, RunStarted):
             conn.execute(
                 "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
