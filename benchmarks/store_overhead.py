@@ -6,10 +6,10 @@ with ``RunStore.sink()`` on a fresh file, and with ``JsonlTrace``. Each call is
 two events (``step_started``, ``model_call``), plus the run's start and end.
 Configurations alternate within each repeat; medians are reported.
 
-``--baseline-src DIR`` runs the same measurement, in a subprocess, with the
-``ponder`` package found in DIR (e.g. a checkout of an older commit's ``src``),
-so before/after figures come from one run on one machine: the two take turns,
-one repeat each, and each figure is the median of its repeats.
+``--baseline-src DIR`` (repeatable) runs the same measurement, in a subprocess,
+with the ``ponder`` package found in DIR (e.g. a checkout of an older commit's
+``src``), so before/after figures come from one run on one machine: the trees
+take turns, one repeat each, and each figure is the median of its repeats.
 
     .venv/bin/python benchmarks/store_overhead.py                       # 1,000 steps, 5 repeats
     .venv/bin/python benchmarks/store_overhead.py --baseline-src /tmp/old/src
@@ -74,23 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--baseline-src", default=None, help="a src/ folder with another ponder to compare against")
+    parser.add_argument(
+        "--baseline-src", action="append", default=[], help="a src/ folder with another ponder to compare against"
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # used for the baseline subprocess
     args = parser.parse_args(argv)
     if args.json:
         print(json.dumps(measure(args.steps, args.repeats)))
         return 0
     load = os.getloadavg()[0]
-    runs: dict[str, list[dict[str, float]]] = {"this checkout": []}
+    runs: dict[str, list[dict[str, float]]] = {}
     command = [sys.executable, __file__, "--steps", str(args.steps), "--repeats", "1", "--json"]
     for _ in range(args.repeats):  # the two trees take turns, so a drift of the machine's speed hits both
-        runs["this checkout"].append(measure(args.steps, 1))
-        if args.baseline_src:
-            env = {**os.environ, "PYTHONPATH": args.baseline_src}
+        # every tree in a fresh process of its own, this one too, so none inherits another's heap
+        for name, src in [("this checkout", str(Path(__file__).resolve().parents[1] / "src"))] + [
+            (f"baseline ({src})", src) for src in args.baseline_src
+        ]:
+            env = {**os.environ, "PYTHONPATH": src}
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-            runs.setdefault(f"baseline ({args.baseline_src})", []).append(
-                json.loads(done.stdout.strip().splitlines()[-1])
-            )
+            runs.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
     rows = {
         name: {key: statistics.median(r[key] for r in values) for key in values[0]} for name, values in runs.items()
     }

@@ -182,7 +182,8 @@ def test_a_nan_stored_before_it_was_refused_reads_as_null(tmp_path, capsys):
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "UPDATE events SET data = replace(data, '\"temperature\": 0.0', '\"temperature\": NaN') WHERE root_id = ?",
+            "UPDATE events SET data = replace(replace(data, '\"temperature\": 0.0', '\"temperature\": NaN'),"
+            " '\"temperature\":0.0', '\"temperature\":NaN') WHERE root_id = ?",
             (run_id,),
         )
     assert main(["runs", "show", run_id, "--json", "--store", str(db)]) == 0

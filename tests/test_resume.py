@@ -93,10 +93,11 @@ def _calls(store: RunStore, run_id: str) -> list[tuple[str, str]]:
 
 
 def _count_model_calls(path: Path) -> int:
+    """The calls recorded so far, as another process sees them (what the writer's journal holds included)."""
     try:
-        with sqlite3.connect(path, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM events WHERE type = 'model_call'").fetchone()[0])
-    except sqlite3.Error:
+        with RunStore(path, readonly=True) as store:
+            return sum(run["model_calls"] for run in store.list_runs())
+    except StoreError:
         return 0
 
 

@@ -18,15 +18,17 @@ from ponder.store.schema import connect
 from ponder.types import user
 
 
-def test_each_event_is_committed_before_the_next_call(tmp_path):
+def test_each_event_is_durable_before_the_next_call(tmp_path):
+    """Before each model call, another store of the same file (what ``ponder runs show`` opens) sees every
+    call made so far: it moves the writer's journal in, and the writer does not insert those rows twice."""
     path = tmp_path / "runs.db"
     store = RunStore(path)
     seen: list[int] = []
 
     def reply(messages):
-        # a second connection sees the previous model call already committed
-        with sqlite3.connect(path) as other:
-            seen.append(other.execute("SELECT count(*) FROM events WHERE type = 'model_call'").fetchone()[0])
+        with RunStore(path) as other:
+            runs = other.list_runs()  # the run's start is recorded with its first call
+            seen.append(runs[0]["model_calls"] if runs else 0)
         return f"pass {len(seen)}"
 
     engine = Engine(ScriptedModel(reply), sinks=[store.sink()])
@@ -39,21 +41,23 @@ def test_each_event_is_committed_before_the_next_call(tmp_path):
     assert info["model_calls"] == result.usage.model_calls
     assert [e["seq"] for e in store.events(result.run_id)] == [e.seq for e in result.events]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    assert not list((tmp_path / "runs.db-events").iterdir())  # everything moved in, the journal removed
 
 
 def test_the_log_is_checkpointed_by_a_thread_not_inside_commits(tmp_path, monkeypatch):
     """The store's connection never checkpoints inside a commit; a thread shared by the stores of one file
-    copies the log back every few commits (kept across the runs that open and close the store) and ends
+    copies the log back every few events written (kept across the runs that open and close the store) and ends
     when the last store of the file closes."""
     import time as clock
 
     from ponder.store import checkpoint
 
-    monkeypatch.setattr(checkpoint, "COMMITS", 5)
+    monkeypatch.setattr(checkpoint, "ROWS", 6)
     path = tmp_path / "runs.db"
     keeper = RunStore(path)  # e.g. a server's, open while runs come and go
     assert keeper._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    for _ in range(4):  # four runs of two commits each: only the count across them reaches 5
+    for _ in range(4):  # four runs of four events each: only the count across them reaches 6
         with RunStore(path) as store:
             Engine(ScriptedModel(lambda m: "ok"), sinks=[store.sink()]).run(strategies.Single(), "q")
     shared = checkpoint.attach(path)
@@ -88,10 +92,11 @@ def test_the_log_starts_over_while_a_fast_writer_keeps_committing(tmp_path, monk
     SQLite would never start it over: the checkpointer restarts it, and the log stays small."""
     import os
 
-    from ponder.store import checkpoint
+    from ponder.store import checkpoint, journal
 
-    monkeypatch.setattr(checkpoint, "COMMITS", 16)
+    monkeypatch.setattr(checkpoint, "ROWS", 32)
     monkeypatch.setattr(checkpoint, "RESTART_FRAMES", 64)
+    monkeypatch.setattr(journal, "BATCH_ROWS", 1)  # every step committed on its own: a fast committer
     path = tmp_path / "runs.db"
     store = RunStore(path)
     calls = 1500

@@ -6,7 +6,7 @@ inside the commit that crosses ``wal_autocheckpoint`` pages, so every few hundre
 them paid for two ``fsync`` calls and the copy (on this machine that was about 40% of the store's cost
 per event). The store's connections switch the automatic checkpoint off, and a :class:`Checkpointer`
 thread per database file (one per process, shared by every open :class:`~ponder.store.RunStore` of
-that file) runs a ``PASSIVE`` checkpoint on its own connection after every :data:`COMMITS` commits.
+that file) runs a ``PASSIVE`` checkpoint on its own connection after every :data:`ROWS` events written.
 A passive checkpoint never blocks a writer, and SQLite releases the GIL while it works.
 
 A passive checkpoint alone does not keep the log small: SQLite starts writing the log from its
@@ -31,8 +31,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-#: commits of this process to one store between two checkpoints
-COMMITS = 256
+#: events this process writes to one store between two checkpoints (a journal's batch is one commit of many)
+ROWS = 1024
 #: a log of this many frames (pages, 4 KiB each) or more is started over after the passive checkpoint
 RESTART_FRAMES = 2048
 #: how long a restart waits for readers of the log (and so holds back writers) before it gives up
@@ -48,18 +48,18 @@ class Checkpointer:
         #: checkpoints run so far, and how many of them started the log over (for tests and benchmarks)
         self.checkpoints = 0
         self.restarts = 0
-        self._commits = 0
+        self._rows = 0
         self._guard = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def committed(self) -> None:
-        """Count one commit; every :data:`COMMITS` commits, wake the thread (starting it if needed)."""
+    def committed(self, rows: int = 1) -> None:
+        """Count a commit of ``rows`` events; every :data:`ROWS` of them, wake the thread (starting it if needed)."""
         with self._guard:
-            self._commits += 1
-            if self._commits < COMMITS:
+            self._rows += rows
+            if self._rows < ROWS:
                 return
-            self._commits = 0
+            self._rows = 0
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=f"ponder-checkpoint {self.path.name}")
                 self._thread.daemon = True  # never keeps a process alive; an interrupted checkpoint is harmless

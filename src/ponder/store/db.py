@@ -59,14 +59,15 @@ class Database:
                 raise  # the transaction turns it into a StoreError after rolling back
             raise StoreError(f"cannot read the run store {self.where}: {_first_line(exc)}") from None
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement once per row (inside a transaction: the events of one step)."""
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement once per row (inside a transaction: the events of one step); returns how many
+        rows it changed."""
         if self.kind == "postgresql":
             sql = sql.replace("?", "%s")
             with self.conn.cursor() as cursor:
                 cursor.executemany(sql, rows)
-        else:
-            self.conn.executemany(sql, rows)
+                return int(cursor.rowcount)
+        return int(self.conn.executemany(sql, rows).rowcount)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

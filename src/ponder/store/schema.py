@@ -101,6 +101,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (name, turn, cell)
     );
     """,
+    # 6 -> 7: how much of each event journal is in the events table (see ponder.store.journal)
+    """
+    CREATE TABLE event_journals (name TEXT PRIMARY KEY, consumed INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

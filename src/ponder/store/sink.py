@@ -20,19 +20,19 @@ class RunStore(Protocol):
     def last_seq(self, root_id: str) -> int: ...
 
 
-#: events committed at once (with the events held back before them): a model or tool result is durable
+#: events recorded at once (with the events held back before them): a model or tool result is durable
 #: before the strategy sees it, a decision before the next call, the end of a run when it ends
 _DURABLE = (ModelCalled, ToolCalled, StepRecorded, RunFinished)
 
 
 class StoreSink:
-    """An engine event sink that commits each event to a :class:`RunStore` as it happens.
+    """An engine event sink that records each event in a :class:`RunStore` as it happens.
 
     With ``resume=ROOT_ID`` it continues a stored run: the events the replayed
     part of the run produces again (sequence numbers already stored) are not
     written twice, so the store ends up with each event once.
 
-    The events of one engine step are committed together when the step ends (a
+    The events of one engine step are recorded together when the step ends (a
     model or tool result, a decision, the end of a run): a result is durable
     before the strategy sees it. While a run is written, this process holds its
     lease (see :meth:`RunStore.take_lease`), so no other process resumes it.

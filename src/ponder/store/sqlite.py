@@ -1,10 +1,12 @@
-"""The run store: every event of every run, committed to SQLite as it happens.
+"""The run store: every event of every run, recorded as it happens.
 
 One row per event (``events``, keyed by the top-level run and the event's
 sequence number), one row per run and child run (``runs``), plus the run spec
 that rebuilds a run, the resumes it went through and the outcome a benchmark
 recorded. The file uses WAL and a busy timeout, so several processes can write
-runs into the same store at once.
+runs into the same store at once. Events reach a SQLite file through the
+store's journal (one write per step, durable at once; moved into the database
+in batches, and always before anything reads: see :mod:`ponder.store.journal`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from typing import Any
 
 from ..events import Event, RunFinished, RunStarted
 from ..text import clean_tree, is_clean
+from .absorb import conflict, consumed, insert_rows, refresh_journals, set_consumed
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
+from .journal import Journal, Row, directory_of, encodable, journals
 from .location import default_store_path
 from .rows import StoreWarning, loads_row
 from .schema import connect
 from .sink import StoreSink
 
 OUTCOMES = ("correct", "incorrect", "unknown")
-_INSERT_EVENT = "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 class RunStore:
@@ -38,8 +41,13 @@ class RunStore:
     servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
     _checkpointer: Checkpointer | None = None
+    #: where this file's journals are (None: events are committed at once, see :meth:`write_events`)
+    _journal_dir: Path | None = None
+    #: this store's journal, made at the first event it writes
+    _journal: Journal | None = None
 
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
+        self.readonly = readonly
         location = default_store_path() if path is None else path
         if isinstance(location, str) and is_url(location):
             self._db = connect(location)
@@ -52,8 +60,28 @@ class RunStore:
             # the log is copied back by a thread of its own, not inside one of the commits (see checkpoint.py)
             self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer = attach(Path(self.path))
+        if self._db.kind == "sqlite" and str(self.path) != ":memory:":
+            self._journal_dir = directory_of(Path(self.path))
+
+    @property
+    def db(self) -> Database:
+        return self._db
 
     def close(self) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            moved = False
+            try:
+                if journal.pending:
+                    with self._tx() as conn:
+                        self._journal = journal
+                        self._absorb_own(conn)  # a conflict was told when the events were written
+                moved = True
+            except StoreError:
+                pass  # the journal stays; the next store that reads this file moves it in
+            finally:
+                self._journal = None
+                journal.close(remove=moved)
         if self._checkpointer is not None:
             detach(self._checkpointer)
             self._checkpointer = None
@@ -78,69 +106,75 @@ class RunStore:
         self.write_events([(root_id, event)])
 
     def write_events(self, events: Sequence[tuple[str, Event]]) -> None:
-        """Commit ``(root id, event)`` pairs in one transaction (the events of one engine step).
+        """Record ``(root id, event)`` pairs together (the events of one engine step): durable against the
+        death of the process when this returns.
 
-        The events are serialised before the write lock is taken, so another process waits for the
-        inserts and the commit only."""
-        rows: list[tuple[str, int, str, str, float, str]] = []
-        runs: list[tuple[str, Event, dict[str, Any] | None]] = []  # run starts and ends, with their cleaned data
+        A SQLite file store appends them to its journal with one write and moves them into the database
+        in batches (see :mod:`ponder.store.journal`); other stores commit them in one transaction."""
+        rows: list[Row] = []
+        edge = False  # a run starts or ends: its row in the runs table is wanted now
         for root_id, event in events:
             text = event.to_json()
-            data: dict[str, Any] | None = None  # the event as cleaned data, when it was not valid text
             if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
-                data = clean_tree(event.to_dict())
-                text = json.dumps(data, ensure_ascii=False)
+                text = json.dumps(clean_tree(event.to_dict()), ensure_ascii=False)
             rows.append((root_id, event.seq, event.run_id, event.type, event.time, text))
-            if isinstance(event, RunStarted | RunFinished):
-                runs.append((root_id, event, data))
-        with self._tx() as conn:
-            conn.executemany(_INSERT_EVENT, rows)
-            for root_id, event, data in runs:
-                self._write_run(conn, root_id, event, data)
+            edge = edge or isinstance(event, RunStarted | RunFinished)
+        if self._journal_dir is None or not all(encodable(row) for row in rows):
+            with self._tx() as conn:
+                taken = self._absorb_own(conn) if self._journal is not None else 0
+                taken += insert_rows(conn, rows)
+            if self._journal is not None:
+                self._journal.pending = []
+            self._committed(len(rows))
+            if taken:
+                raise conflict(str(self.path))
+            return
+        if self._journal is None:
+            self._journal = Journal(Path(self.path))
+        self._journal.append(rows)
+        if edge or self._journal.due():
+            self._absorb_pending()
+
+    def _committed(self, rows: int) -> None:
         if self._checkpointer is not None:
-            self._checkpointer.committed()
+            self._checkpointer.committed(rows)
 
-    def _write_run(self, conn: Database, root_id: str, event: Event, data: dict[str, Any] | None) -> None:
-        """The ``runs`` row (and the spec) of a run's start or end."""
+    def _absorb_pending(self) -> None:
+        """Move this store's journal into the database (one transaction); a long journal starts over. Events
+        another writer of the same run stored first are left out, and then are one StoreError."""
+        journal = self._journal
+        if journal is None or not journal.pending:
+            return
+        rows = len(journal.pending)
+        with self._tx() as conn:
+            taken = self._absorb_own(conn)
+        journal.pending = []  # only once committed: after an error they are still to be moved in
+        self._committed(rows)
+        if journal.full():
+            self._journal = None
+            journal.close(remove=True)
+        if taken:
+            raise conflict(str(self.path))
 
-        def field(name: str) -> Any:
-            return getattr(event, name) if data is None else data[name]
+    def _absorb_own(self, conn: Database) -> int:
+        journal = self._journal
+        assert journal is not None
+        done = consumed(conn, journal.name)  # a reader may have absorbed a part already
+        taken = insert_rows(conn, [row for end, row in journal.pending if end > done])
+        set_consumed(conn, journal.name, journal.size)
+        return taken
 
-        if isinstance(event, RunStarted):
-            conn.execute(
-                "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
-                " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-                (
-                    event.run_id,
-                    root_id,
-                    event.parent_run_id,
-                    event.depth,
-                    field("strategy"),
-                    field("model"),
-                    field("question"),
-                    event.time,
-                ),
-            )
-            if event.spec is not None and event.run_id == root_id:
-                conn.execute(
-                    "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
-                    " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
-                    (root_id, json.dumps(field("spec"), ensure_ascii=False)),
-                )
-        elif isinstance(event, RunFinished):
-            conn.execute(
-                "UPDATE runs SET status = ?, answer = ?, stop_reason = ?, detail = ?, usage = ?, finished = ?"
-                " WHERE run_id = ?",
-                (
-                    "error" if event.stop_reason == "error" else "finished",
-                    field("answer"),
-                    field("stop_reason"),
-                    field("error") or field("detail"),
-                    json.dumps(event.usage.to_dict()),
-                    event.time,
-                    event.run_id,
-                ),
-            )
+    def _refresh(self) -> None:
+        """Absorb the journals of other stores of this file (live ones up to now; those of processes that are
+        gone whole, then removed) and this store's own, so what is read next is complete."""
+        if self._journal_dir is None:
+            return
+        names = journals(self._journal_dir)
+        own = self._journal.name if self._journal is not None else None
+        if own is not None:
+            self._absorb_pending()
+        if any(name != own for name in names):
+            refresh_journals(self, self._journal_dir, names, own)
 
     def set_outcome(self, run_id: str, outcome: str, source: str = "", score: float | None = None) -> None:
         """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark
@@ -198,6 +232,7 @@ class RunStore:
 
     def last_seq(self, root_id: str) -> int:
         """The highest sequence number stored for ``root_id`` (0: none)."""
+        self._refresh()
         row = self._db.execute("SELECT max(seq) FROM events WHERE root_id = ?", (root_id,)).fetchone()
         return int(row[0] or 0)
 
@@ -210,6 +245,7 @@ class RunStore:
 
     def drop_error_tail(self, root_id: str) -> int:
         """Delete the ``run_finished`` error events that end a failed run (so it can go on); returns how many."""
+        self._refresh()
         rows = self._db.execute(
             "SELECT seq, type, data FROM events WHERE root_id = ? ORDER BY seq DESC", (root_id,)
         ).fetchall()
@@ -234,6 +270,7 @@ class RunStore:
 
     def resolve(self, run_id: str) -> str:
         """The top-level run id for ``run_id`` (a full id or a unique prefix of a run or child run)."""
+        self._refresh()
         rows = self._db.execute(
             "SELECT run_id, root_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
             (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
@@ -247,6 +284,7 @@ class RunStore:
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Top-level runs, newest first."""
+        self._refresh()
         sql = (
             "SELECT r.run_id, r.strategy, r.model, r.question, r.status, r.answer, r.stop_reason, r.started,"
             " r.finished, (SELECT count(*) FROM events e WHERE e.root_id = r.run_id AND e.type = 'model_call'),"
@@ -364,6 +402,7 @@ class RunStore:
 
     def root_ids(self, strategy: str | None = None, outcome: str | None = None) -> list[str]:
         """Top-level run ids, oldest first, optionally filtered by strategy and recorded outcome."""
+        self._refresh()
         sql = "SELECT r.run_id FROM runs r LEFT JOIN outcomes o ON o.root_id = r.run_id WHERE r.depth = 0"
         params: list[Any] = []
         if strategy is not None:

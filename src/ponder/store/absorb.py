@@ -1,0 +1,200 @@
+"""Rows into the database: the events of a step or of a journal, the runs they start and end, and the
+journals of other stores of the same file (see :mod:`ponder.store.journal`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .db import Database
+from .errors import StoreError
+from .journal import Row, lines, lock_orphan
+from .rows import StoreWarning
+
+_INSERT_EVENT = (
+    "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (root_id, seq) DO NOTHING"
+)
+
+
+def insert_rows(conn: Database, rows: Sequence[Row]) -> int:
+    """Insert event rows (inside a transaction), and the ``runs`` rows of the runs they start and end.
+
+    Returns how many of them were left out because the store already holds another event under their
+    run and sequence number (another writer of the same run: see :meth:`RunStore.take_lease`); a row
+    stored already with the same content (moved in by a reader of the journal) is no conflict."""
+    if not rows:
+        return 0
+    mine: Sequence[Row] = rows
+    if conn.executemany(_INSERT_EVENT, rows) < len(rows):
+        mine = [row for row in rows if _stored_text(conn, row) == row[5]]
+    for row in mine:
+        if row[3] in ("run_started", "run_finished"):
+            _write_run(conn, row)
+    return len(rows) - len(mine)
+
+
+def _stored_text(conn: Database, row: Row) -> str | None:
+    found = conn.execute("SELECT data FROM events WHERE root_id = ? AND seq = ?", (row[0], row[1])).fetchone()
+    return str(found[0]) if found is not None else None
+
+
+def conflict(where: str) -> StoreError:
+    return StoreError(
+        f"the run store {where} already holds this event: is the run being written (or resumed) by another process?"
+    )
+
+
+def _write_run(conn: Database, row: Row) -> None:
+    root_id, _, run_id, kind, when, text = row
+    event: dict[str, Any] = json.loads(text)
+    if kind == "run_started":
+        conn.execute(
+            "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
+            " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+            (
+                run_id,
+                root_id,
+                event.get("parent_run_id"),
+                event.get("depth", 0),
+                event.get("strategy", ""),
+                event.get("model", ""),
+                event.get("question", ""),
+                when,
+            ),
+        )
+        if event.get("spec") is not None and run_id == root_id:
+            conn.execute(
+                "INSERT INTO recipes (root_id, recipe) VALUES (?, ?)"
+                " ON CONFLICT (root_id) DO UPDATE SET recipe = excluded.recipe",
+                (root_id, json.dumps(event["spec"], ensure_ascii=False)),
+            )
+    else:
+        stop = event.get("stop_reason", "")
+        conn.execute(
+            "UPDATE runs SET status = ?, answer = ?, stop_reason = ?, detail = ?, usage = ?, finished = ?"
+            " WHERE run_id = ?",
+            (
+                "error" if stop == "error" else "finished",
+                event.get("answer"),
+                stop,
+                event.get("error") or event.get("detail", ""),
+                json.dumps(event.get("usage") or {}),
+                when,
+                run_id,
+            ),
+        )
+
+
+def consumed(conn: Database, name: str) -> int:
+    """How many bytes of the journal ``name`` are in the database."""
+    row = conn.execute("SELECT consumed FROM event_journals WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def set_consumed(conn: Database, name: str, size: int) -> None:
+    conn.execute(
+        "INSERT INTO event_journals (name, consumed) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET consumed = excluded.consumed",
+        (name, size),
+    )
+
+
+class Store(Protocol):
+    """What absorbing other journals needs of :class:`ponder.store.RunStore`."""
+
+    path: Path | str
+    readonly: bool
+
+    @property
+    def db(self) -> Database: ...
+
+
+def refresh_journals(store: Store, directory: Path, present: Sequence[str], own: str | None) -> None:
+    """Absorb the journals in ``present`` but ``own`` (other stores of ``store``'s file): a live writer's up to its last
+    complete line, a gone writer's whole (then the file is removed). A read-only store opens the file for
+    writing just for this, when there is something to move; where it cannot, it warns and reads what the
+    database holds."""
+    todo: list[tuple[str, int | None]] = []
+    try:
+        for name in present:
+            if name == own:
+                continue
+            fd = lock_orphan(directory / name)
+            try:
+                size = os.fstat(fd).st_size if fd is not None else (directory / name).stat().st_size
+            except FileNotFoundError:
+                size = -1
+            if size > consumed(store.db, name) or fd is not None:
+                todo.append((name, fd))
+            elif fd is not None:
+                os.close(fd)
+        if not todo:
+            return
+        db, opened = _writable(store)
+        if db is None:
+            return
+        try:
+            with db.transaction() as conn:
+                for name, _ in todo:
+                    _absorb_file(conn, directory, name)
+                gone = [n for (n,) in conn.execute("SELECT name FROM event_journals").fetchall() if n not in present]
+                for name in gone:  # the journal files that were removed: nothing more can come from them
+                    conn.execute("DELETE FROM event_journals WHERE name = ?", (name,))
+            for name, fd in todo:
+                if fd is not None:  # its writer is gone, and everything it wrote is in the database now
+                    (directory / name).unlink(missing_ok=True)
+        finally:
+            if opened:
+                db.close()
+    finally:
+        for _, fd in todo:
+            if fd is not None:
+                os.close(fd)
+
+
+def _absorb_file(conn: Database, directory: Path, name: str) -> None:
+    start = consumed(conn, name)
+    bad = taken = 0
+    while True:
+        rows, end, damaged = lines(directory / name, start)
+        bad += damaged
+        if end == start:
+            break
+        taken += insert_rows(conn, rows)
+        start = end
+    set_consumed(conn, name, start)
+    if bad:
+        warnings.warn(
+            f"the run store's journal {directory / name} has {bad} unreadable line(s) (edited by hand?); skipped",
+            StoreWarning,
+            stacklevel=4,
+        )
+    if taken:
+        warnings.warn(
+            f"{taken} event(s) in the run store's journal {directory / name} were stored already by another"
+            " writer of the same run; skipped",
+            StoreWarning,
+            stacklevel=4,
+        )
+
+
+def _writable(store: Store) -> tuple[Database | None, bool]:
+    """A connection that can write to ``store``'s file: its own, or (read-only store) one opened for this."""
+    if not store.readonly:
+        return store.db, False
+    from .schema import connect
+
+    try:
+        return connect(Path(store.path)), True
+    except StoreError as exc:
+        warnings.warn(
+            f"events still in the run store's journals could not be moved in ({exc}); showing what the store holds",
+            StoreWarning,
+            stacklevel=4,
+        )
+        return None, False

@@ -1,0 +1,159 @@
+"""The store's journal: one write per step, moved into SQLite by batches, and never lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ponder import Budget, Engine, Generate, Outcome, ScriptedModel
+from ponder.store import RunStore, journal
+from ponder.store.rows import StoreWarning
+from ponder.types import user
+
+
+class Calls:
+    name = "calls"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def run(self, question: str):  # type: ignore[no-untyped-def]
+        for i in range(self.n):
+            yield Generate.of([user(f"{question} {i}")], kind="step")
+        return Outcome("done")
+
+
+def _in_database(path) -> int:
+    """Events in the database itself (not counting what waits in a journal)."""
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def test_events_wait_in_the_journal_until_a_batch_is_full_then_go_in_together(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_ROWS", 10)
+    monkeypatch.setattr(journal, "BATCH_SECONDS", 3600.0)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    counts: list[int] = []
+
+    def reply(messages):
+        counts.append(_in_database(path))
+        return "ok"
+
+    result = Engine(ScriptedModel(reply), budget=Budget(max_steps=20), sinks=[store.sink()]).run(Calls(12), "q")
+    # the run's start goes in with its first call; then every 10 events (5 calls) in one transaction
+    assert counts == [0] + [3] * 5 + [13] * 5 + [23]
+    assert _in_database(path) == len(result.events)  # the end of the run moved the rest in
+    store.close()
+    assert not list((tmp_path / "runs.db-events").iterdir())
+
+
+def test_a_journal_older_than_the_batch_time_goes_in_at_the_next_step(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_SECONDS", 0.0)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    counts: list[int] = []
+
+    def reply(messages):
+        counts.append(_in_database(path))
+        return "ok"
+
+    Engine(ScriptedModel(reply), budget=Budget(max_steps=5), sinks=[store.sink()]).run(Calls(4), "q")
+    assert counts == [0, 3, 5, 7]
+
+
+WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from ponder import Budget, Engine, ScriptedModel
+    from ponder.store import RunStore, journal
+    from test_store_journal import Calls
+
+    journal.BATCH_SECONDS = 3600.0
+    store = RunStore(sys.argv[1])
+    def reply(messages):
+        if len(model.calls) == 7:
+            # a write cut short by the crash: half a line at the end of the journal
+            os.write(store._journal._fd, b"deadbeef\\t99\\tdead")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return "ok"
+    model = ScriptedModel(reply)
+    Engine(model, budget=Budget(max_steps=20), sinks=[store.sink()]).run(Calls(10), "q")
+    """
+)
+
+
+def test_the_journal_of_a_killed_writer_is_moved_in_by_the_next_reader_and_removed(tmp_path):
+    path = tmp_path / "runs.db"
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == -9, done.stderr
+    assert _in_database(path) == 3  # only the run's start and its first call went in before the kill
+    with RunStore(path, readonly=True) as reader:  # `ponder runs list`: moves the journal in
+        [run] = reader.list_runs()
+        assert run["status"] == "unfinished" and run["model_calls"] == 6
+    assert _in_database(path) == 13  # the run's start, then six steps of two events; the torn line left out
+    assert not list((tmp_path / "runs.db-events").iterdir())
+
+
+def test_a_live_writers_journal_is_read_not_removed_and_nothing_goes_in_twice(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_SECONDS", 3600.0)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    seen: list[int] = []
+
+    def reply(messages):
+        with RunStore(path) as reader:
+            runs = reader.list_runs()
+            seen.append(runs[0]["model_calls"] if runs else 0)
+        if runs:  # the writer's journal, still there (the reader made none: it wrote no event)
+            assert len(list((tmp_path / "runs.db-events").iterdir())) == 1
+        return "ok"
+
+    result = Engine(ScriptedModel(reply), budget=Budget(max_steps=9), sinks=[store.sink()]).run(Calls(8), "q")
+    assert seen == list(range(8))
+    events = store.events(result.run_id)
+    assert [e["seq"] for e in events] == [e.seq for e in result.events]
+
+
+def test_a_long_journal_is_replaced_by_a_fresh_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_ROWS", 4)
+    monkeypatch.setattr(journal, "ROTATE_BYTES", 2000)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    names: set[str] = set()
+
+    def reply(messages):
+        if (tmp_path / "runs.db-events").exists():
+            names.update(p.name for p in (tmp_path / "runs.db-events").iterdir())
+        return "ok " * 50
+
+    result = Engine(ScriptedModel(reply), budget=Budget(max_steps=31), sinks=[store.sink()]).run(Calls(30), "q")
+    assert len(names) >= 3
+    assert store.run(result.run_id)["model_calls"] == 30
+    assert len(list((tmp_path / "runs.db-events").iterdir())) <= 1
+
+
+def test_a_damaged_journal_line_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_SECONDS", 3600.0)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    Engine(ScriptedModel(lambda m: "ok"), budget=Budget(max_steps=4), sinks=[store.sink()]).run(Calls(3), "q")
+    # a dead process's journal, edited by hand: one readable line between two that are not
+    orphan = tmp_path / "runs.db-events" / "elsewhere-1-00000000.rows"
+    orphan.write_text("garbage\nroot\t1\trun\tstep\t1.5\t{}\nroot\tx\trun\tstep\t1.5\t{}\n")
+    with pytest.warns(StoreWarning, match="2 unreadable line"):
+        store.list_runs()
+    assert _in_database(path) == 9 and not orphan.exists()
