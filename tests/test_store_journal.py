@@ -80,7 +80,7 @@ WRITER = textwrap.dedent(
     def reply(messages):
         if len(model.calls) == 7:
             # a write cut short by the crash: half a line at the end of the journal
-            os.write(store._journal._fd, b"deadbeef\\t99\\tdead")
+            os.write(store._writer._journal._fd, b"deadbeef\\t99\\tdead")
             os.kill(os.getpid(), signal.SIGKILL)
         return "ok"
     model = ScriptedModel(reply)

@@ -23,15 +23,15 @@ from typing import Any
 
 from ..events import Event, RunFinished, RunStarted
 from ..text import clean_tree, is_clean
-from .absorb import conflict, consumed, insert_rows, refresh_journals, set_consumed
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
-from .journal import Journal, Row, directory_of, encodable, journals
+from .journal import Row
 from .location import default_store_path
 from .rows import StoreWarning, loads_row
 from .schema import connect
 from .sink import StoreSink
+from .writer import EventWriter
 
 OUTCOMES = ("correct", "incorrect", "unknown")
 
@@ -41,10 +41,6 @@ class RunStore:
     servers can write into one). ``RunStore()`` opens the default file (see :func:`default_store_path`)."""
 
     _checkpointer: Checkpointer | None = None
-    #: where this file's journals are (None: events are committed at once, see :meth:`write_events`)
-    _journal_dir: Path | None = None
-    #: this store's journal, made at the first event it writes
-    _journal: Journal | None = None
 
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         self.readonly = readonly
@@ -60,28 +56,15 @@ class RunStore:
             # the log is copied back by a thread of its own, not inside one of the commits (see checkpoint.py)
             self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer = attach(Path(self.path))
-        if self._db.kind == "sqlite" and str(self.path) != ":memory:":
-            self._journal_dir = directory_of(Path(self.path))
+        journaled = self._db.kind == "sqlite" and str(self.path) != ":memory:"
+        self._writer = EventWriter(self, journaled=journaled, committed=self._committed)
 
     @property
     def db(self) -> Database:
         return self._db
 
     def close(self) -> None:
-        journal, self._journal = self._journal, None
-        if journal is not None:
-            moved = False
-            try:
-                if journal.pending:
-                    with self._tx() as conn:
-                        self._journal = journal
-                        self._absorb_own(conn)  # a conflict was told when the events were written
-                moved = True
-            except StoreError:
-                pass  # the journal stays; the next store that reads this file moves it in
-            finally:
-                self._journal = None
-                journal.close(remove=moved)
+        self._writer.close()
         if self._checkpointer is not None:
             detach(self._checkpointer)
             self._checkpointer = None
@@ -119,62 +102,15 @@ class RunStore:
                 text = json.dumps(clean_tree(event.to_dict()), ensure_ascii=False)
             rows.append((root_id, event.seq, event.run_id, event.type, event.time, text))
             edge = edge or isinstance(event, RunStarted | RunFinished)
-        if self._journal_dir is None or not all(encodable(row) for row in rows):
-            with self._tx() as conn:
-                taken = self._absorb_own(conn) if self._journal is not None else 0
-                taken += insert_rows(conn, rows)
-            if self._journal is not None:
-                self._journal.pending = []
-            self._committed(len(rows))
-            if taken:
-                raise conflict(str(self.path))
-            return
-        if self._journal is None:
-            self._journal = Journal(Path(self.path))
-        self._journal.append(rows)
-        if edge or self._journal.due():
-            self._absorb_pending()
+        self._writer.write(rows, edge=edge)
 
     def _committed(self, rows: int) -> None:
         if self._checkpointer is not None:
             self._checkpointer.committed(rows)
 
-    def _absorb_pending(self) -> None:
-        """Move this store's journal into the database (one transaction); a long journal starts over. Events
-        another writer of the same run stored first are left out, and then are one StoreError."""
-        journal = self._journal
-        if journal is None or not journal.pending:
-            return
-        rows = len(journal.pending)
-        with self._tx() as conn:
-            taken = self._absorb_own(conn)
-        journal.pending = []  # only once committed: after an error they are still to be moved in
-        self._committed(rows)
-        if journal.full():
-            self._journal = None
-            journal.close(remove=True)
-        if taken:
-            raise conflict(str(self.path))
-
-    def _absorb_own(self, conn: Database) -> int:
-        journal = self._journal
-        assert journal is not None
-        done = consumed(conn, journal.name)  # a reader may have absorbed a part already
-        taken = insert_rows(conn, [row for end, row in journal.pending if end > done])
-        set_consumed(conn, journal.name, journal.size)
-        return taken
-
     def _refresh(self) -> None:
-        """Absorb the journals of other stores of this file (live ones up to now; those of processes that are
-        gone whole, then removed) and this store's own, so what is read next is complete."""
-        if self._journal_dir is None:
-            return
-        names = journals(self._journal_dir)
-        own = self._journal.name if self._journal is not None else None
-        if own is not None:
-            self._absorb_pending()
-        if any(name != own for name in names):
-            refresh_journals(self, self._journal_dir, names, own)
+        """Move what waits in the journals of this file into the database, so what is read next is complete."""
+        self._writer.refresh()
 
     def set_outcome(self, run_id: str, outcome: str, source: str = "", score: float | None = None) -> None:
         """Attach an outcome (``correct``, ``incorrect`` or ``unknown``) to a top-level run, e.g. from a benchmark

@@ -1,0 +1,104 @@
+"""How a store's events reach its database: through the store's journal, or one transaction per step.
+
+A SQLite file store appends each step's rows to its journal (:mod:`ponder.store.journal`) and moves
+them in when a batch is due, a run starts or ends, something reads, or the store closes. A
+PostgreSQL store (and ``:memory:``) commits each step's rows at once, as does a row the journal
+cannot hold (an id with a tab or a line break).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .absorb import Store, conflict, consumed, insert_rows, refresh_journals, set_consumed
+from .db import Database
+from .errors import StoreError
+from .journal import Journal, Row, directory_of, encodable, journals
+
+
+class EventWriter:
+    """The event rows of one :class:`~ponder.store.RunStore` on their way into its database (see the module
+    docs). Not thread-safe, like the store."""
+
+    def __init__(self, store: Store, *, journaled: bool, committed: Callable[[int], None]) -> None:
+        self._store = store
+        #: where the file's journals are (None: every step is committed at once)
+        self._directory = directory_of(Path(store.path)) if journaled else None
+        self._committed = committed
+        #: this store's journal, made at the first event it writes
+        self._journal: Journal | None = None
+
+    def write(self, rows: Sequence[Row], *, edge: bool) -> None:
+        """Record ``rows`` (durable against the death of the process when this returns); ``edge``: a run
+        starts or ends among them, so its row in the runs table is wanted now."""
+        if self._directory is None or not all(encodable(row) for row in rows):
+            with self._store.db.transaction() as conn:
+                taken = self._absorb_own(conn) if self._journal is not None else 0
+                taken += insert_rows(conn, rows)
+            if self._journal is not None:
+                self._journal.pending = []
+            self._committed(len(rows))
+            if taken:
+                raise conflict(str(self._store.path))
+            return
+        if self._journal is None:
+            self._journal = Journal(Path(self._store.path))
+        self._journal.append(rows)
+        if edge or self._journal.due():
+            self.absorb()
+
+    def absorb(self) -> None:
+        """Move this store's journal into the database (one transaction); a long journal starts over. Events
+        another writer of the same run stored first are left out, and then are one StoreError."""
+        journal = self._journal
+        if journal is None or not journal.pending:
+            return
+        rows = len(journal.pending)
+        with self._store.db.transaction() as conn:
+            taken = self._absorb_own(conn)
+        journal.pending = []  # only once committed: after an error they are still to be moved in
+        self._committed(rows)
+        if journal.full():
+            self._journal = None
+            journal.close(remove=True)
+        if taken:
+            raise conflict(str(self._store.path))
+
+    def _absorb_own(self, conn: Database) -> int:
+        journal = self._journal
+        assert journal is not None
+        done = consumed(conn, journal.name)  # a reader may have absorbed a part already
+        taken = insert_rows(conn, [row for end, row in journal.pending if end > done])
+        set_consumed(conn, journal.name, journal.size)
+        return taken
+
+    def refresh(self) -> None:
+        """Absorb this store's journal and those of the other stores of the file (live ones up to now; those
+        of processes that are gone whole, then removed), so what is read next is complete."""
+        if self._directory is None:
+            return
+        own = self._journal.name if self._journal is not None else None
+        if own is not None:
+            self.absorb()
+        names = journals(self._directory)
+        if any(name != own for name in names):
+            refresh_journals(self._store, self._directory, names, own)
+
+    def close(self) -> None:
+        """Move the rest of the journal in and remove it; where that fails, it stays for the next reader."""
+        journal, self._journal = self._journal, None
+        if journal is None:
+            return
+        moved = False
+        try:
+            if journal.pending:
+                self._journal = journal
+                with self._store.db.transaction() as conn:
+                    self._absorb_own(conn)  # a conflict was told when the events were written
+            moved = True
+        except StoreError:
+            pass
+        finally:
+            self._journal = None
+            journal.close(remove=moved)
