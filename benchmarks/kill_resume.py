@@ -58,26 +58,26 @@ CHILD = textwrap.dedent(
 )
 
 
-def trial(tmp: Path, samples: int, max_ms: float, rng: random.Random) -> dict[str, int] | None:
+def trial(tmp: Path, samples: int, max_ms: float, rng: random.Random) -> dict[str, int] | str:
     store_path, log_path = tmp / "runs.db", tmp / "completed.log"
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(store_path), str(log_path), str(samples), str(max_ms)],
         stdout=subprocess.PIPE,
     )
     assert proc.stdout is not None
-    proc.stdout.readline()  # the store is open; the wave starts now
-    time.sleep(rng.uniform(0.0, max_ms / 1000))
+    proc.stdout.readline()  # the wave starts now
+    time.sleep(rng.uniform(0.005, max_ms / 1000))  # no call is done before 5 ms; all are by max_ms
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     completed = len(log_path.read_text().split()) if log_path.exists() else 0
     with RunStore(store_path) as store:
         runs = store.list_runs()
-        if not runs:
-            return None  # killed before the run's first event was recorded: nothing to resume
+        if not runs:  # nothing to resume: say how many calls had completed all the same
+            return f"killed before the first call was recorded ({completed} completed)"
         run_id = runs[0]["run_id"]
         recorded = store.run(run_id)["model_calls"]
         if store.run(run_id)["status"] != "unfinished":
-            return None  # the wave finished before the kill
+            return "the run had finished"
         live = ponder.ScriptedModel(lambda m: "The answer is 42.")
         ponder.resume(store, run_id, model=live, strategy=strategies.Consistency(samples=samples, adaptive=False))
     return {
@@ -98,19 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     load = os.getloadavg()[0]
     rows = []
-    skipped = 0
+    skipped: dict[str, int] = {}
     for _ in range(args.trials):
         with tempfile.TemporaryDirectory(prefix="ponder-kill-") as tmp:
             row = trial(Path(tmp), args.samples, args.max_ms, rng)
-        if row is None:
-            skipped += 1
+        if isinstance(row, str):
+            skipped[row] = skipped.get(row, 0) + 1
         else:
             rows.append(row)
     print(
         f"{args.trials} trials of a {args.samples}-sample wave, calls 5-{args.max_ms:.0f} ms, SIGKILL at a random moment; "
         f"load average {load:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} cores"
     )
-    print(f"{skipped} trial(s) left out (killed before the first call was recorded, or after the wave ended)")
+    left_out = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "none"
+    print(f"{len(rows)} trials killed mid-wave; left out: {left_out}")
     print()
     print("| | completed before the kill | recorded | in flight (lost) | repeated by the resume |")
     print("| --- | ---: | ---: | ---: | ---: |")
