@@ -10,13 +10,13 @@ import textwrap
 
 import pytest
 
+from calls_strategy import Calls
 from fanout_strategy import Fanout
-from ponder import Budget, Engine, Generate, Outcome, ScriptedModel, strategies
+from ponder import Budget, Engine, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.store import SCHEMA_VERSION, RunStore, StoreError
 from ponder.store.schema import connect
 from ponder.store.writer import EventWriter
-from ponder.types import user
 
 
 def test_each_event_is_durable_before_the_next_call(tmp_path):
@@ -74,20 +74,6 @@ def test_the_log_is_checkpointed_by_a_thread_not_inside_commits(tmp_path, monkey
     assert len(RunStore(path).list_runs()) == 4
 
 
-class _Calls:
-    """N model calls, one after the other."""
-
-    name = "calls"
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def run(self, question: str):  # type: ignore[no-untyped-def]
-        for i in range(self.n):
-            yield Generate.of([user(f"{question} {i}")], kind="step")
-        return Outcome("done")
-
-
 def test_the_log_starts_over_while_a_fast_writer_keeps_committing(tmp_path, monkeypatch):
     """A writer that commits while every passive checkpoint runs never finds the log fully copied back, so
     SQLite would never start it over: the checkpointer restarts it, and the log stays small."""
@@ -102,7 +88,7 @@ def test_the_log_starts_over_while_a_fast_writer_keeps_committing(tmp_path, monk
     store = RunStore(path)
     calls = 1500
     engine = Engine(ScriptedModel(lambda m: "ok " * 40), budget=Budget(max_steps=calls + 1), sinks=[store.sink()])
-    result = engine.run(_Calls(calls), "q")
+    result = engine.run(Calls(calls), "q")
     shared = store._checkpointer
     assert shared is not None and shared.restarts >= 1
     # each commit appends two to three 4 KiB pages: 1,500 of them make 12 MB of log when it never restarts

@@ -11,22 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ponder import Budget, Engine, Generate, Outcome, ScriptedModel
+from calls_strategy import Calls
+from ponder import Budget, Engine, RunResult, ScriptedModel
 from ponder.store import RunStore, journal
 from ponder.store.rows import StoreWarning
-from ponder.types import user
-
-
-class Calls:
-    name = "calls"
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def run(self, question: str):  # type: ignore[no-untyped-def]
-        for i in range(self.n):
-            yield Generate.of([user(f"{question} {i}")], kind="step")
-        return Outcome("done")
 
 
 def _in_database(path) -> int:
@@ -35,18 +23,24 @@ def _in_database(path) -> int:
         return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
 
+def _counting(store: RunStore, calls: int) -> tuple[list[int], RunResult]:
+    """Run ``calls`` calls into ``store``, noting before each one how many events the database holds."""
+    counts: list[int] = []
+
+    def reply(messages):
+        counts.append(_in_database(store.path))
+        return "ok"
+
+    engine = Engine(ScriptedModel(reply), budget=Budget(max_steps=calls + 1), sinks=[store.sink()])
+    return counts, engine.run(Calls(calls), "q")
+
+
 def test_events_wait_in_the_journal_until_a_batch_is_full_then_go_in_together(tmp_path, monkeypatch):
     monkeypatch.setattr(journal, "BATCH_ROWS", 10)
     monkeypatch.setattr(journal, "BATCH_SECONDS", 3600.0)
     path = tmp_path / "runs.db"
     store = RunStore(path)
-    counts: list[int] = []
-
-    def reply(messages):
-        counts.append(_in_database(path))
-        return "ok"
-
-    result = Engine(ScriptedModel(reply), budget=Budget(max_steps=20), sinks=[store.sink()]).run(Calls(12), "q")
+    counts, result = _counting(store, 12)
     # the run's start goes in with its first call; then every 10 events (5 calls) in one transaction
     assert counts == [0] + [3] * 5 + [13] * 5 + [23]
     assert _in_database(path) == len(result.events)  # the end of the run moved the rest in
@@ -56,24 +50,16 @@ def test_events_wait_in_the_journal_until_a_batch_is_full_then_go_in_together(tm
 
 def test_a_journal_older_than_the_batch_time_goes_in_at_the_next_step(tmp_path, monkeypatch):
     monkeypatch.setattr(journal, "BATCH_SECONDS", 0.0)
-    path = tmp_path / "runs.db"
-    store = RunStore(path)
-    counts: list[int] = []
-
-    def reply(messages):
-        counts.append(_in_database(path))
-        return "ok"
-
-    Engine(ScriptedModel(reply), budget=Budget(max_steps=5), sinks=[store.sink()]).run(Calls(4), "q")
+    counts, _ = _counting(RunStore(tmp_path / "runs.db"), 4)
     assert counts == [0, 3, 5, 7]
 
 
 WRITER = textwrap.dedent(
     """
     import os, signal, sys
-    from ponder import Budget, Engine, ScriptedModel
+    from ponder import Budget, Engine, RunResult, ScriptedModel
     from ponder.store import RunStore, journal
-    from test_store_journal import Calls
+    from calls_strategy import Calls
 
     journal.BATCH_SECONDS = 3600.0
     store = RunStore(sys.argv[1])
