@@ -4,7 +4,8 @@ A strategy is a generator of requests (see :mod:`ponder.requests`). The engine
 sends it the result of each request, and is the one place that
 
 * executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
-  concurrently when the backend allows it; see :mod:`ponder.calls`), each on
+  concurrently when the backend allows it; see :mod:`ponder.engine_calls` and
+  :mod:`ponder.calls`), each on
   the model of the role it names (``root``, ``sub``, ``fast``, ``judge``;
   a role without a model of its own uses the root model),
 * asks the :class:`~ponder.budget.BudgetMeter` to admit every model call, tool
@@ -34,13 +35,13 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from .budget import Budget, BudgetMeter, Cancellation
-from .cache import CompletionCache, MemoryCache, as_cached, lookup
-from .calls import TextObserver, Timed, call_options, complete_all
-from .conversation import with_history
+from .cache import CompletionCache, MemoryCache
+from .calls import TextObserver
+from .engine_calls import generate
 from .engine_children import run_child, run_children
 from .engine_tools import call_tool
-from .errors import ConfigError, StopRun
-from .events import Event, EventSink, ModelCalled, RunFinished, RunStarted, StepRecorded, StepStarted
+from .errors import ConfigError
+from .events import Event, EventSink, RunFinished, RunStarted, StepRecorded
 from .models.base import Model
 from .requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
@@ -48,7 +49,7 @@ from .run_loop import RunLoop
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
 from .text import clean, clean_tree
-from .types import Completion, GenerationOptions, Message, Usage, clean_messages
+from .types import Completion, GenerationOptions, Message, clean_messages
 
 
 class Engine:
@@ -333,108 +334,4 @@ class Engine:
         its exception is put in ``failures`` (the group decides); otherwise a call that failed alone,
         or a whole batch failing, raises its error.
         """
-        of = list(runs) if runs is not None else [run] * len(requests)
-        roles = [r.role or of[i].role for i, r in enumerate(requests)]
-        requests = [r if (m := clean_messages(r.messages)) is r.messages else replace(r, messages=m) for r in requests]
-        if self._history:  # the conversation reaches every call but recursive sub-calls on a slice
-            requests = [
-                r if role == "sub" else replace(r, messages=with_history(r.messages, self._history))
-                for r, role in zip(requests, roles, strict=True)
-            ]
-        models = [self._model_of(r, of[i]) for i, r in enumerate(requests)]
-        options = [
-            call_options(r, self.options, of[i].temperature, of[i].seed, meter, models[i])
-            for i, r in enumerate(requests)
-        ]
-        meter.take_steps(len(requests))
-        indices = []
-        for i, request in enumerate(requests):
-            index = self._take_index()
-            indices.append(index)
-            started = StepStarted(
-                of[i].run_id, self._next_seq(), time.time(), index, request.kind, of[i].depth, len(requests)
-            )
-            self._emit(of[i], started)
-        # recorded results (resume) are matched by step, before any call is made
-        replayed = [
-            self.replay.model_call(index, r.messages, o, r.kind) if self.replay is not None else None
-            for index, r, o in zip(indices, requests, options, strict=True)
-        ]
-        keys, cached, followers = lookup(self._cache, requests, models, options, replayed)
-        done: dict[int, Completion] = {}
-        steps: dict[int, Step] = {}
-        errors: list[BaseException] = []
-
-        failed: dict[int, Exception] = {}
-
-        def record(i: int, outcome: Timed | Exception) -> None:
-            """Record call ``i`` as soon as it completes: durable before the strategy sees it. A failed
-            call is recorded once the batch is known to go on without it (see below)."""
-            if isinstance(outcome, Exception):
-                failed[i] = outcome
-                errors.append(outcome)
-                return
-            req, name, owner = requests[i], models[i].name, of[i]
-            data = dict(req.data)
-            if i in failed:
-                data["error"] = str(failed[i]) or type(failed[i]).__name__
-            if i in cached:
-                data["cached"] = True
-            completion, seconds = outcome
-            key = keys[i]
-            if key is not None and i not in cached and completion.finish_reason != "error" and self._cache:
-                self._cache.put(key, name, completion)
-            usage = completion.usage
-            meter.count(usage)
-            owner.usage.add(usage)
-            owner.by_model.setdefault(name, Usage()).add(usage)
-            steps[i] = Step(
-                indices[i], req.kind, completion.text, owner.run_id, owner.depth, usage, seconds,
-                completion.finish_reason, data=data, model=name,
-            )  # fmt: skip
-            self._emit(
-                owner,
-                ModelCalled(
-                    owner.run_id, self._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
-                    completion.text, completion.finish_reason, usage, seconds, data, name, roles[i],
-                    batch=len(requests), position=i,
-                ),
-            )  # fmt: skip
-            done[i] = completion
-
-        on_text = self.on_text if stream else None
-        try:
-            complete_all(
-                models,
-                requests,
-                options,
-                replayed,
-                indices,
-                record,
-                on_text=on_text,
-                max_concurrency=self.max_concurrency,
-                meter=meter,
-                skip=set(followers),
-            )
-        except StopRun:  # the time ran out mid-batch: the calls that finished stay in the result
-            for i in sorted(steps):
-                of[i].steps.append(steps[i])
-            raise
-        for i, leader in sorted(followers.items()):  # the same call earlier in this batch: its result
-            if leader in done:
-                cached.add(i)
-                record(i, (as_cached(done[leader]), 0.0))
-            else:
-                record(i, failed[leader])
-        if failures is None and errors and (len(requests) == 1 or len(errors) == len(requests)):
-            for i in sorted(steps):
-                of[i].steps.append(steps[i])
-            raise errors[0]  # a call that failed alone, or a whole batch: a clear stop (resume retries it)
-        for i in sorted(failed):  # the others go on: the failure is this element's result, recorded as such
-            why = str(failed[i]) or type(failed[i]).__name__
-            record(i, (Completion("", "error", Usage(), models[i].name, error=why), 0.0))
-        if failures is not None:
-            failures.update(failed)
-        for i in range(len(requests)):  # the steps stay in request order
-            of[i].steps.append(steps[i])
-        return [done[i] for i in range(len(requests))]
+        return generate(self, requests, run, meter, stream, runs=runs, failures=failures)
