@@ -49,7 +49,7 @@ from .run_loop import RunLoop
 from .run_state import Replay, RunState
 from .spec.describe import describe_run
 from .text import clean, clean_tree
-from .types import Completion, GenerationOptions, Message, clean_messages
+from .types import GenerationOptions, Message, clean_messages
 
 
 class Engine:
@@ -276,12 +276,12 @@ class Engine:
     def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any:
         if isinstance(request, Generate):
             meter.admit_calls(1)
-            return self._generate([request], run, meter, stream=True)[0]
+            return generate(self, [request], run, meter, stream=True)[0]
         if isinstance(request, Batch):
             if not request.requests:
                 return []
             meter.admit_calls(len(request.requests))
-            return self._generate(request.requests, run, meter, stream=False)
+            return generate(self, request.requests, run, meter, stream=False)
         if isinstance(request, Record):
             text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
             if text is not request.text or data is not request.data:
@@ -317,21 +317,3 @@ class Engine:
         index = self._index
         self._index += 1
         return index
-
-    def _generate(
-        self,
-        requests: Sequence[Generate],
-        run: RunState,
-        meter: BudgetMeter,
-        stream: bool,
-        *,
-        runs: Sequence[RunState] | None = None,
-        failures: dict[int, Exception] | None = None,
-    ) -> list[Completion]:
-        """Make the calls of ``requests`` (of ``run``, or of ``runs[i]`` each: a group of child runs).
-
-        With ``failures`` given, no call's failure raises: a failed call is an error completion and
-        its exception is put in ``failures`` (the group decides); otherwise a call that failed alone,
-        or a whole batch failing, raises its error.
-        """
-        return generate(self, requests, run, meter, stream, runs=runs, failures=failures)

@@ -20,12 +20,13 @@ diverged stops the whole group.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .budget import BudgetMeter
 from .calls import mix_seed
+from .engine_calls import Engine as CallingEngine
+from .engine_calls import generate
 from .errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
 from .requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
 from .result import RunResult
@@ -36,7 +37,7 @@ from .text import clean
 from .types import Completion, Usage
 
 
-class Engine(Protocol):
+class Engine(CallingEngine, Protocol):
     """What running children needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
 
     def _run(
@@ -69,17 +70,6 @@ class Engine(Protocol):
     ) -> RunResult: ...
 
     def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any: ...
-
-    def _generate(
-        self,
-        requests: Sequence[Generate],
-        run: RunState,
-        meter: BudgetMeter,
-        stream: bool,
-        *,
-        runs: Sequence[RunState] | None = None,
-        failures: dict[int, Exception] | None = None,
-    ) -> list[Completion]: ...
 
 
 #: failures that end the whole group (the run cannot go on), not just one child
@@ -242,7 +232,7 @@ def _call_together(
     failures: dict[int, Exception] = {}
     try:
         meter.admit_calls(len(flat))
-        completions = engine._generate(flat, run, meter, stream=False, runs=owners, failures=failures)
+        completions = generate(engine, flat, run, meter, stream=False, runs=owners, failures=failures)
     except DepthLimit:
         raise
     except StopRun:  # not all of them fit: each child asks on its own, so each gets its own stop
