@@ -35,7 +35,7 @@ from .result import RunResult
 from .run_state import Replay
 from .spec import RunSpec, build_strategy
 from .spec.legacy import spec_from_stored
-from .spec.run import ModelSpec
+from .spec.parts import ModelSpec
 from .stop import parse_stop
 from .store import Replayer, RunStore, StoreError
 from .store.sessions import SessionStore

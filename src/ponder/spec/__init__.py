@@ -18,7 +18,8 @@ from .build import build_strategy, get_strategy, make_verifier, place_options
 from .describe import describe_run, describe_strategy
 from .flags import spec_from_flags, strategy_flags
 from .node import StrategySpec
-from .run import SPEC_VERSION, BudgetSpec, MemorySpec, ModelSpec, RunSpec
+from .parts import BudgetSpec, MemorySpec, ModelSpec
+from .run import SPEC_VERSION, RunSpec
 
 __all__ = [
     "SPEC_VERSION",

@@ -25,7 +25,8 @@ from ..strategies.entry import is_plain
 from ..strategies.registry import entry_of
 from ..types import GenerationOptions
 from .node import StrategySpec
-from .run import BudgetSpec, MemorySpec, ModelSpec, RunSpec
+from .parts import BudgetSpec, MemorySpec, ModelSpec
+from .run import RunSpec
 
 
 class _NotPlainError(Exception):
