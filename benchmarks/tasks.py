@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ponder.eval.generate import DEV_SEED, arithmetic
+from ponder.datasets.templated import DEV_SEED, arithmetic
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

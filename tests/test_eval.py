@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ponder.cli import main
+from ponder.datasets.templated import arithmetic
 from ponder.errors import ConfigError, PonderError
 from ponder.eval import Fields, Item, get_scorer, load_items, select
 from ponder.eval.arms import arms_from_flags
-from ponder.eval.generate import arithmetic
 from ponder.eval.report import markdown, summarize
 from ponder.eval.stats import mcnemar_exact, wilson
 from ponder.store import RunStore

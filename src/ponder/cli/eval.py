@@ -15,8 +15,8 @@ import click
 from rich.console import Console
 
 from ..datasets import HELDOUT, TUNE, direct, word_problems
+from ..datasets.templated import arithmetic, write_jsonl
 from ..eval import EvalOptions, Fields, arms_from_flags, evaluate, load_items, select
-from ..eval.generate import arithmetic, write_jsonl
 from ..eval.report import markdown
 from ..eval.scorers import SCORERS
 from ..spec import RunSpec

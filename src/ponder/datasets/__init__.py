@@ -1,4 +1,5 @@
-"""Generated datasets with exact answers, for evaluations and benchmarks (see :mod:`.arithmetic`)."""
+"""Generated datasets with exact answers, for evaluations and benchmarks (see :mod:`.arithmetic`, and
+:mod:`.templated` for the first, templated word problems)."""
 
 from __future__ import annotations
 

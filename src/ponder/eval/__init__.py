@@ -13,7 +13,6 @@ module                 what it holds
 :mod:`.stats`          Wilson intervals, exact McNemar (scipy)
 :mod:`.report`         summary.json, report.md, report.png (matplotlib)
 :mod:`.runner`         :func:`evaluate`: the whole job
-:mod:`.generate`       generated arithmetic problems
 =====================  ==========================================================
 """
 

@@ -1,10 +1,10 @@
-"""Generated datasets for ``ponder eval``: arithmetic word problems with exact answers.
+"""Templated word problems with exact answers (``ponder generate arithmetic``; the first generator).
 
 Each problem has a 3-digit number and two 2-digit numbers and two operations,
 in one of eight templates written to differ from the ``react`` few-shot
 examples. A seed gives the same problems every time, so a held-out set is a
 seed no prompt or policy was tuned on (the benchmarks' development set is seed
-2026).
+2026, :data:`ponder.datasets.TUNE`). The richer generators are in :mod:`.arithmetic`.
 
     ponder generate arithmetic --items 30 --seed 7 -o heldout.jsonl
 """
@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
+from .arithmetic import TUNE
+
 #: the seed of the benchmarks' development set (benchmarks/tasks.py); held-out sets use other seeds
-DEV_SEED = 2026
+DEV_SEED = TUNE
 
 _TEMPLATES: list[tuple[str, Callable[[int, int, int], int]]] = [
     (
