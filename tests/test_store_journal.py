@@ -13,7 +13,7 @@ import pytest
 
 from calls_strategy import Calls
 from ponder import Budget, Engine, RunResult, ScriptedModel
-from ponder.store import RunStore, journal
+from ponder.store import RunStore, StoreError, journal
 from ponder.store.rows import StoreWarning
 
 
@@ -143,3 +143,72 @@ def test_a_damaged_journal_line_is_skipped_with_a_warning(tmp_path, monkeypatch)
     with pytest.warns(StoreWarning, match="2 unreadable line"):
         store.list_runs()
     assert _in_database(path) == 9 and not orphan.exists()
+
+
+def test_a_journal_is_locked_before_readers_can_see_it(tmp_path, monkeypatch):
+    """A reader listing the folder while a writer makes its journal must not take it for a dead writer's."""
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    seen: list[tuple[list[str], int | None]] = []
+    rename = os.rename
+
+    def watched(source, target):  # the moment before the file gets the name readers look for
+        seen.append((journal.journals(tmp_path / "runs.db-events"), journal.lock_orphan(Path(source))))
+        rename(source, target)
+
+    monkeypatch.setattr(journal.os, "rename", watched)
+    Engine(ScriptedModel(lambda m: "ok"), budget=Budget(max_steps=3), sinks=[store.sink()]).run(Calls(2), "q")
+    assert seen == [([], None)]  # not listed yet, and already locked by its writer
+    assert store.run(store.list_runs()[0]["run_id"])["model_calls"] == 2
+
+
+def test_a_write_cut_short_is_taken_back_and_nothing_after_it_is_lost(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "BATCH_SECONDS", 3600.0)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    sink = store.sink()
+    result = Engine(ScriptedModel(lambda m: "ok"), budget=Budget(max_steps=3), sinks=[sink]).run(Calls(2), "q")
+    events = result.events
+    write = os.write
+    calls = {"n": 0}
+
+    def full_disk(fd, data):  # half of the first write goes out, then the disk is full
+        calls["n"] += 1
+        if calls["n"] == 1:
+            write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+        return write(fd, data)
+
+    other = RunStore(tmp_path / "other.db")
+    root = events[0].run_id
+    other.write_events([(root, events[0])])  # the journal exists, the run has started
+    monkeypatch.setattr(journal.os, "write", full_disk)
+    with pytest.raises(StoreError, match="No space left on device"):
+        other.write_events([(root, events[1]), (root, events[2])])
+    other.write_events([(root, events[3]), (root, events[4])])
+    journal_file = next((tmp_path / "other.db-events").iterdir())
+    assert journal_file.stat().st_size == other._writer._journal.size  # the torn half line is gone
+    with RunStore(tmp_path / "other.db") as reader:
+        assert [e["seq"] for e in reader.events(root)] == [events[0].seq, events[3].seq, events[4].seq]
+
+
+def test_a_journal_line_that_cannot_make_a_runs_row_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    Engine(ScriptedModel(lambda m: "ok"), budget=Budget(max_steps=2), sinks=[store.sink()]).run(Calls(1), "q")
+    orphan = tmp_path / "runs.db-events" / "elsewhere-1-00000000.rows"
+    orphan.write_text("root\t1\troot\trun_started\t1.5\t[]\nroot\t2\troot\trun_finished\t1.5\tnot json\n")
+    with pytest.warns(StoreWarning, match="2 unreadable line"):
+        assert len(store.list_runs()) == 1
+    assert len(store.list_runs()) == 1 and not orphan.exists()  # the next read is fine
+
+
+def test_without_a_journal_folder_events_are_committed_one_step_at_a_time(tmp_path):
+    path = tmp_path / "runs.db"
+    (tmp_path / "runs.db-events").write_text("not a folder")
+    store = RunStore(path)
+    with pytest.warns(StoreWarning, match="committed one step at a time"):
+        counts, _ = _counting(store, 3)
+    assert counts == [0, 3, 5]
+    with pytest.warns(StoreWarning, match="showing what the store holds"):
+        assert store.list_runs()[0]["model_calls"] == 3

@@ -8,12 +8,12 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from .db import Database
 from .errors import StoreError
 from .journal import Row, lines, lock_orphan
-from .rows import StoreWarning
+from .rows import StoreWarning, loads_row
 
 _INSERT_EVENT = (
     "INSERT INTO events (root_id, seq, run_id, type, time, data) VALUES (?, ?, ?, ?, ?, ?)"
@@ -51,7 +51,9 @@ def conflict(where: str) -> StoreError:
 
 def _write_run(conn: Database, row: Row) -> None:
     root_id, _, run_id, kind, when, text = row
-    event: dict[str, Any] = json.loads(text)
+    event = loads_row(text)
+    if not isinstance(event, dict):  # a journal line edited by hand (lines() leaves those out already)
+        return
     if kind == "run_started":
         conn.execute(
             "INSERT INTO runs (run_id, root_id, parent_run_id, depth, strategy, model, question,"
@@ -115,59 +117,73 @@ class Store(Protocol):
 
 
 def refresh_journals(store: Store, directory: Path, present: Sequence[str], own: str | None) -> None:
-    """Absorb the journals in ``present`` but ``own`` (other stores of ``store``'s file): a live writer's up to its last
-    complete line, a gone writer's whole (then the file is removed). A read-only store opens the file for
-    writing just for this, when there is something to move; where it cannot, it warns and reads what the
-    database holds."""
-    todo: list[tuple[str, int | None]] = []
+    """Absorb the journals in ``present`` but ``own`` (other stores of ``store``'s file): a live writer's up to
+    its last complete line, a gone writer's whole (then the file is removed). A read-only store opens the
+    file for writing just for this, when there is something to move. Whatever stands in the way (a file
+    or a database this user cannot write, a lock held too long) is one warning: the reader goes on with
+    what the database holds."""
+    locked: dict[str, int | None] = {}  # the journals with lines to move in, and the lock of those whose writer is gone
     try:
         for name in present:
-            if name == own:
-                continue
-            fd = lock_orphan(directory / name)
-            try:
-                size = os.fstat(fd).st_size if fd is not None else (directory / name).stat().st_size
-            except FileNotFoundError:
-                size = -1
-            if size > consumed(store.db, name) or fd is not None:
-                todo.append((name, fd))
-            elif fd is not None:
-                os.close(fd)
-        if not todo:
+            if name != own:
+                _note(store, directory / name, locked)
+        if not locked:
             return
         db, opened = _writable(store)
-        if db is None:
-            return
         try:
-            with db.transaction() as conn:
-                for name, _ in todo:
-                    _absorb_file(conn, directory, name)
-                gone = [n for (n,) in conn.execute("SELECT name FROM event_journals").fetchall() if n not in present]
-                for name in gone:  # the journal files that were removed: nothing more can come from them
-                    conn.execute("DELETE FROM event_journals WHERE name = ?", (name,))
-            for name, fd in todo:
+            for name in locked:
+                _absorb_file(db, directory, name)
+            with db.transaction() as conn:  # forget the journals whose files are gone: nothing more comes from them
+                for (name,) in conn.execute("SELECT name FROM event_journals").fetchall():
+                    if not (directory / name).exists():
+                        conn.execute("DELETE FROM event_journals WHERE name = ?", (name,))
+            for name, fd in locked.items():
                 if fd is not None:  # its writer is gone, and everything it wrote is in the database now
                     (directory / name).unlink(missing_ok=True)
         finally:
             if opened:
                 db.close()
+    except (OSError, StoreError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        warnings.warn(
+            f"events waiting in the run store's journals ({directory}) could not be moved in ({why});"
+            " showing what the store holds",
+            StoreWarning,
+            stacklevel=4,
+        )
     finally:
-        for _, fd in todo:
+        for fd in locked.values():
             if fd is not None:
                 os.close(fd)
 
 
-def _absorb_file(conn: Database, directory: Path, name: str) -> None:
-    start = consumed(conn, name)
+def _note(store: Store, path: Path, locked: dict[str, int | None]) -> None:
+    """Put the journal at ``path`` in ``locked`` when it has lines to move in or its writer is gone."""
+    fd = lock_orphan(path)
+    try:
+        size = os.fstat(fd).st_size if fd is not None else path.stat().st_size
+    except FileNotFoundError:
+        size = -1
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
+    if fd is not None or size > consumed(store.db, path.name):
+        locked[path.name] = fd
+
+
+def _absorb_file(db: Database, directory: Path, name: str) -> None:
+    """Move the journal ``name`` in, one transaction per part read (another writer waits for one part only)."""
     bad = taken = 0
     while True:
-        rows, end, damaged = lines(directory / name, start)
+        with db.transaction() as conn:
+            start = consumed(conn, name)
+            rows, end, damaged = lines(directory / name, start)
+            if end == start:
+                break
+            taken += insert_rows(conn, rows)
+            set_consumed(conn, name, end)
         bad += damaged
-        if end == start:
-            break
-        taken += insert_rows(conn, rows)
-        start = end
-    set_consumed(conn, name, start)
     if bad:
         warnings.warn(
             f"the run store's journal {directory / name} has {bad} unreadable line(s) (edited by hand?); skipped",
@@ -183,18 +199,10 @@ def _absorb_file(conn: Database, directory: Path, name: str) -> None:
         )
 
 
-def _writable(store: Store) -> tuple[Database | None, bool]:
+def _writable(store: Store) -> tuple[Database, bool]:
     """A connection that can write to ``store``'s file: its own, or (read-only store) one opened for this."""
     if not store.readonly:
         return store.db, False
     from .schema import connect
 
-    try:
-        return connect(Path(store.path)), True
-    except StoreError as exc:
-        warnings.warn(
-            f"events still in the run store's journals could not be moved in ({exc}); showing what the store holds",
-            StoreWarning,
-            stacklevel=4,
-        )
-        return None, False
+    return connect(Path(store.path)), True

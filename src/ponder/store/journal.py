@@ -25,10 +25,12 @@ import os
 import secrets
 import socket
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import StoreError
+from .rows import loads_row
 
 #: events appended between two absorptions, at most, and how long the oldest of them waits, at most
 BATCH_ROWS = 512
@@ -58,27 +60,41 @@ class Journal:
 
     def __init__(self, store: Path) -> None:
         self.directory = directory_of(store)
+        token = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.name = f"{token}.rows"
+        self.path = self.directory / self.name
+        making = self.directory / f"{token}.new"
         try:
-            self.directory.mkdir(mode=0o700, exist_ok=True)
-            self.name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}.rows"
-            self.path = self.directory / self.name
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            self.directory.mkdir(exist_ok=True)
+            # the file is locked before it takes the name readers look for, so none can take it for an orphan
+            self._fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, _mode(store))
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            os.rename(making, self.path)
         except OSError as exc:
             raise StoreError(f"cannot write to the run store's journal {self.directory}: {exc.strerror}") from None
-        fcntl.flock(self._fd, fcntl.LOCK_EX)  # held while this store is open: its writer is alive
+        # a store dropped without close(): its descriptor (and lock) go with it; the next reader moves the rest in
+        self._closer = weakref.finalize(self, os.close, self._fd)
         self.size = 0
         #: the rows appended since the last absorption, each with the byte offset its line ends at
         self.pending: list[tuple[int, Row]] = []
+        #: True once a write failed part-way and could not be undone: the file takes no more lines
+        self.sealed = False
         self._since = 0.0
 
     def append(self, rows: Sequence[Row]) -> None:
         """Append ``rows`` with one write: durable against the death of the process when this returns."""
+        if self.sealed:
+            raise StoreError(f"the run store's journal {self.path} takes no more events (a write failed)")
         encoded = [f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]!r}\t{r[5]}\n".encode() for r in rows]
         view = memoryview(b"".join(encoded))
         try:
             while view:
                 view = view[os.write(self._fd, view) :]
         except OSError as exc:
+            try:  # a write cut short (a full disk) leaves part of a line: take it back
+                os.ftruncate(self._fd, self.size)
+            except OSError:
+                self.sealed = True  # the next lines would join the torn one: this file ends here
             raise StoreError(f"cannot write to the run store's journal {self.path}: {exc.strerror}") from None
         if not self.pending:
             self._since = time.monotonic()
@@ -98,13 +114,21 @@ class Journal:
 
     def close(self, *, remove: bool) -> None:
         """Close the file (releasing the lock); ``remove`` it when everything in it is in the database."""
-        os.close(self._fd)
+        self._closer()
         if remove:
             self.path.unlink(missing_ok=True)
 
 
+def _mode(store: Path) -> int:
+    """A journal holds what the database holds: it gets the database file's permissions."""
+    try:
+        return os.stat(store).st_mode & 0o666
+    except OSError:
+        return 0o600
+
+
 def journals(directory: Path) -> list[str]:
-    """The journal files in ``directory`` (none when it does not exist)."""
+    """The journal files in ``directory`` (none when it does not exist; a ``.new`` file is one being made)."""
     try:
         return sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".rows"))
     except FileNotFoundError:
@@ -145,9 +169,14 @@ def lines(path: Path, start: int) -> tuple[list[Row], int, int]:
     for line in _split(data[:end]):
         try:
             root, seq, run_id, kind, when, text = line.split("\t", 5)
-            rows.append((root, int(seq), run_id, kind, float(when), text))
+            row = (root, int(seq), run_id, kind, float(when), text)
         except ValueError:
             bad += 1
+            continue
+        if kind in ("run_started", "run_finished") and not isinstance(loads_row(text), dict):
+            bad += 1  # its row in the runs table is made from this text
+            continue
+        rows.append(row)
     return rows, start + end, bad
 
 

@@ -8,6 +8,7 @@ cannot hold (an id with a tab or a line break).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .absorb import Store, conflict, consumed, insert_rows, refresh_journals, se
 from .db import Database
 from .errors import StoreError
 from .journal import Journal, Row, directory_of, encodable, journals
+from .rows import StoreWarning
 
 
 class EventWriter:
@@ -25,6 +27,8 @@ class EventWriter:
         self._store = store
         #: where the file's journals are (None: every step is committed at once)
         self._directory = directory_of(Path(store.path)) if journaled else None
+        #: False once this store could not make its journal (a directory it cannot write)
+        self._journaling = journaled and not store.readonly
         self._committed = committed
         #: this store's journal, made at the first event it writes
         self._journal: Journal | None = None
@@ -32,7 +36,8 @@ class EventWriter:
     def write(self, rows: Sequence[Row], *, edge: bool) -> None:
         """Record ``rows`` (durable against the death of the process when this returns); ``edge``: a run
         starts or ends among them, so its row in the runs table is wanted now."""
-        if self._directory is None or not all(encodable(row) for row in rows):
+        journal = self._open_journal() if all(encodable(row) for row in rows) else None
+        if journal is None:
             with self._store.db.transaction() as conn:
                 taken = self._absorb_own(conn) if self._journal is not None else 0
                 taken += insert_rows(conn, rows)
@@ -42,11 +47,24 @@ class EventWriter:
             if taken:
                 raise conflict(str(self._store.path))
             return
-        if self._journal is None:
-            self._journal = Journal(Path(self._store.path))
-        self._journal.append(rows)
-        if edge or self._journal.due():
+        journal.append(rows)
+        if edge or journal.due():
             self.absorb()
+
+    def _open_journal(self) -> Journal | None:
+        """This store's journal, made on first use; None where events are committed at once."""
+        if self._journal is not None and self._journal.sealed:  # a write failed part-way: a fresh file
+            self.absorb()
+            if self._journal is not None:
+                self._journal.close(remove=True)
+                self._journal = None
+        if self._journal is None and self._journaling:
+            try:
+                self._journal = Journal(Path(self._store.path))
+            except StoreError as exc:
+                self._journaling = False
+                warnings.warn(f"{exc}; events are committed one step at a time instead", StoreWarning, stacklevel=5)
+        return self._journal
 
     def absorb(self) -> None:
         """Move this store's journal into the database (one transaction); a long journal starts over. Events
@@ -81,7 +99,11 @@ class EventWriter:
         own = self._journal.name if self._journal is not None else None
         if own is not None:
             self.absorb()
-        names = journals(self._directory)
+        try:
+            names = journals(self._directory)
+        except StoreError as exc:  # e.g. a folder this user cannot read: read what the database holds
+            warnings.warn(f"{exc}; showing what the store holds", StoreWarning, stacklevel=4)
+            return
         if any(name != own for name in names):
             refresh_journals(self._store, self._directory, names, own)
 
