@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+import orjson
+
 from .db import Database
 from .errors import StoreError
 from .journal import Row, lines, lock_orphan
@@ -51,7 +53,10 @@ def conflict(where: str) -> StoreError:
 
 def _write_run(conn: Database, row: Row) -> None:
     root_id, _, run_id, kind, when, text = row
-    event = loads_row(text)
+    try:
+        event = orjson.loads(text)  # what ponder wrote: valid text already
+    except orjson.JSONDecodeError:
+        event = loads_row(text)  # a NaN, an escaped lone surrogate: the careful reader
     if not isinstance(event, dict):  # a journal line edited by hand (lines() leaves those out already)
         return
     if kind == "run_started":

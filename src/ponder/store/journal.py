@@ -7,7 +7,7 @@ and twice that inside an engine's loop. So the events of a step are first append
 events survive the death of the process (``kill -9``), exactly as a commit would (an OS crash or a power
 cut may lose the last ones, as with ``synchronous=NORMAL``; never earlier ones). The journal is moved
 into the database (*absorbed*) in one transaction every :data:`BATCH_ROWS` events, after
-:data:`BATCH_SECONDS`, at the start and end of every run and child run, before anything reads the store,
+:data:`BATCH_SECONDS`, at the end of every top-level run, before anything reads the store,
 and when the store closes.
 
 A journal's lines are ``root \\t seq \\t run_id \\t type \\t time \\t json``; an absorbed prefix is

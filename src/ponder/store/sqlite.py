@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ..events import Event, RunFinished, RunStarted
+from ..events import Event, RunFinished
 from ..text import clean_tree, is_clean
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
@@ -95,13 +95,13 @@ class RunStore:
         A SQLite file store appends them to its journal with one write and moves them into the database
         in batches (see :mod:`ponder.store.journal`); other stores commit them in one transaction."""
         rows: list[Row] = []
-        edge = False  # a run starts or ends: its row in the runs table is wanted now
+        edge = False  # a top-level run ends: the store holds all of it when the run returns
         for root_id, event in events:
             text = event.to_json()
             if not is_clean(text):  # the engine's events are valid text already; an event made elsewhere may not be
                 text = json.dumps(clean_tree(event.to_dict()), ensure_ascii=False)
             rows.append((root_id, event.seq, event.run_id, event.type, event.time, text))
-            edge = edge or isinstance(event, RunStarted | RunFinished)
+            edge = edge or (isinstance(event, RunFinished) and event.run_id == root_id)
         self._writer.write(rows, edge=edge)
 
     def _committed(self, rows: int) -> None:

@@ -1,7 +1,7 @@
 """How a store's events reach its database: through the store's journal, or one transaction per step.
 
 A SQLite file store appends each step's rows to its journal (:mod:`ponder.store.journal`) and moves
-them in when a batch is due, a run starts or ends, something reads, or the store closes. A
+them in when a batch is due, a top-level run ends, something reads, or the store closes. A
 PostgreSQL store (and ``:memory:``) commits each step's rows at once, as does a row the journal
 cannot hold (an id with a tab or a line break).
 """
@@ -35,7 +35,7 @@ class EventWriter:
 
     def write(self, rows: Sequence[Row], *, edge: bool) -> None:
         """Record ``rows`` (durable against the death of the process when this returns); ``edge``: a run
-        starts or ends among them, so its row in the runs table is wanted now."""
+        ends among them (a top-level run), so the store should hold all of it now."""
         journal = self._open_journal() if all(encodable(row) for row in rows) else None
         if journal is None:
             with self._store.db.transaction() as conn:
