@@ -17,6 +17,12 @@ from ponder.store import RunStore, StoreError, journal
 from ponder.store.rows import StoreWarning
 
 
+@pytest.fixture(autouse=True)
+def journal_from_the_first_step(monkeypatch):
+    """These tests look at the journal: it is made at the first write (not after the first few steps)."""
+    monkeypatch.setattr(journal, "DIRECT_WRITES", 0)
+
+
 def _in_database(path) -> int:
     """Events in the database itself (not counting what waits in a journal)."""
     with sqlite3.connect(path) as conn:
@@ -48,6 +54,18 @@ def test_events_wait_in_the_journal_until_a_batch_is_full_then_go_in_together(tm
     assert not list((tmp_path / "runs.db-events").iterdir())
 
 
+def test_a_short_run_makes_no_journal_its_steps_are_committed_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "DIRECT_WRITES", 8)
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    counts, result = _counting(store, 5)
+    assert counts == [0, 3, 5, 7, 9]  # each step in the database before the next call
+    assert not (tmp_path / "runs.db-events").exists()
+    counts, _ = _counting(store, 5)  # the store's writes 7 to 12: from the ninth on, into a journal
+    assert counts[:3] == [len(result.events), len(result.events) + 3, len(result.events) + 5]
+    assert len(list((tmp_path / "runs.db-events").iterdir())) == 1
+
+
 def test_a_journal_older_than_the_batch_time_goes_in_at_the_next_step(tmp_path, monkeypatch):
     monkeypatch.setattr(journal, "BATCH_SECONDS", 0.0)
     counts, _ = _counting(RunStore(tmp_path / "runs.db"), 4)
@@ -62,6 +80,7 @@ WRITER = textwrap.dedent(
     from calls_strategy import Calls
 
     journal.BATCH_SECONDS = 3600.0
+    journal.DIRECT_WRITES = 0
     store = RunStore(sys.argv[1])
     def reply(messages):
         if len(model.calls) == 7:

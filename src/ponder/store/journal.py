@@ -32,6 +32,9 @@ from pathlib import Path
 from .errors import StoreError
 from .rows import loads_row
 
+#: the first writes of a store are committed at once, no journal made: a short run (a server's request,
+#: one model call) costs less that way than a journal file made, locked and removed
+DIRECT_WRITES = 8
 #: events appended between two absorptions, at most, and how long the oldest of them waits, at most
 BATCH_ROWS = 512
 BATCH_SECONDS = 1.0

@@ -1,9 +1,10 @@
 """How a store's events reach its database: through the store's journal, or one transaction per step.
 
-A SQLite file store appends each step's rows to its journal (:mod:`ponder.store.journal`) and moves
-them in when a batch is due, a top-level run ends, something reads, or the store closes. A
-PostgreSQL store (and ``:memory:``) commits each step's rows at once, as does a row the journal
-cannot hold (an id with a tab or a line break).
+A SQLite file store commits its first few steps at once (a short run is cheaper without a journal
+file), then appends each step's rows to its journal (:mod:`ponder.store.journal`) and moves them in
+when a batch is due, a top-level run ends, something reads, or the store closes. A PostgreSQL store
+(and ``:memory:``) commits each step's rows at once, as does a row the journal cannot hold (an id
+with a tab or a line break).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import journal as journal_module
 from .absorb import Store, conflict, consumed, insert_rows, refresh_journals, set_consumed
 from .db import Database
 from .errors import StoreError
@@ -30,13 +32,16 @@ class EventWriter:
         #: False once this store could not make its journal (a directory it cannot write)
         self._journaling = journaled and not store.readonly
         self._committed = committed
-        #: this store's journal, made at the first event it writes
+        #: this store's journal, made once it has written :data:`~ponder.store.journal.DIRECT_WRITES` times
         self._journal: Journal | None = None
+        self._writes = 0
 
     def write(self, rows: Sequence[Row], *, edge: bool) -> None:
         """Record ``rows`` (durable against the death of the process when this returns); ``edge``: a run
         ends among them (a top-level run), so the store should hold all of it now."""
-        journal = self._open_journal() if all(encodable(row) for row in rows) else None
+        self._writes += 1
+        direct = self._writes <= journal_module.DIRECT_WRITES and self._journal is None
+        journal = None if direct or not all(encodable(row) for row in rows) else self._open_journal()
         if journal is None:
             with self._store.db.transaction() as conn:
                 taken = self._absorb_own(conn) if self._journal is not None else 0
