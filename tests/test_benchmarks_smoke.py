@@ -1,4 +1,4 @@
-"""The engine-overhead benchmark still runs and prints its table (so the script cannot rot).
+"""The benchmark scripts still run and print their tables (so the scripts cannot rot).
 
 Only the shape of the output is checked, never a timing.
 """
@@ -6,6 +6,7 @@ Only the shape of the output is checked, never a timing.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -110,3 +111,28 @@ def test_remote_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     rows = [line for line in out.splitlines() if line.startswith("| this checkout |")]
     assert [row.split("|")[2].strip() for row in rows] == list(bench.CONFIGS)
     assert re.fullmatch(rf"\| this checkout \| raw openai loop \| {NUMBER} \| {NUMBER} \| \+0\.00 \| 1\.00 \|", rows[0])
+
+
+# the recursive REPL benchmarks (tiny sizes)
+
+
+def test_repl_throughput_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("repl_throughput")
+    assert bench.main(["--tokens", "4000", "--calls", "12", "--delay", "0", "--concurrency", "1,4"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[2] == "12" and cells[-1] == "yes"  # every sub-call made, the count exact
+
+
+def test_long_context_suite_prints_its_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("long_context")
+    out_json, out_png = tmp_path / "lc.json", tmp_path / "lc.png"
+    argv = ["--sizes", "2k", "--per-size", "1", "--modes", "code", "--out", str(out_json), "--plot", str(out_png)]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\| [a-z_]+ \| 2,000 \| code \|", line)]
+    assert len(rows) == 4 and all("| 1/1 |" in r for r in rows)  # the machinery answers every kind exactly
+    assert out_png.stat().st_size > 0 and len(json.loads(out_json.read_text())["rows"]) == 4

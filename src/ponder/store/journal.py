@@ -26,7 +26,7 @@ import secrets
 import socket
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import StoreError
@@ -169,7 +169,7 @@ def lines(path: Path, start: int) -> tuple[list[Row], int, int]:
     end = data.rfind(b"\n") + 1
     rows: list[Row] = []
     bad = 0
-    for line in _split(data[:end]):
+    for line in data[: end - 1].decode("utf-8", "replace").split("\n") if end else ():
         try:
             root, seq, run_id, kind, when, text = line.split("\t", 5)
             row = (root, int(seq), run_id, kind, float(when), text)
@@ -181,9 +181,3 @@ def lines(path: Path, start: int) -> tuple[list[Row], int, int]:
             continue
         rows.append(row)
     return rows, start + end, bad
-
-
-def _split(data: bytes) -> Iterator[str]:
-    if not data:
-        return iter(())
-    return iter(data[:-1].decode("utf-8", "replace").split("\n"))
