@@ -4,6 +4,8 @@
 spec                backend
 ==================  =====================================================
 ``smollm2``         the embedded SmolLM2-135M-Instruct (default), in-process
+``coder``           Qwen2.5-Coder-1.5B-Instruct (also ``qwen2.5-coder-1.5b``), same backend,
+                    writes code; from the ``coder`` extra, assembled on first use
 ``gguf:PATH``       any local GGUF file, same in-process backend
 ``openai:MODEL``    an OpenAI-compatible server (``base_url``/``OPENAI_BASE_URL``)
 ``scripted``        a fake that echoes the last user message (for trying things)
@@ -54,6 +56,12 @@ def _smollm2(arg: str, base_url: str | None, **options: Any) -> Model:
     return LlamaCppModel(smollm2_path(), name="smollm2", **options)
 
 
+def _coder(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .coder import load_coder
+
+    return load_coder(arg, base_url, **options)
+
+
 def _gguf(arg: str, base_url: str | None, **options: Any) -> Model:
     from .llama_cpp import LlamaCppModel
 
@@ -77,7 +85,16 @@ def _scripted(arg: str, base_url: str | None, **options: Any) -> Model:
     return model
 
 
-BUILTIN: dict[str, Factory] = {"smollm2": _smollm2, "gguf": _gguf, "openai": _openai, "scripted": _scripted}
+BUILTIN: dict[str, Factory] = {
+    "smollm2": _smollm2,
+    "coder": _coder,
+    "qwen2.5-coder-1.5b": _coder,
+    "gguf": _gguf,
+    "openai": _openai,
+    "scripted": _scripted,
+}
+#: backends named without an argument (``NAME``, never ``NAME:ARG``)
+BARE = frozenset({"smollm2", "coder", "qwen2.5-coder-1.5b", "scripted"})
 
 
 @cache
@@ -111,9 +128,11 @@ def load_model(spec: str = DEFAULT_MODEL, *, base_url: str | None = None, **opti
     spec = spec.strip()
     kind, sep, arg = spec.partition(":")
     factory = backends().get(kind)
-    if factory is None or (kind in ("smollm2", "scripted") and sep):
+    if factory is None or (kind in BARE and sep):
         plugins = "".join(f", {name}" for name in _plugins())
-        raise ModelNotFoundError(f"unknown model {spec!r} (use smollm2, gguf:PATH, openai:MODEL or scripted{plugins})")
+        raise ModelNotFoundError(
+            f"unknown model {spec!r} (use smollm2, coder, gguf:PATH, openai:MODEL or scripted{plugins})"
+        )
     return factory(arg, base_url, **options)
 
 
@@ -135,8 +154,14 @@ def list_backends() -> list[BackendInfo]:
         smol, smol_ok = str(exc), False
     if not has_llama:
         smol = "needs llama-cpp-python"
+    from .coder import ALIAS, CODER, NAME
+
+    coder_ok, coder = CODER.status()
+    if not has_llama:
+        coder_ok, coder = False, "needs llama-cpp-python"
     return [
         BackendInfo("smollm2", smol_ok, smol),
+        BackendInfo(ALIAS, coder_ok, f"{coder} (also --model {NAME})"),
         BackendInfo("gguf:PATH", has_llama, "any local GGUF file" if has_llama else "needs llama-cpp-python"),
         BackendInfo(
             "openai:MODEL",
