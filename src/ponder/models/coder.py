@@ -8,8 +8,9 @@ GGUF (the last one less). The first load assembles them into ``~/.cache/ponder/m
 so ``recursive`` runs in code mode with it as the root.
 
 The window: the model was trained for 32,768 tokens and that is the default ``n_ctx``. Its
-KV cache at that size is 28 layers × 2 × 256 × 32,768 × 2 bytes ≈ 0.94 GB; measured, a process
-with it loaded holds about 2.2 GB (the README's model table). ``--context-window`` / a model's
+KV cache at that size is 28 layers × 2 × 256 × 32,768 × 2 bytes ≈ 0.94 GB; measured (2026-12-06),
+a process that loaded it peaked at 2.7 GB resident (the mapped weights included), and one that also
+loaded a second copy with ``n_ctx=8192`` at 4.7 GB. ``--context-window`` / a model's
 ``context_window`` sets a smaller one.
 """
 
