@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@bash scripts/install-system-deps.sh
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,coder]'
 	@touch $(STAMP)
 
 demo: setup

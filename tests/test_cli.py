@@ -59,7 +59,7 @@ def test_models_lists_backends(capsys):
     code, out, _ = run_cli(capsys, "models", "--json")
     assert code == 0
     specs = {b["spec"]: b for b in json.loads(out)}
-    assert set(specs) == {"smollm2", "gguf:PATH", "openai:MODEL", "scripted"}
+    assert set(specs) == {"smollm2", "coder", "gguf:PATH", "hf:REPO/FILE", "openai:MODEL", "scripted"}
     assert specs["scripted"]["available"] is True
 
 
@@ -108,7 +108,7 @@ def test_real_process_exit_code_and_no_traceback():
     assert proc.returncode == 1
     assert (
         proc.stderr.strip()
-        == "ponder: error: unknown model 'nosuch' (use smollm2, gguf:PATH, openai:MODEL or scripted)"
+        == "ponder: error: unknown model 'nosuch' (use smollm2, coder, gguf:PATH, hf:REPO/FILE, openai:MODEL or scripted)"
     )
     assert proc.stdout == ""
 

@@ -18,7 +18,7 @@ from .numbers import FiniteFloat, Whole
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", type=Whole(0, 65535), default=8000, show_default=True)
 @click.option("--model", "-m", "model_spec", default=DEFAULT_MODEL, show_default=True,
-              help="The backend strategies run on: smollm2, gguf:PATH, openai:MODEL or scripted.")  # fmt: skip
+              help="The backend strategies run on: smollm2, coder, gguf:PATH, hf:REPO/FILE, openai:MODEL or scripted.")  # fmt: skip
 @click.option("--base-url", default=None, help="Base URL of the upstream OpenAI-compatible server.")
 @click.option("--tools", "tool_spec", default="", help="Tools react gets: calculator,python,search:DIR,...")
 @click.option("--store", "store_path", metavar="FILE|URL", default=None,

@@ -25,7 +25,7 @@ from .strategy_options import strategy_options
 F = TypeVar("F", bound=Callable[..., Any])
 
 _POSITIVE = COUNT
-_MODEL_HELP = "smollm2, gguf:PATH, openai:MODEL or scripted."
+_MODEL_HELP = "smollm2, coder, gguf:PATH, hf:REPO/FILE, openai:MODEL or scripted."
 
 
 def spec_options(*, trace: bool = True) -> Callable[[F], F]:

@@ -59,7 +59,7 @@ class LlamaCppModel:
     supports_tools = False
     supports_concurrency = False
     supports_grammar = True
-    #: small local models cannot write the code of recursive code mode
+    #: small local models cannot write the code of recursive code mode (``coder`` can: ``writes_code=True``)
     writes_code = False
 
     def __init__(
@@ -72,6 +72,7 @@ class LlamaCppModel:
         prefix_cache: bool = True,
         seed: int = 0,
         sharing: Sharing | None = None,
+        writes_code: bool = False,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -80,6 +81,7 @@ class LlamaCppModel:
         self.path = Path(path)
         self.name = name or f"gguf:{self.path}"
         self.spec = self.name
+        self.writes_code = writes_code
         self.prefix_cache = prefix_cache
         self.threads = threads or default_threads()
         self.sharing = resolve_sharing(sharing, DEFAULT_SHARING)

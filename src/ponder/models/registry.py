@@ -4,7 +4,10 @@
 spec                backend
 ==================  =====================================================
 ``smollm2``         the embedded SmolLM2-135M-Instruct (default), in-process
+``coder``           Qwen2.5-Coder-1.5B-Instruct (also ``qwen2.5-coder-1.5b``), same backend,
+                    writes code; from the ``coder`` extra, assembled on first use
 ``gguf:PATH``       any local GGUF file, same in-process backend
+``hf:REPO/FILE``    a GGUF from the Hugging Face Hub (or ``hf:REPO[:QUANT]``), through its cache
 ``openai:MODEL``    an OpenAI-compatible server (``base_url``/``OPENAI_BASE_URL``)
 ``scripted``        a fake that echoes the last user message (for trying things)
 ==================  =====================================================
@@ -54,6 +57,12 @@ def _smollm2(arg: str, base_url: str | None, **options: Any) -> Model:
     return LlamaCppModel(smollm2_path(), name="smollm2", **options)
 
 
+def _coder(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .coder import load_coder
+
+    return load_coder(arg, base_url, **options)
+
+
 def _gguf(arg: str, base_url: str | None, **options: Any) -> Model:
     from .llama_cpp import LlamaCppModel
 
@@ -61,6 +70,13 @@ def _gguf(arg: str, base_url: str | None, **options: Any) -> Model:
     if not path.is_file():
         raise ModelNotFoundError(f"no GGUF file at {path}")
     return LlamaCppModel(path, name=f"gguf:{arg}", **options)
+
+
+def _hf(arg: str, base_url: str | None, **options: Any) -> Model:
+    from .hub import resolve
+    from .llama_cpp import LlamaCppModel
+
+    return LlamaCppModel(resolve(arg), name=f"hf:{arg}", **options)
 
 
 def _openai(arg: str, base_url: str | None, **options: Any) -> Model:
@@ -77,7 +93,17 @@ def _scripted(arg: str, base_url: str | None, **options: Any) -> Model:
     return model
 
 
-BUILTIN: dict[str, Factory] = {"smollm2": _smollm2, "gguf": _gguf, "openai": _openai, "scripted": _scripted}
+BUILTIN: dict[str, Factory] = {
+    "smollm2": _smollm2,
+    "coder": _coder,
+    "qwen2.5-coder-1.5b": _coder,
+    "gguf": _gguf,
+    "hf": _hf,
+    "openai": _openai,
+    "scripted": _scripted,
+}
+#: backends named without an argument (``NAME``, never ``NAME:ARG``)
+BARE = frozenset({"smollm2", "coder", "qwen2.5-coder-1.5b", "scripted"})
 
 
 @cache
@@ -111,9 +137,11 @@ def load_model(spec: str = DEFAULT_MODEL, *, base_url: str | None = None, **opti
     spec = spec.strip()
     kind, sep, arg = spec.partition(":")
     factory = backends().get(kind)
-    if factory is None or (kind in ("smollm2", "scripted") and sep):
+    if factory is None or (kind in BARE and sep):
         plugins = "".join(f", {name}" for name in _plugins())
-        raise ModelNotFoundError(f"unknown model {spec!r} (use smollm2, gguf:PATH, openai:MODEL or scripted{plugins})")
+        raise ModelNotFoundError(
+            f"unknown model {spec!r} (use smollm2, coder, gguf:PATH, hf:REPO/FILE, openai:MODEL or scripted{plugins})"
+        )
     return factory(arg, base_url, **options)
 
 
@@ -128,6 +156,7 @@ def list_backends() -> list[BackendInfo]:
     """Each backend kind and whether it can be used on this machine, without loading any model."""
     has_llama = importlib.util.find_spec("llama_cpp") is not None
     has_openai = importlib.util.find_spec("openai") is not None
+    has_hub = importlib.util.find_spec("huggingface_hub") is not None
     try:
         smol = f"embedded model at {smollm2_path()}"
         smol_ok = has_llama
@@ -135,9 +164,23 @@ def list_backends() -> list[BackendInfo]:
         smol, smol_ok = str(exc), False
     if not has_llama:
         smol = "needs llama-cpp-python"
+    from .coder import ALIAS, CODER, NAME
+    from .hub import INSTALL as HUB_INSTALL
+
+    coder_ok, coder = CODER.status()
+    if not has_llama:
+        coder_ok, coder = False, "needs llama-cpp-python"
     return [
         BackendInfo("smollm2", smol_ok, smol),
+        BackendInfo(ALIAS, coder_ok, f"{coder} (also --model {NAME})"),
         BackendInfo("gguf:PATH", has_llama, "any local GGUF file" if has_llama else "needs llama-cpp-python"),
+        BackendInfo(
+            "hf:REPO/FILE",
+            has_llama and has_hub,
+            "a GGUF from Hugging Face: hf:OWNER/REPO/FILE.gguf or hf:OWNER/REPO[:QUANT], through its cache"
+            if has_hub
+            else f"needs huggingface_hub: {HUB_INSTALL}",
+        ),
         BackendInfo(
             "openai:MODEL",
             has_openai,
