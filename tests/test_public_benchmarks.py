@@ -95,13 +95,33 @@ def test_auto_scorer_picks_the_benchmark_scorer():
 @pytest.mark.skipif(not (SHARED / "gsm8k" / "test.jsonl").is_file(), reason="needs ../shared/data")
 def test_generate_slices_of_the_public_benchmarks(tmp_path, capsys):
     out = tmp_path / "g.jsonl"
-    assert main(["generate", "gsm8k", "--source", str(SHARED / "gsm8k" / "test.jsonl"), "--range", "5:8", "-o", str(out)]) == 0
+    assert (
+        main(["generate", "gsm8k", "--source", str(SHARED / "gsm8k" / "test.jsonl"), "--range", "5:8", "-o", str(out)])
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["gsm8k-5", "gsm8k-6", "gsm8k-7"] and all(r["answer"].isdigit() for r in rows)
     out24 = tmp_path / "24.jsonl"
-    assert main(["generate", "game24", "--source", str(SHARED / "game24" / "24.csv"), "--range", "900:902", "-o", str(out24)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "game24",
+                "--source",
+                str(SHARED / "game24" / "24.csv"),
+                "--range",
+                "900:902",
+                "-o",
+                str(out24),
+            ]
+        )
+        == 0
+    )
     assert [json.loads(line)["id"] for line in out24.read_text().splitlines()] == ["game24-900", "game24-901"]
-    assert main(["generate", "game24", "--source", str(SHARED / "game24" / "24.csv"), "--range", "9:3", "-o", str(out24)]) == 1
+    assert (
+        main(["generate", "game24", "--source", str(SHARED / "game24" / "24.csv"), "--range", "9:3", "-o", str(out24)])
+        == 1
+    )
     assert "empty" in capsys.readouterr().err
 
 
