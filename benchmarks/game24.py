@@ -96,7 +96,7 @@ class FewShot:
 
     def run(self, question: str) -> ponder.requests.StrategyGen:
         numbers = question.split(":")[-1].strip()
-        completion = yield ponder.Generate.of(chat_prompt(self.prompt, numbers=numbers), kind="answer")
+        completion = yield ponder.Generate.of(chat_prompt(self.prompt, question=numbers), kind="answer")
         return ponder.Outcome(completion.text.strip())
 
 

@@ -22,6 +22,7 @@ from ..eval.scorers import SCORERS
 from ..spec import RunSpec
 from ..strategies import entries
 from .eval_progress import EvalProgress
+from .public_data import COMMANDS
 from .spec_options import given_flags, spec_options
 
 
@@ -181,7 +182,11 @@ def eval_command(
 
 @click.group("generate")
 def generate() -> None:
-    """Write generated datasets for ponder eval."""
+    """Write generated datasets (and slices of public benchmarks) for ponder eval."""
+
+
+for _command in COMMANDS:
+    generate.add_command(_command)
 
 
 @generate.command("arithmetic")

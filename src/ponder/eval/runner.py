@@ -28,7 +28,7 @@ from .execute import ItemResult, Task
 from .local import Backend, Threads, local_backend
 from .report import summarize, write_reports
 from .results import ResultsFile, record_run
-from .scorers import Compare, get_scorer
+from .scorers import get_scorer
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,14 @@ class EvalStoppedError(PonderError):
 
 
 def pick_scorer(spec: str, items: Sequence[Item]) -> str:
-    """``auto``: ``number`` when every gold answer is a number, else ``exact``."""
+    """``auto``: ``humaneval``/``game24`` for records of those benchmarks (``ponder generate``), else ``number``
+    when every gold answer is a number, else ``exact``."""
     if spec != "auto":
         return spec
+    if items and all("entry_point" in i.record and "test" in i.record for i in items):
+        return "humaneval"
+    if items and all("numbers" in i.record for i in items):
+        return "game24"
     golds = [i.gold for i in items if i.gold is not None]
     if golds and all(number_key(g) is not None for g in golds):
         return "number"
@@ -83,9 +88,10 @@ def evaluate(
         raise ConfigError("nothing to evaluate: give --strategy or --spec")
     scorer_spec = pick_scorer(options.scorer, items)
     scorer = get_scorer(scorer_spec)
-    if isinstance(scorer, Compare):
+    check = getattr(scorer, "check", None)  # scorers with needs of their own: fail now, with one line
+    if check is not None:
         for item in items:
-            scorer.check(item)
+            check(item)
     for arm in arms:  # a spec an item's context does not fit fails now, with its one line
         arm.for_item(items[0])
     out = options.out

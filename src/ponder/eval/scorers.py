@@ -13,6 +13,8 @@ spec                       correct when
 ``python:MODULE:FUNC``     ``FUNC(answer, gold, record)`` says so: a bool, a score in [0, 1]
                            (correct from 0.5), or ``{"score": s, "correct": c}``
 ``judge``                  an LM judge (the ``judge`` model role) says CORRECT
+``game24``                 the answer's expression solves the item's Game of 24 puzzle
+``humaneval``              the answer's function passes the item's hidden tests, in the sandbox
 =========================  =============================================================
 
 Every scorer gives a :class:`Score`: a number in [0, 1] and whether it counts as
@@ -38,7 +40,7 @@ from ..types import GenerationOptions, user
 from ..verifiers.judge import GRAMMAR, parse_judgement
 from .data import Item
 
-SCORERS = ("exact", "number", "contains", "regex:PAT", "choice", "python:MODULE:FUNC", "judge")
+SCORERS = ("exact", "number", "contains", "regex:PAT", "choice", "python:MODULE:FUNC", "judge", "game24", "humaneval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,4 +247,8 @@ def get_scorer(spec: str) -> Scorer:
         return scorer
     if spec == "judge":
         return Judge()
+    if spec in ("game24", "humaneval"):
+        from .task_scorers import Game24Scorer, HumanEvalScorer
+
+        return Game24Scorer() if spec == "game24" else HumanEvalScorer()
     raise ConfigError(f"unknown scorer {spec!r} (use {', '.join(SCORERS)})")

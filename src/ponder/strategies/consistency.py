@@ -60,14 +60,15 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from .. import prompts, steps
+from .. import steps
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
 from ..numbers import finite, whole
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
 from ..stop import Tally, VoteStopPolicy, next_wave, require_state, vote_state
-from ..types import Completion, system, user
+from ..types import Completion
 from ..verifiers.base import Verifier
+from .asking import PROMPT_OPTION, ask
 from .entry import Option, Slot, StrategyEntry
 
 _FINISHED = frozenset({"answered", "converged"})
@@ -98,6 +99,8 @@ class Consistency:
     seed: int = 0
     answer: Literal["sample", "extracted"] = "sample"
     system_prompt: str | None = None
+    #: a packaged prompt for the samples (see :mod:`.asking`), instead of the system prompt
+    prompt: str | None = None
     name: str = "consistency"
     #: sample 0 is greedy (temperature 0); it stands unless another answer has a majority (see the module docs)
     anchor: bool = False
@@ -198,8 +201,7 @@ class Consistency:
                 outcome: Outcome = yield Child(self.inner, question, temperature, self.seed + sample)
                 out.append((outcome.answer, outcome.stop_reason in _FINISHED, 0))  # child tokens are not visible here
             return out
-        sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
-        messages = [system(sys_prompt), user(question)]
+        messages = ask(question, self.prompt, self.system_prompt)
         requests = Generate.samples(messages, steps.SAMPLE, self._temperature, self.seed, ids, "sample")
         if len(requests) == 1:
             completions: list[Completion] = [(yield requests[0])]
@@ -296,6 +298,7 @@ ENTRY = StrategyEntry(
         Option("margin", float, "Stop at this lead.", "--margin", minimum=0, open_min=True, nullable=True),
         Option("seed", int, "consistency: the first sample's seed (default: the run's --seed)."),
         Option("answer", str, "consistency: the sample's text or the extracted key.", choices=("sample", "extracted")),
+        PROMPT_OPTION,
     ),
     slots=(Slot("inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner"),),
     verifier_field="weigh",  # the spec key is "verifier" (as everywhere); "weigh" is the field

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import prompts, steps
+from .. import steps
 from ..requests import Generate, Outcome, StrategyGen
-from ..types import system, user
+from .asking import PROMPT_OPTION, ask
 from .entry import StrategyEntry
 
 
 @dataclass(frozen=True, slots=True)
 class Single:
-    """Ask once, answer with what comes back."""
+    """Ask once, answer with what comes back (``prompt``: a packaged prompt, see :mod:`.asking`)."""
 
     system_prompt: str | None = None
+    prompt: str | None = None
     name: str = "single"
 
     def run(self, question: str) -> StrategyGen:
-        sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
-        completion = yield Generate.of([system(sys_prompt), user(question)], kind=steps.ANSWER)
+        completion = yield Generate.of(ask(question, self.prompt, self.system_prompt), kind=steps.ANSWER)
         return Outcome(completion.text.strip(), "answered")
 
 
-ENTRY = StrategyEntry("single", Single, "one pass, the baseline", calls=lambda options, slots: 1)
+ENTRY = StrategyEntry(
+    "single", Single, "one pass, the baseline", options=(PROMPT_OPTION,), calls=lambda options, slots: 1
+)

@@ -9,6 +9,7 @@ spec                   verifier
 ``grounded:FILE``      the answer's numbers and quotes must occur in FILE
 ``python``             the code in the answer must run in the sandbox
 ``tests:FILE``         the code in the answer plus the tests in FILE must pass in the sandbox
+``examples``           the code in the answer must pass the examples its question shows (docstring)
 ``agree[:K[:T]]``      K fresh samples (default 3), agreement >= T (default 0.6)
 =====================  =========================================================
 """
@@ -25,10 +26,11 @@ from ..tools.specs import default_sandbox
 from .agreement import Agreement
 from .base import Verifier, contains, matches
 from .code import CodeCheck
+from .examples import ExamplesCheck
 from .grounded import Grounded
 from .judge import Judge
 
-KNOWN = "judge, contains:TEXT, regex:PATTERN, grounded:FILE, python, tests:FILE, agree[:K[:T]]"
+KNOWN = "judge, contains:TEXT, regex:PATTERN, grounded:FILE, python, tests:FILE, examples, agree[:K[:T]]"
 
 
 def parse_verifier(
@@ -49,10 +51,12 @@ def parse_verifier(
         return matches(arg)
     if name == "grounded" and arg:
         return Grounded.from_file(arg.strip())
-    if name in ("python", "tests") and (bool(arg) == (name == "tests")):
+    if name in ("python", "tests", "examples") and (bool(arg) == (name == "tests")):
         factory = sandbox_factory or default_sandbox
         tool = python_tool(factory(), owns_sandbox=True)
         try:
+            if name == "examples":
+                return ExamplesCheck(tool)
             return CodeCheck.from_file(tool, arg.strip()) if name == "tests" else CodeCheck(tool)
         except BaseException:
             tool.close()
