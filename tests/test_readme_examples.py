@@ -1,6 +1,6 @@
-"""The README's Python examples run as written.
+"""The Python examples of the README and of docs/*.md run as written.
 
-Every fenced ```python block of README.md is one example, run on its own (a
+Every fenced ```python block of README.md (and of each page under docs/) is one example, run on its own (a
 fresh namespace, in a temporary working directory, with the test run store).
 A block whose text contains the marker comment ``# needs the embedded model``
 is only compiled: it loads SmolLM2, which unit tests do not. Every other block
@@ -18,20 +18,27 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+#: the documents whose examples run: the README, then every page under docs/
+DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))
 #: a block containing this comment is compiled but not run
 NEEDS_MODEL = "# needs the embedded model"
 _BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 
 
-def blocks() -> list[tuple[int, str]]:
-    """(line number, source) of each ```python block of the README."""
-    text = README.read_text(encoding="utf-8")
+def blocks(document: Path = README) -> list[tuple[int, str]]:
+    """(line number, source) of each ```python block of ``document``."""
+    text = document.read_text(encoding="utf-8")
     return [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _BLOCK.finditer(text)]
 
 
-def _id(block: tuple[int, str]) -> str:
-    return f"README.md:{block[0]}"
+def _all_blocks() -> list[tuple[str, int, str]]:
+    return [(doc.relative_to(ROOT).as_posix(), line, source) for doc in DOCUMENTS for line, source in blocks(doc)]
+
+
+def _id(block: tuple[str, int, str]) -> str:
+    return f"{block[0]}:{block[1]}"
 
 
 def test_the_readme_has_runnable_examples() -> None:
@@ -41,10 +48,14 @@ def test_the_readme_has_runnable_examples() -> None:
     assert len(runnable) >= 8
 
 
-@pytest.mark.parametrize("block", blocks(), ids=_id)
-def test_readme_example(block: tuple[int, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    line, source = block
-    code = compile(source, f"README.md:{line}", "exec")
+def test_the_architecture_page_has_a_runnable_example() -> None:
+    assert any(NEEDS_MODEL not in source for _, source in blocks(ROOT / "docs" / "architecture.md"))
+
+
+@pytest.mark.parametrize("block", _all_blocks(), ids=_id)
+def test_readme_example(block: tuple[str, int, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    document, line, source = block
+    code = compile(source, f"{document}:{line}", "exec")
     if NEEDS_MODEL in source:
         pytest.skip("needs the embedded model (compiled only)")
     monkeypatch.chdir(tmp_path)
