@@ -20,7 +20,8 @@ from .arms import Arm, arms_from_flags, spec_hash
 from .data import Fields, Item, load_items, select
 from .execute import ItemResult, Task, run_item
 from .runner import EvalOptions, EvalStoppedError, evaluate
-from .scorers import Score, get_scorer
+from .score import Score
+from .scorers import get_scorer
 
 __all__ = [
     "Arm",

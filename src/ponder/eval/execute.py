@@ -21,7 +21,8 @@ from ..runner import ModelCache, open_run
 from ..spec import RunSpec
 from ..types import Usage
 from .data import Item
-from .scorers import Score, get_scorer
+from .score import Score
+from .scorers import get_scorer
 
 #: the fields of a results row, in order
 ROW_FIELDS = (

@@ -39,17 +39,9 @@ from ..models.base import Model
 from ..types import GenerationOptions, user
 from ..verifiers.judge import GRAMMAR, parse_judgement
 from .data import Item
+from .score import Score
 
 SCORERS = ("exact", "number", "contains", "regex:PAT", "choice", "python:MODULE:FUNC", "judge", "game24", "humaneval")
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    """An item's score in [0, 1], whether it is correct, and what was compared (shown in the results)."""
-
-    score: float
-    correct: bool
-    detail: str = ""
 
 
 class Scorer(Protocol):

@@ -25,7 +25,7 @@ from ..models.base import Model
 from ..tasks.game24_math import check_expression, extract_expression, parse_puzzle
 from ..verifiers.code import code_of
 from .data import Item
-from .scorers import Score
+from .score import Score
 
 #: seconds one item's hidden tests may run
 HUMANEVAL_TIMEOUT = 10.0
