@@ -175,6 +175,8 @@ class RecursiveCode:
                         result = yield from self._execute(bridge, sandbox, code)
                         if self.session is not None:
                             self.session.cell(sandbox, router, code, result)
+                            if result.restarted:  # the worker was lost: the session's REPL comes back
+                                result = yield from self.session.recover(sandbox, router, bridge, result)
                         outputs.append(observation(result, self.max_output))
                         if bridge.answer is not None:
                             return self._end(Outcome(bridge.answer, "answered", "the code called FINAL"), history)

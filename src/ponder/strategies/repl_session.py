@@ -21,8 +21,9 @@ Three rules keep a rebuild possible and short:
 
 * **A cell that lost the worker is not replayed.** A cell that crashed the
   REPL's worker (``os._exit``, a segfault, a loop that had to be killed) is
-  stored as ``lost``; the rebuild skips it, so the session comes back as it was
-  before that cell (plus the cells after it), and later questions work. A cell
+  stored as ``lost``, and the REPL is rebuilt at once as it was before that
+  cell (:meth:`ReplSession.recover`), so the turn goes on with every variable of
+  the session; later rebuilds skip it too, and later questions work. A cell
   that crashes the worker only when it is replayed is marked ``lost`` then and
   the rebuild starts over without it.
 * **A slow cell's values are kept, not its side effects.** A cell whose own
@@ -46,6 +47,7 @@ import ast
 import queue
 import time
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from typing import Any
 
 from ..requests import Checkpoint, Request
@@ -169,6 +171,26 @@ class ReplSession:
             if snap.error is None:
                 cell = Cell(cell.cell, code, calls, cell.status, cell.seconds, snap.data, snap.skipped)
         self.store.add_cell(self.name, self.turn, cell)
+
+    def recover(
+        self, sandbox: Sandbox, router: Router, bridge: Bridge, lost: ExecResult
+    ) -> Generator[Request, Any, ExecResult]:
+        """The open turn's cell ``lost`` lost the worker: rebuild the session's REPL as it was before that
+        cell (every stored turn, this one's cells so far), and say so in the cell's result."""
+        self.unkept = []
+        replayed = 0
+        for turn in self.store.turns(self.name):
+            if self.turn is not None and turn.turn <= self.turn:
+                cells, _ = yield from self._restore(sandbox, router, bridge, turn, False)
+                replayed += cells
+        sandbox.run(f"context = context_{self.turn}", setup=True)
+        unkept = sorted(set(self.unkept))
+        missing = f"; not restored: {', '.join(unkept[:20])}" if unkept else ""
+        note = f"the session's REPL was rebuilt as it was before this block ({replayed} cell(s) replayed{missing})"
+        if lost.error is None:  # threads it could not stop: the block itself ran
+            return replace(lost, stderr=f"{lost.stderr}note: {note}\n")
+        error = f"{lost.error.split('; ')[0]}; {note}"  # what killed the worker, and what came back
+        return replace(lost, error=error, stderr=error + "\n")
 
     def finish(self, answer: str | None, history: list[dict[str, str]]) -> None:
         if self.turn is not None:
