@@ -48,6 +48,16 @@ class Snapshot:
     skipped: tuple[str, ...]
     error: str | None = None
 
+    @classmethod
+    def of(cls, message: dict[str, Any], data: bytes = b"") -> Snapshot:
+        """From the worker's reply to a ``save`` or ``load``."""
+        kept, skipped, error = message.get("kept"), message.get("skipped"), message.get("error")
+        return cls(data, _names(kept), _names(skipped), None if error is None else str(error)[:1000])
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(n for n in value if isinstance(n, str)) if isinstance(value, list) else ()
+
 
 @dataclass(frozen=True)
 class Failure:

@@ -195,8 +195,7 @@ class Sandbox:
                 blob = base64.b64decode(data if isinstance(data, str) else "", validate=True)
             except ValueError:
                 blob = b""
-            error = outcome.get("error")
-            return Snapshot(blob, _names(outcome.get("kept")), _names(outcome.get("skipped")), _error(error))
+            return Snapshot.of(outcome, blob)
 
     def restore(self, snapshot: bytes, *, timeout: float | None = None) -> Snapshot:
         """Bind the values of a :meth:`snapshot` (``data``) in this worker; what was ``kept`` and ``skipped``."""
@@ -212,9 +211,7 @@ class Sandbox:
                 self._discard()
                 return Snapshot(b"", (), (), f"the worker was lost while restoring a snapshot ({outcome.kind})")
             self._listed(outcome)
-            return Snapshot(
-                b"", _names(outcome.get("kept")), _names(outcome.get("skipped")), _error(outcome.get("error"))
-            )
+            return Snapshot.of(outcome)
 
     def abort(self) -> None:
         """From another thread: end the call under way at once (the worker is killed, variables are lost;
@@ -394,11 +391,3 @@ def require_isolation_everywhere() -> None:
     os.environ[REQUIRE_ENV] = "1"
     with Sandbox(SandboxConfig(require_isolation=True)) as probe:
         probe.start()
-
-
-def _names(value: object) -> tuple[str, ...]:
-    return tuple(n for n in value if isinstance(n, str)) if isinstance(value, list) else ()
-
-
-def _error(value: object) -> str | None:
-    return None if value is None else str(value)[:1000]

@@ -50,7 +50,7 @@ with contextlib.suppress(ImportError):
         _stop_strays,
         apply_limits,
     )
-    from .worker_snapshot import load_values, save_values
+    from .worker_snapshot import snapshot_op
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 1 << 30
@@ -319,15 +319,8 @@ class Repl:
             elif op == "set":
                 self.namespace[str(message["name"])] = message.get("value")
                 reply = {"op": "result", "stdout": "", "stderr": "", "error": None, "interrupted": None}
-            elif op == "save":
-                skip = {str(name) for name in message.get("skip") or []}
-                timeout = float(message.get("timeout") or 0.0)
-                reply = save_values(self, skip, timeout, int(message.get("limit") or 0), SandboxInterrupt)
-                reply["names"] = self.names()
-            elif op == "load":
-                timeout = float(message.get("timeout") or 0.0)
-                reply = load_values(self, str(message.get("data") or ""), timeout, SandboxInterrupt)
-                reply["names"] = self.names()
+            elif op in ("save", "load"):
+                reply = snapshot_op(self, message, SandboxInterrupt)
             else:
                 os._exit(3)
             reply["id"] = message.get("id")

@@ -27,6 +27,18 @@ from collections.abc import Iterator
 from typing import Any
 
 
+def snapshot_op(repl: Any, message: dict[str, Any], interrupt: type[BaseException]) -> dict[str, Any]:
+    """The worker's reply to a ``save`` or ``load`` message."""
+    timeout = float(message.get("timeout") or 0.0)
+    if message.get("op") == "save":
+        skip = {str(name) for name in message.get("skip") or []}
+        reply = save_values(repl, skip, timeout, int(message.get("limit") or 0), interrupt)
+    else:
+        reply = load_values(repl, str(message.get("data") or ""), timeout, interrupt)
+    reply["names"] = repl.names()
+    return reply
+
+
 @contextlib.contextmanager
 def _as_main(module: types.ModuleType) -> Iterator[None]:
     """Make the REPL's module ``__main__`` while pickling, so its functions and classes resolve."""
