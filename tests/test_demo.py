@@ -51,6 +51,8 @@ def test_the_table_shows_the_answer_itself_not_the_tail_of_a_long_reply():
     for width in (16, 30, 60):
         shown = _brief(reply, "481730", width)
         assert "481,730" in shown and len(shown) <= width and "objections" not in shown
-    assert _brief(reply, "999", 30) == "After reading the minutes of…"  # wrong: its beginning, where it states a result
+    wrong = "To solve this problem, add 487 and 356, then subtract 129. The answer is 487 + 356 - 129 = 487. So: 487."
+    assert _brief(wrong, "714", 24) == "…6 - 129 = 487. So: 487."  # wrong: the number it settled on
+    assert _brief("I could not find it in the minutes of the meeting.", "481730", 20) == "I could not find it…"
     assert _brief("714", "714", 30) == "714"
     assert _brief("x" * 80 + " 714", "714", 20).endswith(" 714")

@@ -9,8 +9,8 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
    window (the demo says so rather than spending a minute on a prompt that cannot contain the fact);
    ``recursive`` filters the input, reads a few chunks and finds it.
 
-It ends with a table: strategy, answer (a long one cut around the value it found, or to its
-beginning), right or wrong, model calls, tokens, seconds. Nothing is
+It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
+it gave), right or wrong, model calls, tokens, seconds. Nothing is
 stored (``--store`` keeps the runs); the haystack is written to a temporary folder and removed.
 """
 
@@ -34,6 +34,7 @@ from ..spec import ModelSpec, RunSpec, StrategySpec
 from ..text import terminal_text
 from .live import LiveView
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")
 ARITHMETIC = ("What is 487 + 356 - 129?", "714")
 NEEDLE = ("The secret code for the blue vault is 481730.", "What is the secret code for the blue vault?", "481730")
 
@@ -136,13 +137,15 @@ def _found(answer: str, gold: str) -> re.Match[str] | None:
 
 
 def _brief(answer: str, gold: str, width: int) -> str:
-    """The answer on one line of at most ``width`` characters. A long one is cut around what the verdict
-    rests on: the words around the expected value when the answer holds it (it is right), else its
-    beginning (where a model states what it found), never a tail that lost the point."""
+    """The answer on one line of at most ``width`` characters. A long one is cut around the answer itself:
+    the expected value when the reply holds it (it is right), else the last number it gave (the answer
+    it settled on), else its beginning; never a tail that lost the point."""
     line = " ".join(answer.split())
     if len(line) <= width:
         return line
     found = _found(line, gold) if gold else None
+    if found is None:
+        found = next(reversed(list(_NUMBER.finditer(line))), None)
     if found is None:
         return line[: width - 1].rstrip() + "…"
     start = max(0, found.start() - (width - 2 - (found.end() - found.start())) // 2)
