@@ -167,3 +167,20 @@ def test_a_rebuild_keeps_to_the_runs_time_limit(tmp_path: Path) -> None:
     assert result.answer is None and result.stop_reason == "budget"
     assert model.calls == []  # the time ran out while the REPL was rebuilt
     store.close()
+
+
+def test_an_older_cell_that_proves_slow_on_replay_keeps_its_values_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repl_session, "SLOW_CELL", 0.3)
+    store = RunStore(tmp_path / "runs.db")
+    sessions = SessionStore(store)
+    sessions.begin("s", 0, "first", "x")
+    sessions.add_cell("s", 0, Cell(1, "import time\ntime.sleep(0.4)\nbase = 40", []))  # no seconds: an old row
+    sessions.finish("s", 0, "ok", [])
+    model = ScriptedModel(lambda messages: block("FINAL(base + len(context))"))
+    assert session_turn(store, model, "second", "yy").answer == "42"
+    kept = sessions.cells("s", 0)[0]
+    assert kept.snapshot is not None and (kept.seconds or 0) >= 0.3  # the next rebuild binds the values
+    assert session_turn(store, model, "third", "yy").answer == "42"
+    store.close()

@@ -122,6 +122,14 @@ class SessionStore:
                 (name, turn, cell.cell, cell.code, calls, cell.status, cell.seconds, cell.snapshot, unkept),
             )
 
+    def keep_values(self, name: str, turn: int, cell: int, seconds: float, snapshot: bytes, unkept: list[str]) -> None:
+        """Cell ``cell`` proved slow when it was replayed: keep its values, so it is not run again."""
+        with self._store._tx() as db:
+            db.execute(
+                "UPDATE repl_session_cells SET seconds = ?, snapshot = ?, unkept = ? WHERE name = ? AND turn = ? AND cell = ?",
+                (seconds, snapshot, json.dumps(unkept, ensure_ascii=False), name, turn, cell),
+            )
+
     def mark_lost(self, name: str, turn: int, cell: int) -> None:
         """Cell ``cell`` lost the worker when it was replayed: it is not replayed again."""
         with self._store._tx() as db:

@@ -34,7 +34,8 @@ Three rules keep a rebuild possible and short:
   (so its functions exist) and binds the kept values. What the cell did besides
   (files it wrote, output it printed) is not redone, and a value that could not
   be pickled (a lambda, an open file, a generator) is not kept: the question's
-  prompt names those variables.
+  prompt names those variables. A cell stored without values (an older store)
+  that proves slow when it is replayed gets them then, for the next rebuild.
 * **The rebuild keeps to the run's time limit.** Each replayed cell runs with
   the engine told between polls (a :class:`~ponder.requests.Checkpoint`), and
   at most for the seconds the run has left, so a rebuild never runs past
@@ -166,11 +167,9 @@ class ReplSession:
         calls, host_seconds = router.take()
         own = max(result.seconds - host_seconds, 0.0)
         cell = Cell(self._cells, code, calls, "lost" if result.restarted else "ran", round(own, 3))
-        if not result.restarted and own >= SLOW_CELL:
-            snap = sandbox.snapshot()
-            if snap.error is None:
-                cell = Cell(cell.cell, code, calls, cell.status, cell.seconds, snap.data, snap.skipped)
         self.store.add_cell(self.name, self.turn, cell)
+        if not result.restarted and own >= SLOW_CELL:
+            self._keep_values(sandbox, self.turn, cell, own)
 
     def recover(
         self, sandbox: Sandbox, router: Router, bridge: Bridge, lost: ExecResult
@@ -236,7 +235,14 @@ class ReplSession:
                 self.unkept += [*cell.unkept, *kept.skipped]
                 if kept.error is not None:
                     self.unkept.append(f"(all values of a slow cell: {kept.error})")
+            elif result.seconds >= SLOW_CELL:  # slow when replayed (an older row, or slower now): not again
+                self._keep_values(sandbox, turn.turn, cell, result.seconds)
         return len(cells) - skipped, skipped
+
+    def _keep_values(self, sandbox: Sandbox, turn: int, cell: Cell, seconds: float) -> None:
+        snap = sandbox.snapshot()
+        if snap.error is None:
+            self.store.keep_values(self.name, turn, cell.cell, round(seconds, 3), snap.data, list(snap.skipped))
 
     def _replay(
         self, sandbox: Sandbox, router: Router, bridge: Bridge, code: str, calls: list[list[Any]]
