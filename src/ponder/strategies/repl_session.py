@@ -51,7 +51,8 @@ from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import Any
 
-from ..requests import Checkpoint, Request
+from .. import steps
+from ..requests import Checkpoint, Record, Request
 from ..sandbox import ExecResult, Sandbox
 from ..store.sessions import Cell, SessionStore, Turn
 from .recursive_repl import Bridge
@@ -186,6 +187,7 @@ class ReplSession:
         unkept = sorted(set(self.unkept))
         missing = f"; not restored: {', '.join(unkept[:20])}" if unkept else ""
         note = f"the session's REPL was rebuilt as it was before this block ({replayed} cell(s) replayed{missing})"
+        yield Record(steps.SESSION, f"session {self.name}: the worker was lost; {note}", {"replayed": replayed})
         if lost.error is None:  # threads it could not stop: the block itself ran
             return replace(lost, stderr=f"{lost.stderr}note: {note}\n")
         error = f"{lost.error.split('; ')[0]}; {note}"  # what killed the worker, and what came back
