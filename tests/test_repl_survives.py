@@ -19,11 +19,13 @@ from ponder.strategies.recursive_code import RecursiveCode
 from ponder.strategies.repl_session import ReplSession, definitions
 from ponder.types import Message
 
-#: ways model-written code loses the worker: exit, a segfault, a loop in C that no signal stops
+#: ways model-written code loses the worker: exit, a segfault, a loop in C that no signal stops, a thread
+#: that cannot be stopped at the end of the call
 CRASHES = {
     "exit": "import os\nos._exit(3)",
     "segfault": "import ctypes\nctypes.string_at(0)",
     "loop-in-c": "import itertools\nsum(itertools.repeat(1, 10**15))",
+    "stray-thread": "import threading, time\nthreading.Thread(target=time.sleep, args=(600,)).start()",
 }
 
 
@@ -84,7 +86,7 @@ def test_the_run_goes_on_after_the_code_crashes_the_worker(crash: str) -> None:
         RecursiveCode("one two three", sandbox=sandbox), "How many words?"
     )
     assert result.answer == "3 True (no tools)" and result.stop_reason == "answered"
-    assert "setup is run again" in seen[0] and "(words)" in seen[0]  # the model is told what was lost
+    assert "setup is run again" in seen[0] and "earlier code defined are lost (words" in seen[0]  # told what went
 
 
 def session_turn(
