@@ -242,7 +242,8 @@ class ReplSession:
         return len(cells) - skipped, skipped
 
     def _keep_values(self, sandbox: Sandbox, turn: int, cell: Cell, seconds: float) -> None:
-        snap = sandbox.snapshot()
+        """Snapshot the REPL after a slow cell, taking at most as long as the cell did."""
+        snap = sandbox.snapshot(timeout=min(sandbox.config.timeout, max(seconds, SLOW_CELL)))
         if snap.error is None:
             self.store.keep_values(self.name, turn, cell.cell, round(seconds, 3), snap.data, list(snap.skipped))
 
