@@ -14,12 +14,13 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@bash scripts/install-system-deps.sh
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,coder]'
+	@echo "ponder: installing the Python packages into $(VENV) (the first time takes a few minutes)"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev,coder]'
 	@touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/ponder demo
+	@$(VENV)/bin/ponder demo
 
 demo-refine: setup
 	$(VENV)/bin/ponder ask "$(QUESTION)" --strategy refine --max-steps 6

@@ -136,3 +136,13 @@ def test_long_context_suite_prints_its_table_and_plot(tmp_path: Path, capsys: py
     rows = [line for line in out.splitlines() if re.match(r"\| [a-z_]+ \| 2,000 \| code \|", line)]
     assert len(rows) == 4 and all("| 1/1 |" in r for r in rows)  # the machinery answers every kind exactly
     assert out_png.stat().st_size > 0 and len(json.loads(out_json.read_text())["rows"]) == 4
+
+
+def test_session_rebuild_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("session_rebuild")
+    assert bench.main(["--slow", "0.3", "--slow-cell", "0.2", "--fast", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| rebuild | later question, median s | answers under --max-seconds")
+    assert rows[2].startswith("| values kept (now) |") and rows[3].startswith("| every cell run again (before) |")
+    assert all(re.fullmatch(rf"\| [^|]+ \| {NUMBER} \| (yes|no \(stopped at the limit\)) \|", r) for r in rows[2:])

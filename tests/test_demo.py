@@ -39,3 +39,20 @@ def test_demo_on_the_embedded_model_shows_the_strategies_right(capsys):
     rows = {line.split("│")[0].strip(): line for line in table.splitlines() if line.count("│") >= 5}
     assert "right" in rows["1: react+calculator"], table
     assert "right" in rows["2: recursive"], table
+
+
+def test_the_table_shows_the_answer_itself_not_the_tail_of_a_long_reply():
+    from ponder.cli.demo import _brief
+
+    reply = (
+        "After reading the minutes of the council I found that the secret code for the blue vault is 481,730,"
+        " mentioned once; the meeting also recorded 27 objections."
+    )
+    for width in (16, 30, 60):
+        shown = _brief(reply, "481730", width)
+        assert "481,730" in shown and len(shown) <= width and "objections" not in shown
+    wrong = "To solve this problem, add 487 and 356, then subtract 129. The answer is 487 + 356 - 129 = 487. So: 487."
+    assert _brief(wrong, "714", 24) == "…6 - 129 = 487. So: 487."  # wrong: the number it settled on
+    assert _brief("I could not find it in the minutes of the meeting.", "481730", 20) == "I could not find it…"
+    assert _brief("714", "714", 30) == "714"
+    assert _brief("x" * 80 + " 714", "714", 20).endswith(" 714")

@@ -10,9 +10,8 @@ import textwrap
 
 import pytest
 
-from calls_strategy import Calls
 from fanout_strategy import Fanout
-from ponder import Budget, Engine, ScriptedModel, strategies
+from ponder import Engine, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.store import SCHEMA_VERSION, RunStore, StoreError
 from ponder.store.schema import connect
@@ -77,25 +76,64 @@ def test_the_log_is_checkpointed_by_a_thread_not_inside_commits(tmp_path, monkey
 
 def test_the_log_starts_over_while_a_fast_writer_keeps_committing(tmp_path, monkeypatch):
     """A writer that commits while every passive checkpoint runs never finds the log fully copied back, so
-    SQLite would never start it over: the checkpointer restarts it, and the log stays small."""
+    SQLite would never start it over: the checkpointer restarts it, and the log stays small.
+
+    Deterministic: the race is made on purpose (a commit lands right after each passive checkpoint, as a
+    fast writer's would) and the checkpoints run at fixed points, so the sizes do not depend on the load."""
     import os
 
-    from ponder.store import checkpoint, journal
+    from ponder.store import checkpoint
 
-    monkeypatch.setattr(checkpoint, "ROWS", 32)
     monkeypatch.setattr(checkpoint, "RESTART_FRAMES", 64)
-    monkeypatch.setattr(journal, "BATCH_ROWS", 1)  # every step committed on its own: a fast committer
     path = tmp_path / "runs.db"
-    store = RunStore(path)
-    calls = 1500
-    engine = Engine(ScriptedModel(lambda m: "ok " * 40), budget=Budget(max_steps=calls + 1), sinks=[store.sink()])
-    result = engine.run(Calls(calls), "q")
-    shared = store._checkpointer
-    assert shared is not None and shared.restarts >= 1
-    # each commit appends two to three 4 KiB pages: 1,500 of them make 12 MB of log when it never restarts
-    assert os.path.getsize(f"{path}-wal") < 4_000_000
-    assert store.run(result.run_id)["model_calls"] == calls
-    store.close()
+    RunStore(path).close()  # a store file in WAL mode
+
+    class Racing:
+        """The checkpointer's connection, with a writer's transaction open across each passive checkpoint."""
+
+        def __init__(self, conn, writer):
+            self.conn, self.writer = conn, writer
+
+        def execute(self, sql):
+            if "PASSIVE" not in sql:
+                return self.conn.execute(sql)
+            self.writer.execute("BEGIN IMMEDIATE")
+            insert(self.writer)
+            cursor = self.conn.execute(sql)
+            self.writer.execute("COMMIT")  # lands after the copy: the log is never all copied back
+            return cursor
+
+    def insert(writer):
+        writer.execute(
+            "INSERT INTO outcomes (root_id, outcome, time) VALUES (hex(randomblob(16)), ?, 0)", ("x" * 6000,)
+        )
+
+    def commit(writer):
+        insert(writer)  # autocommit: one transaction
+
+    def log_frames(restart_frames):
+        monkeypatch.setattr(checkpoint, "RESTART_FRAMES", restart_frames)
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")  # as the store's own connections: the checkpointer's job
+        writer.execute("PRAGMA synchronous = NORMAL")
+        keeper = sqlite3.connect(path, isolation_level=None)  # keeps the log file while the others come and go
+        keeper.execute("PRAGMA wal_autocheckpoint = 0")
+        shared = checkpoint.Checkpointer(path)
+        racing = Racing(sqlite3.connect(path, isolation_level=None), writer)
+        for i in range(1, 601):
+            commit(writer)
+            if i % 30 == 0:
+                shared.checkpoint(racing)
+        size = os.path.getsize(f"{path}-wal")
+        for conn in (racing.conn, writer, keeper):
+            conn.close()
+        return shared.restarts, size
+
+    restarts, size = log_frames(64)
+    assert restarts >= 10  # every few checkpoints start the log over...
+    never, grown = log_frames(1 << 30)  # ...which SQLite alone never does while a writer races the checkpoint
+    assert never == 0
+    assert size < 1_000_000 < 5_000_000 < grown  # 600 commits of about five 4 KiB pages each: 12 MB of log
 
 
 def test_child_runs_and_batches_belong_to_their_top_level_run(tmp_path, echo_model):

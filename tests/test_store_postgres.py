@@ -131,3 +131,22 @@ def test_two_servers_write_runs_into_one_store_at_once(pg, tmp_path):
         events = store.events(run_id)
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert {r["run_id"] for r in store.list_runs()} == set(ids)
+
+
+def test_session_cells_keep_their_fate_and_values(pg):
+    from ponder.store.sessions import Cell, SessionStore
+
+    store = RunStore(pg)
+    sessions = SessionStore(store)
+    sessions.begin("s", 0, "q", ["a", "b"])
+    sessions.add_cell("s", 0, Cell(1, "x = 1", [["llm_query", True, ["y"]]], "ran", 2.5, b"\x80\x05data\x00", ("f",)))
+    sessions.add_cell("s", 0, Cell(2, "import os; os._exit(1)", [], "lost", 0.01))
+    sessions.keep_values("s", 0, 2, 3.0, b"\x00\x01", [])
+    sessions.mark_lost("s", 0, 1)
+    cells = sessions.cells("s", 0)
+    assert [(c.status, c.seconds, c.snapshot, c.unkept) for c in cells] == [
+        ("lost", 2.5, b"\x80\x05data\x00", ("f",)),
+        ("lost", 3.0, b"\x00\x01", ()),
+    ]
+    assert cells[0].calls == [["llm_query", True, ["y"]]] and sessions.turns("s")[0].context == ["a", "b"]
+    store.close()

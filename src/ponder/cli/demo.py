@@ -9,12 +9,14 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
    window (the demo says so rather than spending a minute on a prompt that cannot contain the fact);
    ``recursive`` filters the input, reads a few chunks and finds it.
 
-It ends with a table: strategy, answer, right or wrong, model calls, tokens, seconds. Nothing is
+It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
+it gave), right or wrong, model calls, tokens, seconds. Nothing is
 stored (``--store`` keeps the runs); the haystack is written to a temporary folder and removed.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -32,6 +34,7 @@ from ..spec import ModelSpec, RunSpec, StrategySpec
 from ..text import terminal_text
 from .live import LiveView
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")
 ARITHMETIC = ("What is 487 + 356 - 129?", "714")
 NEEDLE = ("The secret code for the blue vault is 481730.", "What is the secret code for the blue vault?", "481730")
 
@@ -45,6 +48,7 @@ class Row:
     calls: int = 0
     tokens: int = 0
     seconds: float = 0.0
+    gold: str = ""  # the expected answer (where a long answer is cut around)
 
 
 @click.command()
@@ -118,17 +122,38 @@ def _row(task: str, strategy: str, result: RunResult, gold: str) -> Row:
         task,
         strategy,
         answer,
-        gold in answer.replace(",", ""),
+        _found(answer, gold) is not None,
         usage.model_calls,
         usage.prompt_tokens_evaluated + usage.completion_tokens,
         result.seconds,
+        gold,
     )
 
 
-def _brief(answer: str, width: int) -> str:
-    """One line; a long answer keeps its end (where a model puts the result)."""
+def _found(answer: str, gold: str) -> re.Match[str] | None:
+    """Where ``gold`` (a number) is in ``answer``, written with or without thousands separators."""
+    digits = ",?".join(re.escape(c) for c in gold)
+    return re.search(rf"(?<![\d.]){digits}(?![\d]|\.\d)", answer)
+
+
+def _brief(answer: str, gold: str, width: int) -> str:
+    """The answer on one line of at most ``width`` characters. A long one is cut around the answer itself:
+    the expected value when the reply holds it (it is right), else the last number it gave (the answer
+    it settled on), else its beginning; never a tail that lost the point."""
     line = " ".join(answer.split())
-    return line if len(line) <= width else "…" + line[-(width - 1) :]
+    if len(line) <= width:
+        return line
+    found = _found(line, gold) if gold else None
+    if found is None:
+        found = next(reversed(list(_NUMBER.finditer(line))), None)
+    if found is None:
+        return line[: width - 1].rstrip() + "…"
+    start = max(0, found.start() - (width - 2 - (found.end() - found.start())) // 2)
+    if start == 0:
+        return line[: width - 1].rstrip() + "…"
+    if start + width - 1 >= len(line):
+        return "…" + line[len(line) - (width - 1) :].lstrip()
+    return "…" + line[start : start + width - 2].strip() + "…"
 
 
 def _table(rows: list[Row], model: str, width: int) -> Table:
@@ -145,7 +170,7 @@ def _table(rows: list[Row], model: str, width: int) -> Table:
         ran = row.right is not None
         table.add_row(
             f"{row.task}: {row.strategy}",
-            terminal_text(_brief(row.answer, room), one_line=True),
+            terminal_text(_brief(row.answer, row.gold, room), one_line=True),
             verdict,
             str(row.calls) if ran else "—",
             f"{row.tokens:,}" if ran else "—",

@@ -11,9 +11,10 @@ rlimits); without bubblewrap it falls back to a plain rlimited subprocess and wa
 """
 
 from .config import SandboxConfig
+from .exchange import HostCallRejected, HostHandler
 from .fallback import IsolationWarning
-from .result import ExecResult
-from .sandbox import HostCallRejected, HostHandler, Sandbox, require_isolation_everywhere
+from .result import ExecResult, Snapshot
+from .sandbox import Sandbox, require_isolation_everywhere
 
 __all__ = [
     "ExecResult",
@@ -22,5 +23,6 @@ __all__ = [
     "IsolationWarning",
     "Sandbox",
     "SandboxConfig",
+    "Snapshot",
     "require_isolation_everywhere",
 ]

@@ -36,9 +36,11 @@ def source_of(module: str) -> str:
 
 @functools.cache
 def worker_source() -> str:
-    """The worker's ``python -c`` source: its process hardening, then the REPL (one script, one namespace)."""
-    repl = source_of("worker").replace("from __future__ import annotations\n", "", 1)  # only legal at the top
-    return source_of("worker_guard") + "\n\n" + repl
+    """The worker's ``python -c`` source: its process hardening, its snapshots, then the REPL (one script,
+    one namespace)."""
+    parts = [source_of(name) for name in ("worker_guard", "worker_snapshot", "worker")]
+    future = "from __future__ import annotations\n"  # only legal at the top
+    return "\n\n".join([parts[0], *(part.replace(future, "", 1) for part in parts[1:])])
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@
     (True, '42\\n')
 
 One worker process per sandbox; variables survive between calls until a call has to be
-killed (then the worker restarts and the result says the variables are lost). Problems
+killed (then the worker restarts and the result says the variables are lost). What was
+given as the sandbox's *setup* (``run(code, setup=True)``, ``set_variable(..., setup=True)``)
+is run again in every worker that replaces a lost one, so a REPL keeps its functions and
+data and loses only what later code defined; :meth:`Sandbox.snapshot` and
+:meth:`Sandbox.restore` carry the values themselves to a later worker. Problems
 in the *code* (exceptions, timeouts, limits) come back in the :class:`ExecResult`;
 problems the *user* must fix (isolation required but unavailable, closed sandbox, bad
 arguments) raise :class:`~ponder.errors.PonderError` subclasses.
@@ -13,6 +17,7 @@ arguments) raise :class:`~ponder.errors.PonderError` subclasses.
 
 from __future__ import annotations
 
+import base64
 import keyword
 import math
 import os
@@ -21,47 +26,33 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Literal
 
 from ..errors import ConfigError, SandboxUnavailableError
-from ..payload import PayloadError, check_json
 from .bwrap import find_bwrap
 from .config import ALLOW_ROOT_ENV, REQUIRE_ENV, SandboxConfig
+from .exchange import HostHandler, converse
 from .fallback import IsolationWarning, fallback_message, fallback_workdir
 from .process import StartError, WorkerProcess, bwrap_plan, fallback_plan
-from .protocol import HostChannel, ProtocolError, WorkerGone, encode
-from .result import ExecResult
-
-HostHandler = Callable[[str, Any], Any]
-"""Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value.
-
-The payload is checked first (plain JSON, at most 32 levels deep, 100,000 values; see
-:mod:`ponder.payload`); a handler raises :class:`HostCallRejected` to refuse a payload
-of the wrong shape, and the code's ``host_call`` raises ``HostCallError`` with that message."""
-
-
-class HostCallRejected(Exception):  # noqa: N818 - the sandboxed code sees it as HostCallError
-    """Raised by a host handler: the payload is wrong; the message goes to the sandboxed code as is."""
-
+from .protocol import encode
+from .result import ExecResult, Failure, Snapshot, failed, result_of
+from .setup import Setup
 
 KILL_GRACE = 1.0  # seconds a timed-out call gets to stop by itself before the worker is killed
-_LOST = "the worker was killed and restarted, so all variables are lost"
-_FRESH = "this call runs in a fresh worker and earlier variables are lost"
+_LOST = ("the worker was killed and restarted", ", so all variables are lost")
+_FRESH = ("this call runs in a fresh worker", " and earlier variables are lost")
+_REPLACED = ("the worker was replaced", "")
+#: the most bytes of pickled values one snapshot keeps (the frame limit is 64 MiB, base64 adds a third)
+SNAPSHOT_BYTES = 32 * 1024 * 1024
 _STRAYS = (
     "note: {n} thread(s) the code started were still running at the end of the call and could not be "
     "stopped; the worker was replaced so nothing runs between calls, and all variables are lost "
     "(join your threads, or use `with ThreadPoolExecutor() as pool:`)\n"
 )
-
-
-@dataclass(frozen=True)
-class _Failure:
-    kind: Literal["timeout", "died", "protocol"]
-    detail: str = ""
 
 
 class Sandbox:
@@ -86,6 +77,8 @@ class Sandbox:
         self._warned: set[str] = set()
         self._kill_worker: weakref.finalize[Any, Any] | None = None  # kills the worker if we are collected
         self._remove_workdir: weakref.finalize[Any, Any] | None = None
+        self._setup = Setup()  # run again in each new worker
+        self._names: list[str] = []  # the REPL's variables, as the worker last listed them
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -134,34 +127,91 @@ class Sandbox:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
-        """Run ``code`` in the REPL; like the interactive interpreter, a final expression's value is printed."""
+    def run(self, code: str, *, timeout: float | None = None, setup: bool = False) -> ExecResult:
+        """Run ``code`` in the REPL; like the interactive interpreter, a final expression's value is printed.
+
+        ``setup=True``: the code is part of the sandbox's setup (it defines what the code that follows
+        relies on) and runs again, in order with the rest of the setup, in every worker that replaces a
+        lost one. The same setup code given twice is kept once."""
         if not isinstance(code, str):
             raise ConfigError(f"Sandbox.run() takes the code as a str, got {type(code).__name__}")
         limit = self._timeout(timeout)
         with self._guard():
             if self._worker is not None and self._cpu_used + self.config.cpu_seconds > self.config.cpu_lifetime:
+                lost = self._lost(_FRESH)
                 self._discard()  # its hard CPU limit would cut this call short: a fresh worker instead
-                self._notice = f"note: the sandbox worker used its lifetime CPU allowance ({self.config.cpu_lifetime} s); {_FRESH}\n"
+                self._notice = (
+                    f"note: the sandbox worker used its lifetime CPU allowance ({self.config.cpu_lifetime} s); {lost}\n"
+                )
             worker = self._ensure_worker()
             notice, self._notice = self._notice, ""
-            request_id = self._next_id()
-            frame = encode({"op": "exec", "id": request_id, "code": code, "timeout": limit})
-            started = time.perf_counter()
-            outcome = self._exchange(worker, frame, request_id, limit + KILL_GRACE)
-            seconds = time.perf_counter() - started
-            if isinstance(outcome, _Failure):
-                self._discard()
-                result = self._failed(outcome, limit, seconds)
-            else:
-                result = self._result(outcome, limit, seconds)
-                used = outcome.get("cpu_used")
-                self._cpu_used = float(used) if isinstance(used, int | float) else self.config.cpu_lifetime
-                strays = outcome.get("strays")
-                if isinstance(strays, int) and strays > 0:
-                    self._discard()  # nothing may run between calls: see worker_guard._stop_strays
-                    result = replace(result, stderr=result.stderr + _STRAYS.format(n=strays))
+            before = set(self._names)
+            result = self._exec(worker, code, limit)
+            if setup:
+                self._setup.add_code(code, set(self._names) - before)
             return replace(result, stderr=notice + result.stderr) if notice else result
+
+    def _exec(self, worker: WorkerProcess, code: str, limit: float) -> ExecResult:
+        request_id = self._next_id()
+        frame = encode({"op": "exec", "id": request_id, "code": code, "timeout": limit})
+        started = time.perf_counter()
+        outcome = self._exchange(worker, frame, request_id, limit + KILL_GRACE)
+        seconds = time.perf_counter() - started
+        if isinstance(outcome, Failure):
+            lost = self._lost(_LOST)
+            self._discard()
+            return failed(outcome, limit=limit, seconds=seconds, isolated=self.isolated, lost=lost)
+        result = result_of(
+            outcome, limit=limit, seconds=seconds, isolated=self.isolated, cap=self.config.max_output + 200
+        )
+        self._listed(outcome)
+        used = outcome.get("cpu_used")
+        self._cpu_used = float(used) if isinstance(used, int | float) else self.config.cpu_lifetime
+        strays = outcome.get("strays")
+        if isinstance(strays, int) and strays > 0:
+            self._discard()  # nothing may run between calls: see worker_guard._stop_strays
+            stderr = result.stderr + _STRAYS.format(n=strays)
+            if self._setup:
+                stderr += f"note: {self._lost(_REPLACED)}\n"
+            result = replace(result, stderr=stderr, restarted=True)
+        return result
+
+    def snapshot(self, *, timeout: float | None = None, limit: int = SNAPSHOT_BYTES) -> Snapshot:
+        """The REPL's variables, pickled inside the worker (setup variables and modules left out), for
+        :meth:`restore` in a later worker. A value that cannot be pickled, or would pass ``limit`` bytes, is
+        named in ``skipped``; a snapshot that ran out of time has an ``error`` and no data."""
+        limit_s = self._timeout(timeout)
+        with self._guard():
+            worker = self._ensure_worker()
+            request_id = self._next_id()
+            skip = sorted(self._setup.names)
+            frame = encode({"op": "save", "id": request_id, "skip": skip, "timeout": limit_s, "limit": int(limit)})
+            outcome = self._exchange(worker, frame, request_id, limit_s + KILL_GRACE + 4 * limit / 5e6)
+            if isinstance(outcome, Failure):
+                self._discard()
+                return Snapshot(b"", (), (), f"the worker was lost while taking a snapshot ({outcome.kind})")
+            data = outcome.get("data")
+            try:
+                blob = base64.b64decode(data if isinstance(data, str) else "", validate=True)
+            except ValueError:
+                blob = b""
+            return Snapshot.of(outcome, blob)
+
+    def restore(self, snapshot: bytes, *, timeout: float | None = None) -> Snapshot:
+        """Bind the values of a :meth:`snapshot` (``data``) in this worker; what was ``kept`` and ``skipped``."""
+        limit_s = self._timeout(timeout)
+        with self._guard():
+            worker = self._ensure_worker()
+            request_id = self._next_id()
+            frame = encode(
+                {"op": "load", "id": request_id, "data": base64.b64encode(snapshot).decode("ascii"), "timeout": limit_s}
+            )
+            outcome = self._exchange(worker, frame, request_id, limit_s + KILL_GRACE + len(frame) / 5e6)
+            if isinstance(outcome, Failure):
+                self._discard()
+                return Snapshot(b"", (), (), f"the worker was lost while restoring a snapshot ({outcome.kind})")
+            self._listed(outcome)
+            return Snapshot.of(outcome)
 
     def abort(self) -> None:
         """From another thread: end the call under way at once (the worker is killed, variables are lost;
@@ -170,25 +220,34 @@ class Sandbox:
         if worker is not None and self._busy:
             worker.terminate()
 
-    def set_variable(self, name: str, value: Any) -> None:
-        """Bind ``name`` in the REPL namespace to ``value`` (str, number, bool, None, list or dict: JSON)."""
+    def set_variable(self, name: str, value: Any, *, setup: bool = False) -> None:
+        """Bind ``name`` in the REPL namespace to ``value`` (str, number, bool, None, list or dict: JSON).
+
+        ``setup=True``: the variable is part of the sandbox's setup, bound again in every worker that
+        replaces a lost one (see :meth:`run`)."""
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise ConfigError(f"set_variable() needs a Python identifier as the name, got {name!r}")
         with self._guard():
-            worker = self._ensure_worker()
-            request_id = self._next_id()
-            try:
-                frame = encode({"op": "set", "id": request_id, "name": name, "value": value})
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"set_variable({name!r}): the value is not JSON-serialisable ({exc})") from exc
-            limit = self.config.timeout + len(frame) / 5e6  # leave time to move and parse big values
-            outcome = self._exchange(worker, frame, request_id, limit + KILL_GRACE)
-            if isinstance(outcome, _Failure):
-                self._discard()
-                raise SandboxUnavailableError(
-                    f"could not set variable {name!r} in the sandbox ({outcome.kind}: {outcome.detail or 'no detail'}); "
-                    f"{_LOST}"
-                )
+            self._set(self._ensure_worker(), name, value)
+            if setup:
+                self._setup.add_variable(name, value)
+            elif name not in self._names:
+                self._names.append(name)
+
+    def _set(self, worker: WorkerProcess, name: str, value: Any) -> None:
+        request_id = self._next_id()
+        try:
+            frame = encode({"op": "set", "id": request_id, "name": name, "value": value})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"set_variable({name!r}): the value is not JSON-serialisable ({exc})") from exc
+        limit = self.config.timeout + len(frame) / 5e6  # leave time to move and parse big values
+        outcome = self._exchange(worker, frame, request_id, limit + KILL_GRACE)
+        if isinstance(outcome, Failure):
+            self._discard()
+            raise SandboxUnavailableError(
+                f"could not set variable {name!r} in the sandbox ({outcome.kind}: {outcome.detail or 'no detail'}); "
+                f"{''.join(_LOST)}"
+            )
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -220,8 +279,37 @@ class Sandbox:
         if self._worker is not None and self._worker.alive():
             return self._worker
         if self._worker is not None:  # it exited between calls (e.g. a thread the code left behind)
-            self._notice = f"note: the sandbox worker had exited ({self._worker.exit_note()}); {_FRESH}\n"
+            self._notice = f"note: the sandbox worker had exited ({self._worker.exit_note()}); {self._lost(_FRESH)}\n"
         self._discard()
+        worker = self._new_worker()
+        self._names = []
+        if self._setup:
+            self._run_setup(worker)
+        return worker
+
+    def _run_setup(self, worker: WorkerProcess) -> None:
+        """Give a new worker the sandbox's setup, in order; SandboxUnavailableError if it does not take."""
+        for kind, key, value in self._setup.steps():
+            if kind == "set":
+                self._set(worker, key, value)
+                continue
+            result = self._exec(worker, key, self.config.timeout)
+            if not result.ok or self._worker is not worker:
+                self._discard()
+                raise SandboxUnavailableError(
+                    f"the sandbox's setup failed in a new worker ({result.error or 'the worker was lost'})"
+                )
+        self._names = sorted(set(self._names) | self._setup.names)
+
+    def _lost(self, what: tuple[str, str]) -> str:
+        return self._setup.lost(what, self._names)
+
+    def _listed(self, outcome: dict[str, Any]) -> None:
+        names = outcome.get("names")
+        if isinstance(names, list):
+            self._names = [n for n in names if isinstance(n, str)]
+
+    def _new_worker(self) -> WorkerProcess:
         if self._mode != "fallback":
             worker, reason = self._start_isolated()
             if worker is not None:
@@ -280,105 +368,16 @@ class Sandbox:
 
     def _exchange(
         self, worker: WorkerProcess, frame: bytes, request_id: int, budget: float
-    ) -> dict[str, Any] | _Failure:
+    ) -> dict[str, Any] | Failure:
         """Send one request and serve host calls until its result arrives or ``budget`` seconds pass.
 
         Time spent in the host handler is not charged to the call.
         """
-        deadline = time.monotonic() + budget
-        channel = worker.channel
         try:
-            return self._converse(worker, channel, frame, request_id, deadline)
+            return converse(worker, frame, request_id, time.monotonic() + budget, self._handler)
         except BaseException:  # e.g. KeyboardInterrupt mid-call: the worker's state is unknown, drop it
             self._discard()
             raise
-
-    def _converse(
-        self, worker: WorkerProcess, channel: HostChannel, frame: bytes, request_id: int, deadline: float
-    ) -> dict[str, Any] | _Failure:
-        try:
-            if not channel.send(frame, deadline):
-                return _Failure("timeout")
-            while True:
-                message = channel.receive(deadline)
-                if message is None:
-                    return _Failure("timeout")
-                op = message.get("op")
-                if op == "call":
-                    began = time.monotonic()
-                    reply = self._serve_call(message)
-                    deadline += time.monotonic() - began
-                    if not channel.send(reply, deadline):
-                        return _Failure("timeout")
-                elif op == "result" and message.get("id") == request_id:
-                    return message
-                else:
-                    raise ProtocolError(f"unexpected {op!r} message from the worker")
-        except WorkerGone:
-            return _Failure("died", worker.exit_note())
-        except ProtocolError as exc:
-            return _Failure("protocol", str(exc))
-
-    def _serve_call(self, message: dict[str, Any]) -> bytes:
-        name, payload = message.get("name"), message.get("payload")
-        if not isinstance(name, str) or not name or len(name) > 100:
-            return encode({"op": "reply", "error": "host_call() name must be a short non-empty string"})
-        if self._handler is None:
-            return encode({"op": "reply", "error": f"no host handler is installed (host_call({name!r}))"})
-        try:
-            check_json(payload, what=f"the payload of host_call({name!r})")
-            result = self._handler(name, payload)
-        except (HostCallRejected, PayloadError) as exc:
-            return encode({"op": "reply", "error": str(exc)})
-        except Exception as exc:  # the handler's failure is the sandboxed code's problem: report it there
-            return encode({"op": "reply", "error": f"{type(exc).__name__}: {exc}"})
-        try:
-            return encode({"op": "reply", "result": result})
-        except (TypeError, ValueError):
-            return encode({"op": "reply", "error": f"the host handler for {name!r} returned a non-JSON value"})
-
-    def _result(self, message: dict[str, Any], limit: float, seconds: float) -> ExecResult:
-        cap = self.config.max_output + 200  # the worker cuts; this only bounds a misbehaving one
-        stdout, stderr = _text(message.get("stdout"), cap), _text(message.get("stderr"), cap)
-        error = message.get("error")
-        error = _text(error, 1000) if error is not None else None
-        interrupted = message.get("interrupted")
-        timed_out = False
-        if interrupted == "wall-clock":
-            timed_out = True
-            error = f"TimeoutError: the call exceeded the {limit:g} s wall-clock limit and was interrupted (variables are kept)"
-        elif interrupted is not None:
-            error = f"CPUTimeLimitExceeded: {_text(interrupted, 300)}; interrupted (variables are kept)"
-        return ExecResult(
-            stdout=stdout,
-            stderr=stderr,
-            error=error,
-            timed_out=timed_out,
-            isolated=self.isolated,
-            seconds=seconds,
-            truncated=bool(message.get("truncated")),
-        )
-
-    def _failed(self, failure: _Failure, limit: float, seconds: float) -> ExecResult:
-        if failure.kind == "timeout":
-            error = f"TimeoutError: the call exceeded the {limit:g} s wall-clock limit and did not stop; {_LOST}"
-        elif failure.kind == "died":
-            error = f"SandboxCrash: the worker process died ({failure.detail}); {_LOST}"
-        else:
-            error = f"SandboxCrash: the worker broke the protocol ({failure.detail}); {_LOST}"
-        return ExecResult(
-            stdout="",
-            stderr=error + "\n",
-            error=error,
-            timed_out=failure.kind == "timeout",
-            isolated=self.isolated,
-            seconds=seconds,
-        )
-
-
-def _text(value: object, cap: int) -> str:
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return text if len(text) <= cap else text[:cap] + "\n[... cut by the host ...]\n"
 
 
 def require_isolation_everywhere() -> None:

@@ -13,9 +13,13 @@ unlinked files, so nothing the user code (or a child process it starts) prints c
 reach the protocol. Python-level ``print`` goes to in-memory buffers capped at
 ``max_output`` characters.
 
-Host -> worker: ``exec`` {id, code, timeout}, ``set`` {id, name, value}, ``reply`` {result | error}.
-Worker -> host: ``ready``, ``result`` {id, stdout, stderr, error, interrupted, truncated},
+Host -> worker: ``exec`` {id, code, timeout}, ``set`` {id, name, value}, ``save`` {id, skip, timeout,
+limit}, ``load`` {id, data, timeout}, ``reply`` {result | error}.
+Worker -> host: ``ready``, ``result`` {id, stdout, stderr, error, interrupted, truncated, names}
+(``save`` adds ``data``, ``kept``, ``skipped``; ``load`` adds ``kept``, ``skipped``),
 ``call`` {name, payload} (a ``host_call`` from user code; the host answers with ``reply``).
+
+``save`` and ``load``: see :mod:`worker_snapshot`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import signal
 import struct
 import sys
 import traceback
+import types
 from typing import Any
 
 # imported as ponder.sandbox.worker (tests, type checks); run as ``python -c``, the import
@@ -45,11 +50,13 @@ with contextlib.suppress(ImportError):
         _stop_strays,
         apply_limits,
     )
+    from .worker_snapshot import snapshot_op
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 1 << 30
 _MARKER = "\n[... output truncated: {n} more characters not shown ...]\n"
 _WORKER_FILE = "<string>"  # how Python names code run with -c: frames to hide from tracebacks
+_MAX_NAMES = 1000  # variable names a result lists (the host tells them when a worker is lost)
 
 
 class SandboxInterrupt(BaseException):  # like KeyboardInterrupt: `except Exception` does not swallow it
@@ -164,12 +171,11 @@ class Repl:
         self.fd_out, self.fd_err = fds
         self.armed = False
         self.cells = 0
-        self.namespace: dict[str, Any] = {
-            "__name__": "__main__",
-            "__builtins__": builtins,
-            "host_call": self.host_call,
-            "HostCallError": HostCallError,
-        }
+        # the namespace is a module's, so that ``save`` can pickle what the code defined by reference
+        self.module = types.ModuleType("__main__")
+        self.namespace: dict[str, Any] = self.module.__dict__
+        self.namespace.update({"__builtins__": builtins, "host_call": self.host_call, "HostCallError": HostCallError})
+        self.own_names = frozenset(self.namespace)  # the worker's, not the code's: never listed nor saved
         signal.signal(signal.SIGALRM, self._on_limit)
         signal.signal(signal.SIGXCPU, self._on_limit)
         import threading
@@ -276,7 +282,11 @@ class Repl:
             "truncated": cut_out or cut_err,
             "strays": strays,
             "cpu_used": _cpu_used(),
+            "names": self.names(),
         }
+
+    def names(self) -> list[str]:
+        return [n for n in self.namespace if not n.startswith("_") and n not in self.own_names][:_MAX_NAMES]
 
     def _compile(self, code: str) -> tuple[Any, Any]:
         self.cells += 1
@@ -309,6 +319,8 @@ class Repl:
             elif op == "set":
                 self.namespace[str(message["name"])] = message.get("value")
                 reply = {"op": "result", "stdout": "", "stderr": "", "error": None, "interrupted": None}
+            elif op in ("save", "load"):
+                reply = snapshot_op(self, message, SandboxInterrupt)
             else:
                 os._exit(3)
             reply["id"] = message.get("id")

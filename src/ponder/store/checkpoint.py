@@ -74,6 +74,14 @@ class Checkpointer:
             self._wake.set()
             thread.join()
 
+    def checkpoint(self, conn: sqlite3.Connection) -> None:
+        """One checkpoint on ``conn``: passive, then a restart when the log holds too many frames."""
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self.checkpoints += 1
+        if frames >= RESTART_FRAMES:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            self.restarts += 0 if busy else 1
+
     def _loop(self) -> None:
         me = threading.current_thread()
         conn: sqlite3.Connection | None = None
@@ -86,11 +94,7 @@ class Checkpointer:
                 try:
                     if conn is None:
                         conn = sqlite3.connect(str(self.path), timeout=RESTART_WAIT_MS / 1000, isolation_level=None)
-                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.checkpoints += 1
-                    if frames >= RESTART_FRAMES:
-                        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-                        self.restarts += 0 if busy else 1
+                    self.checkpoint(conn)
                 except sqlite3.Error:
                     pass  # busy or gone: the next checkpoint (or the last close) copies the pages
         finally:

@@ -105,6 +105,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE event_journals (name TEXT PRIMARY KEY, consumed INTEGER NOT NULL);
     """,
+    # 7 -> 8: a session cell's fate (ran, or lost its worker), its own seconds, and the values kept of a slow one
+    """
+    ALTER TABLE repl_session_cells ADD COLUMN status TEXT NOT NULL DEFAULT 'ran';
+    ALTER TABLE repl_session_cells ADD COLUMN seconds REAL;
+    ALTER TABLE repl_session_cells ADD COLUMN snapshot BLOB;
+    ALTER TABLE repl_session_cells ADD COLUMN unkept TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -5,10 +5,13 @@ REPL across questions. The REPL process does not outlive the command, so the
 store keeps what rebuilds it: per turn the question, its context (compressed)
 and the root conversation; per cell the code and the results of the host
 calls it made (``llm_query`` answers, tool outputs, child-run answers), in
-order. :mod:`ponder.strategies.repl_session` replays them into a fresh REPL.
+order, whether it ``ran`` or ``lost`` the REPL's worker (then it is not replayed),
+the seconds of its own work, and for a slow cell the values it left (a sandbox
+snapshot: opaque bytes) and the names it could not keep.
+:mod:`ponder.strategies.repl_session` replays them into a fresh REPL.
 
 Tables ``repl_sessions``, ``repl_session_turns`` and ``repl_session_cells``
-(schema migration 5 -> 6).
+(schema migrations 5 -> 6 and 7 -> 8).
 """
 
 from __future__ import annotations
@@ -42,11 +45,20 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    """One code block a turn ran, and its host calls' recorded results (``[name, ok, value]`` each)."""
+    """One code block a turn ran, and its host calls' recorded results (``[name, ok, value]`` each).
+
+    ``status`` is ``ran``, or ``lost`` when the cell lost the REPL's worker; ``seconds`` the time of its
+    own work (host calls not counted; None in stores older than migration 8); ``snapshot`` the values
+    it left when it was slow (see :meth:`ponder.sandbox.Sandbox.snapshot`), ``unkept`` the names the
+    snapshot could not keep."""
 
     cell: int
     code: str
     calls: list[list[Any]]
+    status: str = "ran"
+    seconds: float | None = None
+    snapshot: bytes | None = None
+    unkept: tuple[str, ...] = ()
 
 
 class SessionStore:
@@ -65,10 +77,22 @@ class SessionStore:
 
     def cells(self, name: str, turn: int) -> list[Cell]:
         rows = self._store._db.execute(
-            "SELECT cell, code, calls FROM repl_session_cells WHERE name = ? AND turn = ? ORDER BY cell",
+            "SELECT cell, code, calls, status, seconds, snapshot, unkept FROM repl_session_cells"
+            " WHERE name = ? AND turn = ? ORDER BY cell",
             (name, turn),
         ).fetchall()
-        return [Cell(int(r[0]), r[1], json.loads(r[2])) for r in rows]
+        return [
+            Cell(
+                int(r[0]),
+                r[1],
+                json.loads(r[2]),
+                r[3],
+                None if r[4] is None else float(r[4]),
+                None if r[5] is None else bytes(r[5]),
+                tuple(json.loads(r[6] or "[]")),
+            )
+            for r in rows
+        ]
 
     def begin(self, name: str, turn: int, question: str, context: str | list[str]) -> None:
         """Start turn ``turn`` (again: the cells of an earlier attempt at it are dropped)."""
@@ -88,11 +112,30 @@ class SessionStore:
                 (name, turn, question, packed, now),
             )
 
-    def add_cell(self, name: str, turn: int, cell: int, code: str, calls: list[list[Any]]) -> None:
+    def add_cell(self, name: str, turn: int, cell: Cell) -> None:
+        unkept = json.dumps(list(cell.unkept), ensure_ascii=False)
+        calls = json.dumps(cell.calls, ensure_ascii=False)
         with self._store._tx() as db:
             db.execute(
-                "INSERT INTO repl_session_cells (name, turn, cell, code, calls) VALUES (?, ?, ?, ?, ?)",
-                (name, turn, cell, code, json.dumps(calls, ensure_ascii=False)),
+                "INSERT INTO repl_session_cells (name, turn, cell, code, calls, status, seconds, snapshot, unkept)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, turn, cell.cell, cell.code, calls, cell.status, cell.seconds, cell.snapshot, unkept),
+            )
+
+    def keep_values(self, name: str, turn: int, cell: int, seconds: float, snapshot: bytes, unkept: list[str]) -> None:
+        """Cell ``cell`` proved slow when it was replayed: keep its values, so it is not run again."""
+        with self._store._tx() as db:
+            db.execute(
+                "UPDATE repl_session_cells SET seconds = ?, snapshot = ?, unkept = ? WHERE name = ? AND turn = ? AND cell = ?",
+                (seconds, snapshot, json.dumps(unkept, ensure_ascii=False), name, turn, cell),
+            )
+
+    def mark_lost(self, name: str, turn: int, cell: int) -> None:
+        """Cell ``cell`` lost the worker when it was replayed: it is not replayed again."""
+        with self._store._tx() as db:
+            db.execute(
+                "UPDATE repl_session_cells SET status = 'lost' WHERE name = ? AND turn = ? AND cell = ?",
+                (name, turn, cell),
             )
 
     def finish(self, name: str, turn: int, answer: str | None, history: list[dict[str, str]]) -> None:

@@ -134,12 +134,12 @@ class RecursiveCode:
         bridge = Bridge()
         router = Router(bridge.handler)
         with Sandbox(self.sandbox, handler=router.handler) as sandbox:
-            sandbox.set_variable("context", self.context)
-            sandbox.run(SETUP)
-            sandbox.run(setup_code(self.tools))
-            sandbox.run(SHOW_VARS)
+            sandbox.set_variable("context", self.context, setup=True)  # setup: a replaced worker gets it again
+            sandbox.run(SETUP, setup=True)
+            sandbox.run(setup_code(self.tools), setup=True)
+            sandbox.run(SHOW_VARS, setup=True)
             if self.session is not None:
-                restored = self.session.open(sandbox, router, question, self.context)
+                restored = yield from self.session.open(sandbox, router, bridge, question, self.context)
                 yield Record(
                     steps.SESSION,
                     f"session {self.session.name}: turn {restored['turn']}, {restored['restored_turns']} earlier "
@@ -174,7 +174,9 @@ class RecursiveCode:
                     for code in blocks:
                         result = yield from self._execute(bridge, sandbox, code)
                         if self.session is not None:
-                            self.session.cell(code, router.take())
+                            self.session.cell(sandbox, router, code, result)
+                            if result.restarted:  # the worker was lost: the session's REPL comes back
+                                result = yield from self.session.recover(sandbox, router, bridge, result)
                         outputs.append(observation(result, self.max_output))
                         if bridge.answer is not None:
                             return self._end(Outcome(bridge.answer, "answered", "the code called FINAL"), history)
@@ -209,6 +211,7 @@ class RecursiveCode:
                 f"\n\nThis is question {turn + 1} of a session: the REPL keeps every variable of earlier questions;"
                 f" their contexts are context_0 ... context_{turn - 1} and their conversations history_0 ..."
                 f" history_{turn - 1} (this question's context is context_{turn}). SHOW_VARS() lists them."
+                + self.session.note()
             )
         return [
             system(

@@ -56,10 +56,14 @@ def error_lines(stderr: str, error: str) -> str:
 
 
 def observation(result: ExecResult, limit: int) -> str:
-    """The text the root model sees for ``result``: its output, then the error with its line; clipped."""
+    """The text the root model sees for ``result``: its output, then the error with its line (or the sandbox's
+    notes, such as a worker replaced because of threads that could not be stopped); clipped."""
     text = result.stdout
     if result.error:
         text = text.rstrip("\n") + ("\n" if text.strip() else "") + error_lines(result.stderr, result.error)
+    elif result.restarted or result.stderr.startswith("note: "):  # the sandbox's notes: a worker lost or replaced
+        notes = "\n".join(line for line in result.stderr.splitlines() if line.startswith("note: "))
+        text = text.rstrip("\n") + ("\n" if text.strip() else "") + notes
     text = text.strip() or "(no output)"
     return clip(text, limit)
 
