@@ -66,7 +66,7 @@ def call_options(
     """The options for one call (see the module docs).
 
     ``max_tokens`` is what the budget meter admits (:meth:`BudgetMeter.cap`: with
-    a token limit the prompt is counted first, with ``model``'s tokenizer).
+    a token or dollar limit the prompt is counted first, with ``model``'s tokenizer).
     """
     options = request.options or base
     if request.stop or request.grammar is not None:
@@ -80,7 +80,9 @@ def call_options(
         options = replace(options, temperature=temperature)
     if seed is not None and seed != options.seed:
         options = replace(options, seed=seed)
-    capped = meter.cap(options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in request.messages))
+    capped = meter.cap(
+        options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in request.messages), model.name
+    )
     return options if capped == options.max_tokens else replace(options, max_tokens=capped)
 
 

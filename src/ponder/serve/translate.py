@@ -55,7 +55,9 @@ _REFUSED = {
     "prediction": "predicted outputs are not supported",
 }
 _SPEC_KEYS = frozenset({"strategy", "budget", "options", "memory"})
-_SERVER_KEYS = frozenset({"store", "record", "trace", "context", "models", "tools", "stop", "max_concurrency"})
+_SERVER_KEYS = frozenset(
+    {"store", "record", "trace", "context", "models", "tools", "stop", "max_concurrency", "prices"}
+)
 
 
 @dataclass
