@@ -243,8 +243,10 @@ def test_a_client_of_ponder_serve_cannot_set_prices():
     body = {"model": "single", "messages": [{"role": "user", "content": "hi"}]}
     with pytest.raises(ApiError, match="set by the server"):
         chat_request({**body, "ponder": {"prices": {"*": {"prompt": 0, "completion": 0}}}}, ServeConfig())
-    limited = chat_request({**body, "ponder": {"budget": {"max_usd": 0.01}}}, ServeConfig())
-    assert limited.spec.budget.max_usd == 0.01  # a client may ask to spend less
+    priced = ServeConfig(prices=PriceTable.parse(DEAR))
+    limited = chat_request({**body, "ponder": {"budget": {"max_usd": 0.01}}}, priced)
+    assert limited.spec.budget.max_usd == 0.01  # a client may ask to spend less, at the operator's prices
+    assert limited.spec.prices == PriceTable.parse(DEAR)
 
 
 def run_cli(capsys, *args):

@@ -166,6 +166,8 @@ def _base_spec(
     data["store"] = config.store
     data["record"] = config.record
     data["budget"]["max_seconds"] = config.max_seconds
+    if config.prices is not None:
+        data["prices"] = config.prices.to_dict()
     return data
 
 
