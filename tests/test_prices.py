@@ -7,6 +7,7 @@ OpenAI-compatible server of :mod:`servers` on a real socket, and ``ponder serve`
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import math
@@ -17,6 +18,7 @@ import pytest
 
 from ponder import Batch, Budget, ConfigError, Engine, Generate, GenerationOptions, Outcome, ScriptedModel, StopRun
 from ponder.cli import main
+from ponder.models import smollm2_path
 from ponder.models.openai_compat import OpenAIModel
 from ponder.prices import Price, PriceTable, cost_line, dollars, reported_cost
 from ponder.runner import open_run
@@ -354,3 +356,32 @@ def test_ponder_serve_reports_the_cost_in_its_usage_object(tmp_path):
     assert calls >= 2
     assert math.isclose(reply.usage.model_extra["cost"], 0.002 * calls)
     assert math.isclose(reply.model_extra["ponder"]["models"]["openai:up"]["cost"], 0.002 * calls)
+
+
+@pytest.mark.integration
+def test_a_refine_run_on_llama_cpps_own_server_stops_at_max_usd(capsys, tmp_path):
+    """The same gate against a real model server (llama-cpp-python's, serving SmolLM2): its own token
+    counts, priced by the table, stop the run at the dollar limit."""
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        pytest.skip("llama-cpp-python[server] is not installed")
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]  # fmt: skip
+    server = start_process_server(command, port, wait=120)
+    prices = tmp_path / "prices.toml"
+    prices.write_text('["openai:smollm2"]\nprompt = 100\ncompletion = 400\n')  # $0.0001 and $0.0004 a token
+    try:
+        code, out, err = run_cli(
+            capsys, "ask", "Why is the sky blue?", "-m", "openai:smollm2", "--base-url", server.base_url,
+            "--strategy", "refine", "--max-steps", "12", "--max-tokens", "64", "--prices", prices,
+            "--max-usd", "0.02", "--no-store", "--json",
+        )  # fmt: skip
+    finally:
+        stop_process(server.process)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["stop_reason"] == "budget", (data["detail"], data["usage"])
+    assert data["detail"].startswith("dollar limit of $0.02 reached")
+    used = data["usage"]
+    assert math.isclose(used["cost"], (used["prompt_tokens"] * 100 + used["completion_tokens"] * 400) / 1e6)
+    assert 0 < used["cost"] <= 0.02

@@ -27,6 +27,9 @@ from .types import Usage
 
 #: the largest dollar limit (a typo guard; far above any run)
 MAX_USD = 1_000_000.0
+#: prompt tokens a chat template adds per message (role markers), counted in a call's most cost for a
+#: backend that does not say (a backend's ``template_tokens``)
+TEMPLATE_TOKENS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +160,13 @@ class BudgetMeter:
             raise DepthLimit(self.budget.max_depth)
         self._check_calls(1)
 
-    def cap(self, max_tokens: int, prompt_tokens: Callable[[], int], model: str = "") -> int:
+    def cap(self, max_tokens: int, prompt_tokens: Callable[[], int], model: str = "", template: int = 0) -> int:
         """The ``max_tokens`` a call of ``model`` may use: cut to the token budget left after its prompt
         and to the completion tokens the dollars left buy (``prompt_tokens`` is only counted when
         there is such a limit). A call whose prompt alone would break a limit is not admitted
-        (:class:`StopRun`). Under a dollar limit the call's most cost is held back until
-        :meth:`release`, so the calls of one batch together stay within it."""
+        (:class:`StopRun`). Under a dollar limit the call's most cost (its prompt with ``template`` more
+        tokens for the chat template) is held back until :meth:`release`, so the calls of one batch
+        together stay within it."""
         left = self.tokens_left()
         price = self.prices.get(model) if self.budget.max_usd is not None else None
         if left is None and price is None:
@@ -174,7 +178,7 @@ class BudgetMeter:
             max_tokens = min(max_tokens, left - prompt)
         if price is not None:
             money = self.dollars_left() - self.reserved
-            prompt_cost = price.prompt_cost(prompt)
+            prompt_cost = price.prompt_cost(prompt + template)
             affordable = price.completion_tokens_for(money - prompt_cost)
             if prompt_cost >= money:
                 raise self.dollar_stop(

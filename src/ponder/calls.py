@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
-from .budget import BudgetMeter
+from .budget import TEMPLATE_TOKENS, BudgetMeter
 from .deadline import POLL_SECONDS, Overdue, call_with_deadline
 from .models.base import Model
 from .requests import Generate
@@ -80,8 +80,10 @@ def call_options(
         options = replace(options, temperature=temperature)
     if seed is not None and seed != options.seed:
         options = replace(options, seed=seed)
+    messages = request.messages
+    template = getattr(model, "template_tokens", TEMPLATE_TOKENS) * len(messages)
     capped = meter.cap(
-        options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in request.messages), model.name
+        options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in messages), model.name, template
     )
     return options if capped == options.max_tokens else replace(options, max_tokens=capped)
 
