@@ -98,7 +98,7 @@ class PriceTable:
 
     def charge(self, usage: Usage, model: str) -> Usage:
         """``usage`` with its cost: the one the server reported, else its price; as it is when neither is known."""
-        if usage.cost is not None:
+        if usage.cost is not None or not self.prices:
             return usage
         price = self.get(model)
         return usage if price is None else replace(usage, cost=price.cost(usage))
