@@ -54,7 +54,7 @@ class FakeChatServer:
     ``faults`` are answered, in order, to the first requests (``503``, ``429``,
     ``DROP``, ...); later requests get a valid completion whose text is
     ``reply(body)``. ``delay`` seconds pass before every answer. With
-    ``usage=False`` no usage is reported; ``retry_after_ms`` adds that header
+    ``usage=False`` no usage is reported (with ``cost``, usage reports that cost); ``retry_after_ms`` adds that header
     to error answers (the openai SDK then waits that long instead of its 0.5 s
     backoff); ``reject_stream_options`` answers 400 to any request that has it.
     With ``tool_call=(name, arguments)``, a request that offers ``tools`` is
@@ -66,6 +66,8 @@ class FakeChatServer:
     delay: float = 0.0
     usage: bool = True
     cached_tokens: int = 0
+    #: dollars each call reports it cost (``usage.cost``, as OpenRouter does); None: no cost reported
+    cost: float | None = None
     retry_after_ms: int | None = 10
     reject_stream_options: bool = False
     tool_call: tuple[str, str] | None = None
@@ -258,12 +260,15 @@ class FakeChatServer:
             return None
         prompt = sum(len(m.get("content", "").split()) for m in body.get("messages", []))
         completion = len(text.split())
-        return {
+        usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
         }
+        if self.cost is not None:
+            usage["cost"] = self.cost
+        return usage
 
 
 def _envelope(body: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -4,6 +4,13 @@ A :class:`Budget` is typed, validated configuration. The engine checks it
 *before* each model call, so a run never starts a call it cannot afford, and
 records which limit ended the run (stop reason ``max_steps`` for the step
 limit, ``budget`` for every other limit).
+
+Dollars (``max_usd``) are counted from each call's cost (:mod:`ponder.prices`: the
+server's reported cost, else the model's price). Before a call of a priced model, the
+gate holds back what the call could cost at most (its prompt, plus ``max_tokens``
+completion tokens), cutting ``max_tokens`` to what the money left buys, and refuses
+the call when not even its prompt fits. A model with no price (only a server-reported
+cost) is admitted while money is left; one with neither cannot be held to dollars.
 """
 
 from __future__ import annotations
@@ -15,7 +22,14 @@ from dataclasses import dataclass
 
 from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
 from .numbers import MAX_SECONDS, finite, whole
+from .prices import PriceTable, dollars
 from .types import Usage
+
+#: the largest dollar limit (a typo guard; far above any run)
+MAX_USD = 1_000_000.0
+#: prompt tokens a chat template adds per message (role markers), counted in a call's most cost for a
+#: backend that does not say (a backend's ``template_tokens``)
+TEMPLATE_TOKENS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +45,18 @@ class Budget:
     max_tokens: int | None = None
     max_seconds: float | None = None
     max_depth: int = 3
+    #: US dollars the run may spend (see the module docs)
+    max_usd: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds"):
+        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_usd"):
             value = getattr(self, name)
             if value is None:
                 continue
             if name == "max_seconds":
                 finite(name, value, maximum=MAX_SECONDS)
+            elif name == "max_usd":
+                finite(name, value, maximum=MAX_USD)
             else:
                 whole(name, value)
             if value <= 0:
@@ -81,14 +99,22 @@ class BudgetMeter:
     The engine asks it before every request it executes; nothing else raises a budget stop.
     """
 
-    __slots__ = ("budget", "cancellation", "started", "steps", "usage")
+    __slots__ = ("budget", "cancellation", "prices", "reserved", "started", "steps", "uncounted", "usage")
 
-    def __init__(self, budget: Budget, cancellation: Cancellation | None = None) -> None:
+    def __init__(
+        self, budget: Budget, cancellation: Cancellation | None = None, prices: PriceTable | None = None
+    ) -> None:
         self.budget = budget
         self.cancellation = cancellation
+        #: the models' prices (what a call costs; the estimate before a call under ``max_usd``)
+        self.prices = prices or PriceTable({})
         self.usage = Usage()
         self.steps = 0
         self.started = time.perf_counter()
+        #: dollars held back for the calls admitted and not yet counted (see :meth:`cap`, :meth:`release`)
+        self.reserved = 0.0
+        #: a model whose call came back with no cost (no price, none reported): dollars cannot be kept
+        self.uncounted: str | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -134,21 +160,60 @@ class BudgetMeter:
             raise DepthLimit(self.budget.max_depth)
         self._check_calls(1)
 
-    def cap(self, max_tokens: int, prompt_tokens: Callable[[], int]) -> int:
-        """The ``max_tokens`` a call may use: cut to the token budget left after its prompt
-        (``prompt_tokens`` is only counted when there is a token limit). A call whose prompt
-        alone would break the limit is not admitted (:class:`StopRun`)."""
+    def cap(self, max_tokens: int, prompt_tokens: Callable[[], int], model: str = "", template: int = 0) -> int:
+        """The ``max_tokens`` a call of ``model`` may use: cut to the token budget left after its prompt
+        and to the completion tokens the dollars left buy (``prompt_tokens`` is only counted when
+        there is such a limit). A call whose prompt alone would break a limit is not admitted
+        (:class:`StopRun`). Under a dollar limit the call's most cost (its prompt with ``template`` more
+        tokens for the chat template) is held back until :meth:`release`, so the calls of one batch
+        together stay within it."""
         left = self.tokens_left()
-        if left is None:
+        price = self.prices.get(model) if self.budget.max_usd is not None else None
+        if left is None and price is None:
             return max_tokens
         prompt = prompt_tokens()
-        if prompt >= left:
-            raise StopRun("budget", f"token limit of {self.budget.max_tokens} reached")
-        return min(max_tokens, left - prompt)
+        if left is not None:
+            if prompt >= left:
+                raise StopRun("budget", f"token limit of {self.budget.max_tokens} reached")
+            max_tokens = min(max_tokens, left - prompt)
+        if price is not None:
+            money = self.dollars_left() - self.reserved
+            prompt_cost = price.prompt_cost(prompt + template)
+            affordable = price.completion_tokens_for(money - prompt_cost)
+            if prompt_cost >= money:
+                raise self.dollar_stop(
+                    f"the next call on {model} would cost {dollars(prompt_cost)} for its prompt alone"
+                )
+            if affordable == 0:
+                raise self.dollar_stop(f"what is left does not buy the next call on {model} one completion token")
+            if affordable is not None:
+                max_tokens = min(max_tokens, affordable)
+            self.reserved += prompt_cost + max_tokens * price.completion / 1_000_000
+        return max_tokens
 
-    def count(self, usage: Usage) -> None:
-        """Add what one call used."""
+    def release(self) -> None:
+        """The calls admitted by :meth:`cap` are counted (or were not made): their dollars are not held back."""
+        self.reserved = 0.0
+
+    def count(self, usage: Usage, model: str = "") -> Usage:
+        """Add what one call of ``model`` used; returns ``usage`` with its cost (:meth:`PriceTable.charge`)."""
+        usage = self.prices.charge(usage, model)
+        if usage.cost is None and usage.model_calls and self.budget.max_usd is not None:
+            self.uncounted = model or "a model"
         self.usage.add(usage)
+        return usage
+
+    def dollars_left(self) -> float:
+        """Dollars under ``max_usd`` not yet spent (infinite without a dollar limit); never negative."""
+        if self.budget.max_usd is None:
+            return float("inf")
+        return max(0.0, self.budget.max_usd - (self.usage.cost or 0.0))
+
+    def dollar_stop(self, why: str = "") -> StopRun:
+        """The stop for the dollar limit, saying what was spent (and ``why`` the next call does not fit)."""
+        spent = dollars(self.usage.cost or 0.0)
+        limit = f"dollar limit of {dollars(self.budget.max_usd or 0.0)} reached"
+        return StopRun("budget", f"{limit}: {spent} spent, and {why}" if why else f"{limit} ({spent} spent)")
 
     def tokens_left(self) -> int | None:
         if self.budget.max_tokens is None:
@@ -172,5 +237,13 @@ class BudgetMeter:
         b = self.budget
         if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
             raise StopRun("budget", f"token limit of {b.max_tokens} reached")
+        if b.max_usd is not None:
+            if self.uncounted is not None:
+                raise ConfigError(
+                    f"--max-usd cannot be kept: {self.uncounted} has no price and its server reported no cost"
+                    " (give its price with --prices FILE)"
+                )
+            if (self.usage.cost or 0.0) >= b.max_usd:
+                raise self.dollar_stop()
         if b.max_seconds is not None and self.elapsed() >= b.max_seconds:
             raise self.time_stop(during)

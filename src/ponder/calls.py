@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
-from .budget import BudgetMeter
+from .budget import TEMPLATE_TOKENS, BudgetMeter
 from .deadline import POLL_SECONDS, Overdue, call_with_deadline
 from .models.base import Model
 from .requests import Generate
@@ -66,7 +66,7 @@ def call_options(
     """The options for one call (see the module docs).
 
     ``max_tokens`` is what the budget meter admits (:meth:`BudgetMeter.cap`: with
-    a token limit the prompt is counted first, with ``model``'s tokenizer).
+    a token or dollar limit the prompt is counted first, with ``model``'s tokenizer).
     """
     options = request.options or base
     if request.stop or request.grammar is not None:
@@ -80,7 +80,11 @@ def call_options(
         options = replace(options, temperature=temperature)
     if seed is not None and seed != options.seed:
         options = replace(options, seed=seed)
-    capped = meter.cap(options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in request.messages))
+    messages = request.messages
+    template = getattr(model, "template_tokens", TEMPLATE_TOKENS) * len(messages)
+    capped = meter.cap(
+        options.max_tokens, lambda: sum(model.count_tokens(m.content) for m in messages), model.name, template
+    )
     return options if capped == options.max_tokens else replace(options, max_tokens=capped)
 
 

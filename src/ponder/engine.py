@@ -9,7 +9,7 @@ sends it the result of each request, and is the one place that
   the model of the role it names (``root``, ``sub``, ``fast``, ``judge``;
   a role without a model of its own uses the root model),
 * asks the :class:`~ponder.budget.BudgetMeter` to admit every model call, tool
-  call and child run; when a limit is reached it throws
+  call and child run (and to price each call: ``prices``); when a limit is reached it throws
   :class:`~ponder.errors.StopRun` into the strategy, which may catch it and
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
@@ -43,6 +43,7 @@ from .engine_tools import call_tool
 from .errors import ConfigError
 from .events import Event, EventSink, RunFinished, RunStarted, StepRecorded
 from .models.base import Model
+from .prices import PriceTable
 from .requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
 from .result import RunResult, Step
 from .run_loop import RunLoop
@@ -73,6 +74,7 @@ class Engine:
         max_concurrency: int = 8,
         replay: Replay | None = None,
         cache: bool | CompletionCache = True,
+        prices: PriceTable | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -89,6 +91,8 @@ class Engine:
         #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
         #: across runs (the store's); False: every call is made
         self.cache = cache
+        #: what each model's tokens cost (:mod:`ponder.prices`): the runs' costs, and the budget's ``max_usd``
+        self.prices = prices
         self._cache: MemoryCache | None = None
         self._seq = 0
         self._index = 0
@@ -129,7 +133,7 @@ class Engine:
             self._cache = None
         else:
             self._cache = MemoryCache(None if self.cache is True else self.cache)
-        meter = BudgetMeter(self.budget, cancellation)
+        meter = BudgetMeter(self.budget, cancellation, self.prices)
         return self._run(strategy, question, meter, depth=0, parent=None)
 
     def model_for(self, role: str, level: int = 0) -> Model:
@@ -150,7 +154,7 @@ class Engine:
     def _describe(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
         if not self.sinks:
             return None
-        described = describe_run(strategy, self.model, self.models, self.budget, self.options, question)
+        described = describe_run(strategy, self.model, self.models, self.budget, self.options, question, self.prices)
         return described.to_dict() if described is not None else None
 
     # -- internals ----------------------------------------------------------

@@ -73,6 +73,23 @@ def generate(
             for r, role in zip(requests, roles, strict=True)
         ]
     models = [engine._model_of(r, of[i]) for i, r in enumerate(requests)]
+    try:
+        return _generate(engine, requests, run, meter, stream, of, roles, models, failures)
+    finally:
+        meter.release()  # the dollars held back for these calls: counted now, or never spent
+
+
+def _generate(
+    engine: Engine,
+    requests: Sequence[Generate],
+    run: RunState,
+    meter: BudgetMeter,
+    stream: bool,
+    of: list[RunState],
+    roles: list[str],
+    models: list[Model],
+    failures: dict[int, Exception] | None,
+) -> list[Completion]:
     options = [
         call_options(r, engine.options, of[i].temperature, of[i].seed, meter, models[i]) for i, r in enumerate(requests)
     ]
@@ -114,8 +131,7 @@ def generate(
         key = keys[i]
         if key is not None and i not in cached and completion.finish_reason != "error" and engine._cache:
             engine._cache.put(key, name, completion)
-        usage = completion.usage
-        meter.count(usage)
+        usage = meter.count(completion.usage, name)  # with its cost: the server's, else the model's price
         owner.usage.add(usage)
         owner.by_model.setdefault(name, Usage()).add(usage)
         steps[i] = Step(
@@ -130,7 +146,7 @@ def generate(
                 batch=len(requests), position=i,
             ),
         )  # fmt: skip
-        done[i] = completion
+        done[i] = completion if usage is completion.usage else replace(completion, usage=usage)
 
     on_text = engine.on_text if stream else None
     try:

@@ -104,6 +104,7 @@ def open_run(
         tools = parse_tool_specs(",".join(spec.tools)) if spec.tools else []
         stack.callback(close_tools, tools)
         roles = load_models(spec, models)
+        _check_priced(spec, roles)
         overrides = {role: m.writes_code for role, m in spec.models.items() if m.writes_code is not None}
         ctx = BuildContext(
             tools=tuple(tools),
@@ -137,6 +138,7 @@ def open_run(
             max_concurrency=spec.max_concurrency,
             replay=replay,
             cache=cache,
+            prices=spec.prices,
         )
         yield OpenRun(spec, roles, tools, strategy, engine, store)
 
@@ -181,6 +183,19 @@ def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Mod
         wanted = spec.models[role]
         out[role] = cache.get(wanted)
     return out
+
+
+def _check_priced(spec: RunSpec, roles: dict[str, Model]) -> None:
+    """A dollar limit needs a cost for every call: each model has a price, or a server that may report
+    what a call cost (``reports_cost``; one that then reports none stops the run with a clear line)."""
+    if spec.budget.max_usd is None:
+        return
+    for model in dict.fromkeys(roles.values()):
+        if (spec.prices is None or spec.prices.get(model.name) is None) and not getattr(model, "reports_cost", False):
+            raise ConfigError(
+                f"--max-usd needs a price for {model.name}: give --prices FILE (dollars per million tokens;"
+                " see ponder.prices)"
+            )
 
 
 def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:

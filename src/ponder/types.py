@@ -88,7 +88,9 @@ class Usage:
     ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
     backend actually had to process (smaller when a cached KV prefix was reused).
     ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.cache`),
-    which cost no tokens and no model call.
+    which cost no tokens and no model call. ``cost`` is in US dollars: what the server reported,
+    or the model's price (:mod:`ponder.prices`); None when neither is known (for a sum: the
+    calls with a known cost).
     """
 
     prompt_tokens: int = 0
@@ -96,6 +98,7 @@ class Usage:
     prompt_tokens_evaluated: int = 0
     model_calls: int = 0
     cached_calls: int = 0
+    cost: float | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -107,17 +110,22 @@ class Usage:
         self.prompt_tokens_evaluated += other.prompt_tokens_evaluated
         self.model_calls += other.model_calls
         self.cached_calls += other.cached_calls
+        if other.cost is not None:
+            self.cost = other.cost if self.cost is None else self.cost + other.cost
 
-    def to_dict(self) -> dict[str, int]:
-        out = {
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "model_calls": self.model_calls,
             "total_tokens": self.total_tokens,
         }
-        if self.cached_calls:  # only when there were some: older readers see the same keys as before
+        # only when there are some: older readers see the same keys as before
+        if self.cached_calls:
             out["cached_calls"] = self.cached_calls
+        if self.cost is not None:
+            out["cost"] = round(self.cost, 12)
         return out
 
 

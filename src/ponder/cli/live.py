@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..events import Event, StepRecorded, StepStarted, ToolCalled
+from ..prices import cost_line
 from ..result import RunResult
 from ..text import for_terminal, terminal_text
 
@@ -67,4 +68,8 @@ class LiveView:
         line.append_text(terminal_text(result.model, one_line=True))
         line.append("   strategy: ")
         line.append_text(terminal_text(result.strategy, one_line=True))
+        cost = cost_line(u.cost, {name: used.cost for name, used in result.usage_by_model.items()})
+        if cost is not None:
+            line.append("\ncost: ")
+            line.append_text(terminal_text(cost, one_line=True))
         self.console.print(line, highlight=False)

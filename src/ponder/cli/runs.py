@@ -13,6 +13,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..errors import PonderError
+from ..prices import cost_line, dollars
 from ..store import RunStore, StoreError
 from ..text import for_terminal
 from .numbers import COUNT, FiniteFloat
@@ -109,6 +110,9 @@ def show(run_id: str, store_path: str | None, as_json: bool) -> None:
         f"model calls: {info['model_calls']} recorded (each paid once)   tool calls: {info['tool_calls']}"
         f"   tokens: {_short(usage.get('total_tokens', '-'), 20)}"
     )
+    cost = _cost(usage, events, info["run_id"])
+    if cost is not None:
+        click.echo(f"cost: {_short(cost, 400)}")
     for number, resume in enumerate(info["resumes"], 1):
         click.echo(
             f"resume {number} at {_when(resume['time'])}: {resume['replayed_calls']} model calls and"
@@ -127,6 +131,21 @@ def show(run_id: str, store_path: str | None, as_json: bool) -> None:
         click.echo(f"outcome: {_short(info['outcome'], 20)}" + (f" ({source})" if source else ""))
 
 
+def _cost(usage: dict[str, Any], events: list[dict[str, Any]], run_id: str) -> str | None:
+    """The run's cost, per model when it used several (from its ``run_finished`` event); None: no known cost."""
+    total = usage.get("cost")
+    if isinstance(total, bool) or not isinstance(total, int | float):
+        return None
+    finished = next((e for e in events if e.get("type") == "run_finished" and e.get("run_id") == run_id), {})
+    by_model = finished.get("by_model")
+    costs: dict[str, float | None] = {}
+    if isinstance(by_model, dict):
+        for name, used in by_model.items():
+            cost = used.get("cost") if isinstance(used, dict) else None
+            costs[str(name)] = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
+    return cost_line(float(total), costs)
+
+
 def _print_event(event: dict[str, Any]) -> None:
     kind = event["type"]
     step, what = _short(event.get("step"), 12), _short(event.get("kind"), 40)
@@ -135,6 +154,9 @@ def _print_event(event: dict[str, Any]) -> None:
         tokens = usage.get("total_tokens", 0) if isinstance(usage, dict) else 0
         seconds = event.get("seconds", 0)
         took = f"{seconds:.2f}s" if isinstance(seconds, int | float) else "-"
+        cost = usage.get("cost") if isinstance(usage, dict) else None
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            took += f", {dollars(float(cost))}"
         click.echo(f"  [{step}] {what}: {_short(event.get('text'), 90)}  ({_short(tokens, 20)} tokens, {took})")
     elif kind == "tool_call":
         click.echo(
@@ -156,17 +178,54 @@ def outcome(run_id: str, outcome: str, store_path: str | None, source: str) -> N
 
 
 @runs.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "chat"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: ponder's records (question, reasoning trace, answer, outcome); chat: the messages JSONL of"
+    " OpenAI fine-tuning and TRL.",
+)
 @click.option("--strategy", "-s", default=None, help="Only runs of this strategy.")
 @click.option("--outcome", type=click.Choice(["correct", "incorrect", "unknown"]), default=None)
+@click.option(
+    "--min-score",
+    type=FiniteFloat(),
+    default=None,
+    help="Only runs whose recorded score is at least this (ponder eval records one per item; 1: correct ones).",
+)
+@click.option(
+    "--reasoning",
+    type=click.Choice(["think", "none"]),
+    default="think",
+    show_default=True,
+    help="chat: the steps of a question-answer run as a <think> block before the answer, or the answer alone.",
+)
+@click.option("--metadata", is_flag=True, help="chat: add a ponder object (run id, strategy, outcome, score).")
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout)."
 )
 @store_options()
-def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | None, store_path: str | None) -> None:
-    """Write finished runs as (question, reasoning trace, answer, outcome) training records."""
+def export(
+    fmt: str,
+    strategy: str | None,
+    outcome: str | None,
+    min_score: float | None,
+    reasoning: str,
+    metadata: bool,
+    output: Path | None,
+    store_path: str | None,
+) -> None:
+    """Write finished runs as training records: ponder's own (jsonl) or chat messages (chat)."""
     from ..store.export import export_jsonl
+    from ..store.export_chat import Reasoning, export_chat
 
+    given = click.get_current_context().get_parameter_source
+    if fmt != "chat":
+        for name in ("reasoning", "metadata"):
+            if given(name) is not click.core.ParameterSource.DEFAULT:
+                raise click.UsageError(f"--{name} applies to --format chat")
     with ExitStack() as stack:
         store = open_store(store_path, stack, readonly=True)
         stream: IO[str] = sys.stdout
@@ -177,8 +236,13 @@ def export(fmt: str, strategy: str | None, outcome: str | None, output: Path | N
                 raise PonderError(f"cannot write {output}: {exc.strerror}") from None
             stack.callback(_close_quietly, stream)
         skipped: list[str] = []
+        filters: dict[str, Any] = {"strategy": strategy, "outcome": outcome, "min_score": min_score}
         try:
-            count = export_jsonl(store, stream, strategy=strategy, outcome=outcome, skipped=skipped)
+            if fmt == "chat":
+                shape: Reasoning = "think" if reasoning == "think" else "none"
+                count = export_chat(store, stream, reasoning=shape, metadata=metadata, skipped=skipped, **filters)
+            else:
+                count = export_jsonl(store, stream, skipped=skipped, **filters)
             stream.flush()
         except OSError as exc:
             if output is None:

@@ -11,6 +11,7 @@ import click
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
 from ..numbers import MAX_SECONDS
+from ..prices import PriceTable
 from .numbers import FiniteFloat, Whole
 
 
@@ -34,6 +35,8 @@ from .numbers import FiniteFloat, Whole
               help="Each run's time limit (a request may ask for less).")  # fmt: skip
 @click.option("--grace", type=FiniteFloat(min=0, max=MAX_SECONDS), default=30.0, show_default=True,
               help="Seconds SIGTERM lets running requests finish; the rest are stored as interrupted.")  # fmt: skip
+@click.option("--prices", "prices_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Prices per model (TOML or JSON, dollars per million tokens): each run's cost in its usage.")  # fmt: skip
 @click.option("--require-isolation", is_flag=True,
               help="Refuse to start unless model-written code can run under bubblewrap.")  # fmt: skip
 def serve(
@@ -49,6 +52,7 @@ def serve(
     max_queue: int,
     max_seconds: float,
     grace: float,
+    prices_path: str | None,
     require_isolation: bool,
 ) -> None:
     """Serve every strategy as an OpenAI-compatible model (POST /v1/chat/completions)."""
@@ -73,6 +77,7 @@ def serve(
         max_queue=max_queue,
         max_seconds=max_seconds,
         grace=grace,
+        prices=PriceTable.load(prices_path) if prices_path is not None else None,
     )
     app = create_app(config)
     click.echo(f"ponder serve: strategies over {model_spec} on http://{host}:{port}/v1", err=True)

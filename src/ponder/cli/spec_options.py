@@ -1,4 +1,4 @@
-"""The run-spec flags shared by ``ponder ask`` and ``ponder eval``: models by role, budget, generation options,
+"""The run-spec flags shared by ``ponder ask`` and ``ponder eval``: models by role, budget (and prices), generation options,
 tools, context, store, stop policy, memory and every registered strategy's own flags.
 
 :func:`given_flags` names the flags a user gave (for :func:`~ponder.spec.spec_from_flags` over a ``--spec`` base).
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from ..budget import MAX_USD
 from ..models import DEFAULT_MODEL
 from ..models.servers import SERVER_KINDS
 from ..numbers import MAX_SECONDS
@@ -92,6 +93,19 @@ def _options(trace: bool) -> list[Callable[[Any], Any]]:
             type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True),
             default=None,
             help="Wall-clock limit.",
+        ),
+        click.option(
+            "--max-usd",
+            type=FiniteFloat(min=0, max=MAX_USD, min_open=True),
+            default=None,
+            help="Most US dollars the run may spend (needs a price per model, --prices, or a server reporting usage.cost).",
+        ),
+        click.option(
+            "--prices",
+            "prices_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="Prices per model (TOML or JSON, dollars per million prompt/completion/cached tokens): the run's cost.",
         ),
         click.option(
             "--max-tokens", type=_POSITIVE, default=384, show_default=True, help="Most tokens per model call."

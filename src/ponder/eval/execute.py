@@ -39,6 +39,7 @@ ROW_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "evaluated_tokens",
+    "cost",
     "seconds",
     "run_id",
     "error",
@@ -125,6 +126,7 @@ def run_item(task: Task, models: ModelCache | None = None, cancellation: Cancell
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "evaluated_tokens": usage.prompt_tokens_evaluated,
+        "cost": None if usage.cost is None else round(usage.cost, 12),  # US dollars, where known
         "seconds": round(seconds, 4),
         "run_id": _root_run(events),
         "error": error,

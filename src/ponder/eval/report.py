@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, PonderError
+from ..prices import dollars
 from .arms import Arm
 from .stats import ArmStats, Paired, arm_stats, paired
 
@@ -59,14 +60,15 @@ def markdown(summary: dict[str, Any]) -> str:
         f"- data: `{summary.get('data', '-')}` ({summary['items']} items), scorer `{summary.get('scorer', '-')}`",
         f"- written {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
         "",
-        "| spec | n | accuracy | 95% CI | mean score | calls/item | tokens/item | s/item | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| spec | n | accuracy | 95% CI | mean score | calls/item | tokens/item | $/item | s/item | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in stats:
         ci = "-" if s.ci_low is None else f"{s.ci_low:.1%}–{s.ci_high:.1%}"
+        cost = "-" if s.mean_cost is None else dollars(s.mean_cost)
         lines.append(
             f"| {s.name} | {s.n} | {_pct(s.accuracy)} | {ci} | {_num(s.mean_score, 3)} | {_num(s.mean_calls)}"
-            f" | {_num(s.mean_tokens, 0)} | {_num(s.mean_seconds, 2)} | {s.errors} |"
+            f" | {_num(s.mean_tokens, 0)} | {cost} | {_num(s.mean_seconds, 2)} | {s.errors} |"
         )
     pairs = [Paired(**p) for p in summary["paired"]]
     if pairs:

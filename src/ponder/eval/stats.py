@@ -41,6 +41,8 @@ class ArmStats:
     mean_tokens: float | None
     mean_seconds: float | None
     errors: int
+    #: mean US dollars per item, over the items with a known cost (None: none had one)
+    mean_cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}
@@ -84,6 +86,7 @@ def arm_stats(name: str, spec_hash: str, rows: Sequence[dict[str, Any]]) -> ArmS
         return fmean(float(r[key]) for r in rows) if rows else None
 
     tokens = fmean(r["prompt_tokens"] + r["completion_tokens"] for r in rows) if rows else None
+    costs = [float(c) for r in rows if isinstance(c := r.get("cost"), int | float) and not isinstance(c, bool)]
     return ArmStats(
         name,
         spec_hash,
@@ -97,6 +100,7 @@ def arm_stats(name: str, spec_hash: str, rows: Sequence[dict[str, Any]]) -> ArmS
         tokens,
         mean("seconds"),
         sum(r.get("error") is not None for r in rows),
+        fmean(costs) if costs else None,
     )
 
 

@@ -12,7 +12,10 @@ Optional capabilities, read with ``getattr`` (a plugin need not have them):
 ``preferred_tool_protocol`` (``native`` or ``text``: what react's ``--tool-protocol
 auto`` picks; default native when ``supports_tools``) and ``cacheable`` (whether
 identical deterministic calls may be answered from the completion cache; default
-True). A backend raises :class:`~ponder.errors.PromptTooLong` for a prompt that does
+True) and ``reports_cost`` (whether a completion's usage may carry the dollars the
+call cost, so a dollar limit needs no price for the model; default False) and
+``template_tokens`` (the prompt tokens its chat template adds per message, beyond
+``count_tokens`` of the contents: a dollar limit's estimate; default 8). A backend raises :class:`~ponder.errors.PromptTooLong` for a prompt that does
 not fit its window, before calling anything.
 """
 

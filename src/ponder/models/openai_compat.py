@@ -20,6 +20,8 @@ any other error answer (400, 422 ...)  :class:`~ponder.errors.ModelCallError`
 Usage: servers report token counts in the response; for streams we ask for
 them with ``stream_options.include_usage``. A server that sends none gets an
 estimate (about 4 characters per token), so budgets still work. A server that
+reports what the call cost (``usage.cost``, in US dollars: OpenRouter, LiteLLM
+proxies) is charged that (:mod:`ponder.prices`). A server that
 rejects ``stream_options`` altogether (a 400/422 naming it) is asked again
 without it, and is not sent it again.
 
@@ -43,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PromptTooLong
+from ..prices import reported_cost
 from ..types import Completion, GenerationOptions, Message, ToolCall, Usage
 from .base import TextCallback
 from .request_fields import Extra, extra_fields, rejected_field
@@ -69,6 +72,8 @@ class OpenAIModel:
     """
 
     supports_concurrency = True
+    #: a server may say what a call cost (``usage.cost``); a dollar limit then needs no price for it
+    reports_cost = True
     #: a server's model is assumed to write code (recursive code mode); override per model in the run spec
     writes_code = True
 
@@ -306,7 +311,8 @@ class OpenAIModel:
         details = getattr(usage, "prompt_tokens_details", None)
         cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
         prompt = usage.prompt_tokens or 0
-        return Usage(prompt, usage.completion_tokens or 0, max(0, prompt - cached), 1)
+        cost = reported_cost(getattr(usage, "cost", None))  # what the call cost, where the server says
+        return Usage(prompt, usage.completion_tokens or 0, max(0, prompt - cached), 1, cost=cost)
 
     def _plain(self, kwargs: dict[str, Any], extra: Extra, messages: Sequence[Message]) -> Completion:
         response = self._create(kwargs, extra)

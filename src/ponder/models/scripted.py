@@ -45,6 +45,8 @@ class ScriptedModel:
     """
 
     supports_grammar = False
+    #: no chat template: a prompt's tokens are its messages' words (a dollar limit's estimate is exact)
+    template_tokens = 0
 
     def __init__(
         self,

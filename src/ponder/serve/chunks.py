@@ -2,7 +2,8 @@
 
 Usage sums every internal call of the run: ``prompt_tokens`` and
 ``completion_tokens`` over all model calls, ``completion_tokens_details.
-reasoning_tokens`` for all but the final answer, and a ``ponder`` object with
+reasoning_tokens`` for all but the final answer, ``cost`` (US dollars, when the
+models have prices or their servers report costs), and a ``ponder`` object with
 the calls, the prompt tokens really evaluated (KV prefix reuse), the stop
 reason and the run id (``GET /v1/runs/{run_id}`` is the full trace).
 """
@@ -26,13 +27,16 @@ def usage(result: RunResult, answer_tokens: int) -> dict[str, Any]:
     """The usage of a run; ``answer_tokens``: the final answer's tokens (not reasoning)."""
     used = result.usage
     reasoning = max(0, used.completion_tokens - answer_tokens)
-    return {
+    out: dict[str, Any] = {
         "prompt_tokens": used.prompt_tokens,
         "completion_tokens": used.completion_tokens,
         "total_tokens": used.total_tokens,
         "completion_tokens_details": {"reasoning_tokens": reasoning},
         "prompt_tokens_details": {"cached_tokens": max(0, used.prompt_tokens - used.prompt_tokens_evaluated)},
     }
+    if used.cost is not None:  # US dollars, where known (as OpenRouter reports usage.cost)
+        out["cost"] = round(used.cost, 12)
+    return out
 
 
 def ponder_info(result: RunResult) -> dict[str, Any]:

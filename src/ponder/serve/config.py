@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
+from ..prices import PriceTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class ServeConfig:
     max_body: int = 4 * 1024 * 1024
     grace: float = 30.0
     retry_after: int = 1
+    #: the models' prices (``--prices FILE``): each run's cost in its usage, and ``max_usd`` a request may set
+    prices: PriceTable | None = None
 
     def __post_init__(self) -> None:
         if self.max_concurrent < 1:

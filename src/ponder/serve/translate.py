@@ -55,7 +55,9 @@ _REFUSED = {
     "prediction": "predicted outputs are not supported",
 }
 _SPEC_KEYS = frozenset({"strategy", "budget", "options", "memory"})
-_SERVER_KEYS = frozenset({"store", "record", "trace", "context", "models", "tools", "stop", "max_concurrency"})
+_SERVER_KEYS = frozenset(
+    {"store", "record", "trace", "context", "models", "tools", "stop", "max_concurrency", "prices"}
+)
 
 
 @dataclass
@@ -164,6 +166,8 @@ def _base_spec(
     data["store"] = config.store
     data["record"] = config.record
     data["budget"]["max_seconds"] = config.max_seconds
+    if config.prices is not None:
+        data["prices"] = config.prices.to_dict()
     return data
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from ..budget import Budget
 from ..memory import Memory
 from ..models.base import Model
+from ..prices import PriceTable
 from ..requests import Strategy
 from ..strategies.entry import is_plain
 from ..strategies.registry import entry_of
@@ -48,6 +49,7 @@ def describe_run(
     budget: Budget,
     options: GenerationOptions,
     question: str,
+    prices: PriceTable | None = None,
 ) -> RunSpec | None:
     """The spec of a run the engine was given as objects (see the module docs), or None."""
     try:
@@ -69,6 +71,7 @@ def describe_run(
             options=options,
             memory=MemorySpec(memory.mode, memory.threshold) if isinstance(memory, Memory) else None,
             context=context,
+            prices=prices or None,
         )
     except (_NotPlainError, ValueError):
         return None

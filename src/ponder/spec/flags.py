@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..prices import PriceTable
 from ..strategies.entry import Option, Slot
 from ..strategies.registry import entries
 from .build import place_slots
@@ -89,7 +90,13 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
                 if flag == "context_window" or role == "root" or str(model.get("model", "")).startswith("openai:"):
                     model[flag] = values[flag]
     budget = data["budget"]
-    for flag, key in (("max_calls", "max_model_calls"), ("max_total_tokens", "max_tokens"), ("max_seconds", None)):
+    limits = (
+        ("max_calls", "max_model_calls"),
+        ("max_total_tokens", "max_tokens"),
+        ("max_seconds", None),
+        ("max_usd", None),
+    )
+    for flag, key in limits:
         if wants(flag):
             budget[key or flag] = values.get(flag)
     if "max_steps" in given:
@@ -97,6 +104,8 @@ def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | 
     for flag in ("temperature", "max_tokens", "seed"):
         if wants(flag) and values.get(flag) is not None:
             data["options"][flag] = values[flag]
+    if wants("prices_path") and values.get("prices_path") is not None:
+        data["prices"] = PriceTable.load(values["prices_path"]).to_dict()  # the table, kept with the run
     if wants("tool_spec"):
         data["tools"] = values.get("tool_spec") or ""
     if wants("context_path") and values.get("context_path") is not None:

@@ -84,9 +84,10 @@ class BudgetSpec:
     max_tokens: int | None = None
     max_seconds: float | None = None
     max_depth: int = 3
+    max_usd: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth"):
+        for name in ("max_steps", "max_model_calls", "max_tokens", "max_seconds", "max_depth", "max_usd"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (value is None or value == "auto" or isinstance(value, int | float)):
                 raise ConfigError(f"budget.{name} must be a number, got {value!r}")

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..numbers import loads_json, whole
+from ..prices import PriceTable
 from ..strategies.entry import ROLES
 from ..text import clean
 from ..types import GenerationOptions, Message, clean_messages
@@ -68,6 +69,8 @@ class RunSpec:
     history: tuple[Message, ...] = ()
     #: a named REPL session of recursive code mode, kept in the store across questions (``--session NAME``)
     session: str | None = None
+    #: what the models' tokens cost (``--prices FILE``; see :mod:`ponder.prices`): the run's cost and ``max_usd``
+    prices: PriceTable | None = None
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -79,6 +82,8 @@ class RunSpec:
             if value is not None:
                 set_(self, name, clean(value))
         set_(self, "history", clean_messages(self.history))
+        if self.prices is not None:
+            set_(self, "prices", PriceTable.parse(self.prices, "the run spec's prices") or None)
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
@@ -178,6 +183,8 @@ class RunSpec:
         out["max_concurrency"] = self.max_concurrency
         if self.history:
             out["history"] = [{"role": m.role, "content": m.content} for m in self.history]
+        if self.prices is not None:
+            out["prices"] = self.prices.to_dict()
         return out
 
     def to_json(self, indent: int | None = None) -> str:

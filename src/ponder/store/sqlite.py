@@ -336,8 +336,11 @@ class RunStore:
         row = self._db.execute("SELECT outcome FROM outcomes WHERE root_id = ?", (root,)).fetchone()
         return str(row[0]) if row else None
 
-    def root_ids(self, strategy: str | None = None, outcome: str | None = None) -> list[str]:
-        """Top-level run ids, oldest first, optionally filtered by strategy and recorded outcome."""
+    def root_ids(
+        self, strategy: str | None = None, outcome: str | None = None, min_score: float | None = None
+    ) -> list[str]:
+        """Top-level run ids, oldest first, optionally filtered by strategy, recorded outcome and the outcome's
+        score (``min_score``: at least that; a run with no score is left out)."""
         self._refresh()
         sql = "SELECT r.run_id FROM runs r LEFT JOIN outcomes o ON o.root_id = r.run_id WHERE r.depth = 0"
         params: list[Any] = []
@@ -349,6 +352,9 @@ class RunStore:
         elif outcome is not None:
             sql += " AND o.outcome = ?"
             params.append(outcome)
+        if min_score is not None:
+            sql += " AND o.score IS NOT NULL AND o.score >= ?"
+            params.append(float(min_score))
         sql += " ORDER BY r.started, r.run_id"
         return [row[0] for row in self._db.execute(sql, params)]
 
