@@ -111,9 +111,13 @@ def _score(task: LongTask, answer: str | None) -> float:
 # -- one run -------------------------------------------------------------------------------------
 
 
-def run_one(cache: ModelCache, model: str, task: LongTask, name: str, options: dict[str, Any]) -> dict[str, Any]:
+def run_one(
+    cache: ModelCache, model: str, task: LongTask, name: str, options: dict[str, Any], traces: Path | None = None
+) -> dict[str, Any]:
+    trace = {"trace": str(traces / f"{name}-{task.tokens}-{task.seed}.jsonl")} if traces is not None else {}
     spec = ponder.RunSpec.from_dict(
         {
+            **trace,
             "strategy": {"strategy": "recursive", "mode": "code", **options},
             "models": {"root": model, "sub": model},
             "context_text": task.context,
@@ -178,17 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-iterations", type=int, default=12)
     parser.add_argument("--no-code-grammar", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("code_mode_tuning.jsonl"))
+    parser.add_argument("--traces", type=Path, default=None, help="a folder for one JSONL trace per task")
     args = parser.parse_args(argv)
     options: dict[str, Any] = {"max_iterations": args.max_iterations}
     if args.no_code_grammar:
         options["code_grammar"] = False
+    if args.traces is not None:
+        args.traces.mkdir(parents=True, exist_ok=True)
     cache = ModelCache()
     rows = []
     for size in [parse_size(s) for s in args.sizes.split(",")]:
         for kind in args.kinds.split(","):
             for seed in parse_seeds(args.seeds):
                 task = variant(kind, size, seed) if kind in VARIANTS else generate(kind, size, seed)
-                row = run_one(cache, args.model, task, kind, options)
+                row = run_one(cache, args.model, task, kind, options, args.traces)
                 rows.append(row)
                 with args.out.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(row) + "\n")
