@@ -103,7 +103,7 @@ def test_the_prompt_lists_every_helper_with_its_signature_and_the_sub_reading_si
     assert "grep(pattern, context=None, window=100, limit=20)" in system and "peek(start, n=400)" in system
     assert "about 12345 characters" in system
     assert "only what it prints" in system
-    assert "Turn 1 of 30" in model.calls[0].messages[1].content
+    assert "Turn 1 of 30" in model.calls[0].messages[1].content and model.calls[0].options.temperature == 0.0
     assert "(turn 1 of 30)" in model.calls[1].messages[-1].content
 
 
@@ -154,6 +154,8 @@ def test_the_same_code_with_the_same_output_is_told_and_then_stops_the_run() -> 
     kinds = [s.kind for s in result.steps]
     assert kinds.count("code") == 4 and kinds.count("loop") == 3 and kinds[-1] == "final_answer"
     assert "This repeats turn 1" in model.calls[2].messages[-1].content
+    assert "(the same output as turn 1)" in model.calls[2].messages[-1].content  # not shown again
+    assert model.calls[1].options.temperature == 0.0 and model.calls[2].options.temperature == 0.8  # sampled
     assert "This repeats" not in model.calls[1].messages[-2].content
 
 

@@ -62,6 +62,8 @@ from .repl_session import ReplSession, Router
 from .repl_tools import setup_code, tool_lines
 
 _BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
+#: the temperature of the root's next reply after a repeat (sampled, seeded by the turn)
+REPEAT_TEMPERATURE = 0.8
 #: characters the REPL captures per block before the observation is clipped to ``max_output``
 CAPTURE = 1_000_000
 
@@ -157,7 +159,7 @@ class RecursiveCode(HostCalls):
                 sandbox.run(ANSWER_RESET)  # an earlier question's ready answer is not this one's
             history = self._prompt(question)
             loops = LoopGuard(self.loop_limit)
-            failures = turns = 0
+            failures = turns = repeats_seen = 0
             grammar = CODE_GRAMMAR if self.constrained else None
             try:
                 while True:
@@ -165,11 +167,22 @@ class RecursiveCode(HostCalls):
                         why = f"no FINAL answer after {turns} turns"
                         return (yield from self._last_call(question, history, "rounds", why, failures, turns))
                     try:
-                        reply = (yield Generate.of(history, kind=steps.CODE, grammar=grammar)).text
+                        # after a repeat, the next reply is sampled: a greedy small model says the same again
+                        hot = loops.repeats > repeats_seen
+                        reply = (
+                            yield Generate.of(
+                                history,
+                                kind=steps.CODE,
+                                grammar=grammar,
+                                temperature=REPEAT_TEMPERATURE if hot else None,
+                                seed=turns if hot else None,
+                            )
+                        ).text
                     except PromptTooLong as long:  # not a turn: the same turn again, on a shorter prompt
                         history = yield from _forget_oldest(history, long)
                         continue
                     turns += 1
+                    repeats_seen = loops.repeats
                     history.append(assistant(reply))
                     blocks = code_blocks(reply)
                     notes: list[str] = []
@@ -204,8 +217,11 @@ class RecursiveCode(HostCalls):
                                 notes.append(prompts.load("recursive/code_first"))
                                 break
                             return self._end(Outcome(bridge.answer, "answered", "the code called FINAL"), history)
-                        note = yield from self._repeat(loops.code(turns, code, out), loops, code=True)
-                        notes += [note.strip()] if note else []
+                        earlier = loops.code(turns, code, out)
+                        note = yield from self._repeat(earlier, loops, code=True)
+                        if earlier is not None:  # not shown again: it already misled the model once
+                            outputs[-1] = f"(the same output as turn {earlier})"
+                            notes.append(note.strip())
                         if not result.ok:
                             failures += 1
                             if self._give_up(failures):
