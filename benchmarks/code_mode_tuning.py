@@ -27,6 +27,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,9 @@ from ponder.tasks.long_context import KINDS, LongTask, generate
 HERE = Path(__file__).resolve().parent
 HAYSTACK = HERE.parent.parent / "shared" / "data" / "haystack"
 VARIANTS = ("essay_key", "essay_values")
+COMMIT = subprocess.run(
+    ["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
+).stdout.strip()
 
 
 def parse_size(text: str) -> int:
@@ -150,6 +154,7 @@ def run_one(
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "codes": [str(s.data.get("code", ""))[:400] for s in result.steps if s.kind == "repl"][:12],
+        "commit": COMMIT,
     }
 
 
