@@ -40,7 +40,7 @@ def test_demo_runs_every_part_and_prints_the_table(capsys):
 
 @pytest.mark.integration
 def test_demo_on_the_embedded_model_shows_the_strategies_right(capsys):
-    assert main(["demo", "--tokens", "65536"]) == 0
+    assert main(["demo", "--tokens", "65536", "--code-model", "none"]) == 0  # part 3: test_code_mode_integration
     out = capsys.readouterr().out
     table = out[out.index("single pass vs strategies on smollm2") :]
     rows = {line.split("│")[0].strip(): line for line in table.splitlines() if line.count("│") >= 5}
