@@ -159,18 +159,18 @@ def run_one(
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["task"], row["tokens"]), []).append(row)
+        groups.setdefault((row["task"], row["tokens"], row.get("commit", "?")), []).append(row)
     lines = [
-        "| task | tokens | seeds | mean score | exact | turns (median) | loop stops | median s | load |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | tokens | commit | seeds | mean score | exact | turns (median) | loop stops | median s | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (name, tokens), group in sorted(groups.items()):
+    for (name, tokens, commit), group in sorted(groups.items()):
         seeds = ",".join(str(r["seed"]) for r in group)
         loads = [r["load_before"] for r in group]
         lines.append(
-            f"| {name} | {tokens} | {seeds} | {statistics.mean(r['score'] for r in group):.2f} | "
+            f"| {name} | {tokens} | {commit} | {seeds} | {statistics.mean(r['score'] for r in group):.2f} | "
             f"{sum(r['exact'] for r in group)}/{len(group)} | {statistics.median(r['turns'] for r in group):g} | "
             f"{sum(r['stop'] == 'loop' for r in group)} | {statistics.median(r['seconds'] for r in group):.0f} | "
             f"{min(loads):.1f}-{max(loads):.1f} |"
@@ -188,7 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-code-grammar", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("code_mode_tuning.jsonl"))
     parser.add_argument("--traces", type=Path, default=None, help="a folder for one JSONL trace per task")
+    parser.add_argument("--table", type=Path, nargs="*", help="print the table of these --out files and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        read = [json.loads(line) for path in args.table for line in path.read_text().splitlines() if line.strip()]
+        print(table(read))
+        return 0
     options: dict[str, Any] = {"max_iterations": args.max_iterations}
     if args.no_code_grammar:
         options["code_grammar"] = False
