@@ -146,3 +146,18 @@ def test_session_rebuild_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     assert rows[0].startswith("| rebuild | later question, median s | answers under --max-seconds")
     assert rows[2].startswith("| values kept (now) |") and rows[3].startswith("| every cell run again (before) |")
     assert all(re.fullmatch(rf"\| [^|]+ \| {NUMBER} \| (yes|no \(stopped at the limit\)) \|", r) for r in rows[2:])
+
+
+def test_code_mode_tuning_prints_its_table_and_writes_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("code_mode_tuning")
+    out_file = tmp_path / "rows.jsonl"
+    argv = ["--model", "scripted", "--kinds", "counting", "--sizes", "300", "--seeds", "3", "--out", str(out_file)]
+    assert bench.main([*argv, "--max-iterations", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| counting | 300 |" in out and "0/1" in out  # the echo model writes no code: wrong, and said so
+    row = json.loads(out_file.read_text())
+    assert row["seed"] == 3 and row["turns"] == 2 and row["score"] == 0.0
+    assert bench.parse_seeds("0-2,7") == [0, 1, 2, 7]
+    if bench.HAYSTACK.is_dir():  # the task of another wording: its gold code is in its context once
+        task = bench.variant("essay_key", 2000, 1)
+        assert task.context.count(task.answers[0]) == 1 and task.question.startswith("Which code opens")

@@ -19,13 +19,20 @@ def test_the_haystack_holds_the_needle_once_at_its_depth(tmp_path):
         write_haystack(tmp_path / "x.txt", 100, needle, depth=1.5)
 
 
+def test_demo_says_when_the_code_model_is_not_there(capsys):
+    assert main(["demo", "-m", "scripted", "--tokens", "8192", "--code-model", "nosuchmodel"]) == 0
+    out = capsys.readouterr().out
+    assert "not run: unknown model 'nosuchmodel'" in out and "(not run)" in out
+
+
 def test_demo_runs_every_part_and_prints_the_table(capsys):
     # the echo model: each part runs through the real machinery, the answers are wrong, the table says so
-    assert main(["demo", "-m", "scripted", "--tokens", "8192"]) == 0
+    assert main(["demo", "-m", "scripted", "--tokens", "8192", "--code-model", "scripted"]) == 0
     out = capsys.readouterr().out
     assert "1. Arithmetic: What is 487 + 356 - 129?" in out and "2. A fact in ~" in out
+    assert "3. The same fact, found by code that scripted writes" in out
     table = out[out.index("single pass vs strategies on scripted") :]
-    for run in ("1: single", "1: react+calculator", "2: single", "2: recursive"):
+    for run in ("1: single", "1: react+calculator", "2: single", "2: recursive", "3: recursive code"):
         assert run in table
     assert table.count("wrong") >= 2 and "(cannot read it)" in table
     assert "single was not run on the haystack" in out
@@ -33,7 +40,7 @@ def test_demo_runs_every_part_and_prints_the_table(capsys):
 
 @pytest.mark.integration
 def test_demo_on_the_embedded_model_shows_the_strategies_right(capsys):
-    assert main(["demo", "--tokens", "65536"]) == 0
+    assert main(["demo", "--tokens", "65536", "--code-model", "none"]) == 0  # part 3: test_code_mode_integration
     out = capsys.readouterr().out
     table = out[out.index("single pass vs strategies on smollm2") :]
     rows = {line.split("│")[0].strip(): line for line in table.splitlines() if line.count("│") >= 5}

@@ -292,12 +292,14 @@ def resume(
 
 def _recorded_budget_and_options(events: list[dict[str, Any]]) -> tuple[Budget, GenerationOptions | None]:
     """The budget ``run_started`` recorded (resolved; a limit it leaves out is unlimited, as older stores
-    wrote only the set ones) and the options of the first recorded call."""
+    wrote only the set ones) and the options of the first recorded call, without its grammar (a strategy's
+    per-call constraint, such as code mode's one-block grammar, is not the run's option)."""
     recorded = events[0].get("budget", {})
     budget = Budget(**{"max_steps": None, **recorded})
     for event in events:
         if event["type"] == "model_call" and event.get("options"):
             data = dict(event["options"])
             data["stop"] = tuple(data.get("stop", ()))
+            data["grammar"] = None
             return budget, GenerationOptions(**data)
     return budget, None

@@ -25,6 +25,8 @@ compact        both    memory (call, then record)         :class:`CompactData` o
 action         call    ``react``                          --
 code           call    ``recursive`` code mode            --
 sub_query      call    ``recursive`` code mode            --
+final_answer   call    ``recursive`` code mode: the last  --
+                       call when the turns run out
 map            call    ``recursive`` plans                :class:`MapData` (progress bar)
 reduce         both    ``recursive`` plans                ``level``, ``notes`` / ``answers``, ``count``
 propose        call    ``tree`` (task)                    ``node``: the thought it expands (viewer)
@@ -46,7 +48,7 @@ fallback       record  ``recursive`` auto mode            :class:`CodeFallbackDa
 session        record  ``recursive`` code mode sessions   ``session``, ``turn``, ``restored_turns``, ``cells``
 format_error   record  ``react``                          ``count``, ``output``
 ungrounded     record  ``react``                          ``tool``, ``input`` (refused: not grounded)
-loop           record  ``react``                          --
+loop           record  ``react``, ``recursive`` code      (code mode: ``earlier``, ``repeats``, ``limit``)
 fallback       record  ``react`` (native -> text)         :class:`FallbackData`
 too_long       record  ``react``, ``recursive`` code      ``tokens``, ``window``
 tool           tool    any :class:`CallTool` by default   (the ``tool_call`` event; exports)
@@ -73,6 +75,7 @@ JUDGE = "judge"
 ACTION = "action"
 CODE = "code"
 SUB_QUERY = "sub_query"
+FINAL_ANSWER = "final_answer"
 MAP = "map"
 PROPOSE = "propose"
 THOUGHT = "thought"
@@ -112,7 +115,7 @@ VERIFY_CODE = "verify_code"
 KINDS = frozenset(
     {
         GENERATE, ANSWER, DRAFT, CRITIQUE, REVISION, SAMPLE, EXTRACT, CHECK_SAMPLE, JUDGE, ACTION, CODE,
-        SUB_QUERY, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
+        SUB_QUERY, FINAL_ANSWER, MAP, PROPOSE, THOUGHT, VALUE, COMPACT, REDUCE, VOTE, CHECK, VERDICT, ROUTE, NODE,
         BACKTRACK, SPLIT, FILTER, GROUND, COUNT, REPL, SESSION, FORMAT_ERROR, UNGROUNDED, LOOP, FALLBACK, TOO_LONG,
         TOOL, VERIFY_CODE,
     }

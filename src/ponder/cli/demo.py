@@ -7,7 +7,11 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
    (its input grounded in the question's numbers) computes it;
 2. a fact hidden in a generated haystack of about a million tokens — the single pass can read only its
    window (the demo says so rather than spending a minute on a prompt that cannot contain the fact);
-   ``recursive`` filters the input, reads a few chunks and finds it.
+   ``recursive`` filters the input, reads a few chunks and finds it;
+3. the same fact found by the method of the RLM paper: ``recursive`` code mode with the code model
+   (``--code-model``, ``coder`` by default) as the root, writing Python over the haystack in a
+   sandboxed REPL; its cells stream and their outputs show in the live view. Without that model
+   installed, the part says how to install it and the table shows it was not run.
 
 It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
 it gave), right or wrong, model calls, tokens, seconds. Nothing is
@@ -28,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
+from ..errors import PonderError
 from ..result import RunResult
 from ..runner import ModelCache, open_run
 from ..spec import ModelSpec, RunSpec, StrategySpec
@@ -57,7 +62,9 @@ class Row:
 @click.option("--tokens", default=1_048_576, show_default=True, type=click.IntRange(4096, 8_388_608),
               help="Size of the generated haystack, in tokens.")  # fmt: skip
 @click.option("--store", "keep", is_flag=True, help="Store the runs in the run store (default: not stored).")
-def demo(model: str, base_url: str | None, tokens: int, keep: bool) -> None:
+@click.option("--code-model", default="coder", show_default=True,
+              help="The root model of part 3 (recursive code mode); 'none' skips the part.")  # fmt: skip
+def demo(model: str, base_url: str | None, tokens: int, keep: bool, code_model: str) -> None:
     """Show single pass vs react (arithmetic) and vs recursive (a fact in ~1M tokens), side by side."""
     console = Console()
     models = ModelCache()
@@ -93,9 +100,26 @@ def demo(model: str, base_url: str | None, tokens: int, keep: bool) -> None:
         spec = replace(base, strategy=StrategySpec("recursive"), context=str(stack.path))
         result = _run(console, spec, question, models)
         rows.append(_row("2", "recursive", result, gold))
+        if code_model != "none":
+            rows.append(_code_part(console, code_model, spec, question, gold, models))
     console.print()
     console.print(_table(rows, model, console.width))
     console.print(Text(unread, style="dim"))
+
+
+def _code_part(console: Console, code_model: str, spec: RunSpec, question: str, gold: str, models: ModelCache) -> Row:
+    """Part 3: the code model writes the code that searches the haystack (recursive code mode)."""
+    _part(console, f"3. The same fact, found by code that {code_model} writes (the RLM paper's method)")
+    name = "recursive code"
+    wanted = ModelSpec(code_model)
+    try:
+        models.get(wanted)
+    except PonderError as exc:  # not installed: say how to install it, and go on
+        console.print(Text(f"not run: {exc}", style="dim"))
+        return Row("3", name, "(not run)", None)
+    strategy = StrategySpec.parse({"strategy": "recursive", "mode": "code", "max_iterations": 8})
+    result = _run(console, replace(spec, strategy=strategy, models={"root": wanted}), question, models)
+    return _row("3", name, result, gold)
 
 
 def _part(console: Console, title: str) -> None:

@@ -33,6 +33,7 @@ from ..errors import ConfigError
 from ..models.base import Model
 from ..requests import StrategyGen
 from ..tools.base import Tool
+from .code_prompt import sub_chars
 from .entry import BuildContext, Option, StrategyEntry
 from .recursive_code import RecursiveCode
 from .recursive_count import plan_for
@@ -85,6 +86,14 @@ class Recursive:
     max_output: int = 2000
     #: code mode: the REPL session kept across questions (``--session NAME``)
     session: ReplSession | None = None
+    #: code mode: each root reply constrained to one ```python block where the backend takes a grammar
+    code_grammar: bool = True
+    #: code mode: repeated replies (or blocks with the same output) before the run stops with reason ``loop``
+    loop_limit: int = 3
+    #: code mode: when the turns run out, one last call asks for the answer from what was found
+    final_call: bool = True
+    #: code mode: characters one sub-call reads (set from the ``sub`` model's window when the run is built)
+    sub_chars: int = 4000
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
@@ -114,6 +123,10 @@ class Recursive:
                 top_k=self.top_k,
                 aggregate=self.aggregate,
                 session=self.session,
+                chunk_chars=self.sub_chars,
+                constrained=self.code_grammar,
+                loop_limit=self.loop_limit,
+                final_call=self.final_call,
             )
             return (yield from code.run(question))
         if self.context is not None:
@@ -128,7 +141,8 @@ class Recursive:
 
 def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
     """The run's context file or folder, ``mode`` auto resolved from the root model's ``writes_code``
-    (remembered as ``auto``: a code-mode run may fall back to plan mode), and the run's REPL session."""
+    (remembered as ``auto``: a code-mode run may fall back to plan mode), the run's REPL session, and
+    the characters a sub-call reads (from the ``sub`` model's window)."""
     options = dict(options)
     if ctx.context is not None:
         options.setdefault("context_path", ctx.context)
@@ -140,6 +154,9 @@ def _prepare(options: dict[str, Any], ctx: BuildContext) -> dict[str, Any]:
         options["mode"] = "code" if ctx.writes_code("root") else "plan"
     if ctx.session is not None:
         options["session"] = ctx.session
+    sub = ctx.model("sub")
+    if sub is not None:
+        options["sub_chars"] = sub_chars(sub.context_window)
     return options
 
 
@@ -214,6 +231,21 @@ ENTRY = StrategyEntry(
             requires="--context",
         ),
         Option(
+            "code_grammar",
+            bool,
+            "recursive code mode: do not constrain each root reply to one ```python block (on backends with grammars).",
+            "--no-code-grammar",
+            flag_value=False,
+            requires="--context",
+        ),
+        Option(
+            "loop_limit",
+            int,
+            "recursive code mode: repeated replies (or code with the same output) before the run stops (reason loop).",
+            minimum=1,
+        ),
+        Option("final_call", bool, "recursive code mode: ask once for the answer when the turns run out."),
+        Option(
             "max_output", int, "recursive code mode: characters of a block's output shown (head and tail).", minimum=200
         ),
         Option("chunk_bytes", int, "recursive plan: bytes per chunk.", minimum=100),
@@ -224,7 +256,7 @@ ENTRY = StrategyEntry(
     tools_optional=True,
     prepare=_prepare,
     describe=_describe,
-    prepared=("auto", "session"),
+    prepared=("auto", "session", "sub_chars"),
     unbounded=reads_every_record,
     steps_for=code_steps,
 )

@@ -16,12 +16,22 @@ REPL it can call
   (:class:`~ponder.requests.Children`, ``rlm_concurrency`` at a time), a failed
   one a ``QueryError`` value in the list;
 * ``tools.NAME(...)``: the run's tools (:mod:`.repl_tools`);
+* ``grep``, ``peek`` (search and look, bounded output), ``FINAL_VAR(name)`` and
+  the ``answer`` dict (:mod:`.repl_helpers`);
 * ``SHOW_VARS()``: the REPL's variables; ``FINAL(answer)``: the answer.
 
 These reach the engine through :class:`~ponder.strategies.recursive_repl.Bridge`,
-so they are budgeted and traced. The run ends only when the code calls
-``FINAL(answer)`` (never on a text marker), after ``max_iterations`` root turns,
-or when the budget ends it. With ``fallback_after`` set (``auto`` mode), a
+so they are budgeted and traced. Each root reply is constrained to one
+```python block where the backend takes a grammar (``constrained``;
+:mod:`.code_guard`), and the prompts (:mod:`.code_prompt`) carry a worked
+example, a turn counter and the sub-model's reading size. The run ends only
+when the code answers (``FINAL``, ``FINAL_VAR`` or the ``answer`` dict; never on
+a text marker, and never on the first turn by code that did not read the
+context), when repeats reach ``loop_limit`` (reason ``loop``: the same reply,
+or the same code with the same output, each repeat told to the model first),
+after ``max_iterations`` root turns, or when the budget ends it. When the
+turns run out or a loop ends them, one last call (a ``final_answer`` step)
+asks for the answer from what the code printed. With ``fallback_after`` set (``auto`` mode), a
 model whose code fails that many times, or that never answers, hands the
 question to plan mode within the same run (a ``fallback`` step says why).
 With a ``session`` the REPL is kept across questions (:mod:`.repl_session`).
@@ -29,40 +39,33 @@ With a ``session`` the REPL is kept across questions (:mod:`.repl_session`).
 
 from __future__ import annotations
 
-import queue
 import re
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import prompts, steps
 from ..context import Context
-from ..errors import DepthLimit, PromptTooLong, StopRun
-from ..requests import Batch, Checkpoint, Child, Children, Generate, Outcome, Record, Request, StrategyGen
-from ..sandbox import ExecResult, Sandbox, SandboxConfig
+from ..errors import PromptTooLong, StopRun
+from ..requests import Generate, Outcome, Record, Request, StopReason, StrategyGen
+from ..sandbox import Sandbox, SandboxConfig
 from ..tools.base import Tool
-from ..types import Message, assistant, system, user
+from ..types import Message, assistant, user
+from .code_guard import CODE_GRAMMAR, LoopGuard, reads_context
+from .code_prompt import final_answer_of, final_request, output_message, repeat_note, root_prompt
+from .recursive_code_calls import HostCalls
 from .recursive_plan import RecursivePlan
-from .recursive_repl import SETUP, Bridge, Call
+from .recursive_repl import SETUP, Bridge
+from .repl_helpers import ANSWER_CHECK, ANSWER_RESET, HELPERS
 from .repl_output import SHOW_VARS, observation
 from .repl_session import ReplSession, Router
-from .repl_tools import batch_payload, setup_code, tool_lines, tool_request
+from .repl_tools import setup_code, tool_lines
 
-CHECK_SECONDS = 0.25  # while code runs, how often the run's time limit and cancellation are looked at
 _BLOCK = re.compile(r"```(?:python|py|repl)?[ \t]*\n(.*?)```", re.DOTALL)
+#: the temperature of the root's next reply after a repeat (sampled, seeded by the turn)
+REPEAT_TEMPERATURE = 0.8
 #: characters the REPL captures per block before the observation is clipped to ``max_output``
 CAPTURE = 1_000_000
-
-
-def _sub_window(long: PromptTooLong) -> str:
-    return f"prompt of {long.tokens} tokens exceeds the sub-model's window of {long.window}; slice the input"
-
-
-def _sub_answer(completion: Any) -> str:
-    """An ``llm_query`` result: the reply, or (for a call that failed) the error, which the model's code sees."""
-    if completion.finish_reason == "error":
-        return f"Error: this sub-call failed ({completion.error or 'model error'})"
-    return str(completion.text)
 
 
 def _forget_oldest(history: list[Message], long: PromptTooLong) -> Generator[Request, Any, list[Message]]:
@@ -89,7 +92,7 @@ class GaveUp:
 
 
 @dataclass(frozen=True)
-class RecursiveCode:
+class RecursiveCode(HostCalls):
     """Root model + REPL over ``context`` (a str or a list of str). See the module docs."""
 
     context: str | list[str]
@@ -109,6 +112,12 @@ class RecursiveCode:
     top_k: int = 3
     aggregate: str = "auto"
     session: ReplSession | None = None
+    #: each root reply constrained to one ```python block, where the backend takes a grammar
+    constrained: bool = True
+    #: repeats (a reply, or a block with the same output, seen before) that end the run with reason ``loop``
+    loop_limit: int = 3
+    #: when the turns run out (or a loop ends them), one last call asks for the answer
+    final_call: bool = True
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
@@ -138,6 +147,7 @@ class RecursiveCode:
             sandbox.run(SETUP, setup=True)
             sandbox.run(setup_code(self.tools), setup=True)
             sandbox.run(SHOW_VARS, setup=True)
+            sandbox.run(HELPERS, setup=True)
             if self.session is not None:
                 restored = yield from self.session.open(sandbox, router, bridge, question, self.context)
                 yield Record(
@@ -146,50 +156,124 @@ class RecursiveCode:
                     f"turn(s) restored ({restored['cells']} cells replayed)",
                     restored,
                 )
+                sandbox.run(ANSWER_RESET)  # an earlier question's ready answer is not this one's
             history = self._prompt(question)
-            failures = turns = 0
+            loops = LoopGuard(self.loop_limit)
+            failures = turns = repeats_seen = 0
+            grammar = CODE_GRAMMAR if self.constrained else None
             try:
                 while True:
                     if turns >= self.max_iterations:
-                        reason = f"no FINAL answer after {turns} turns"
-                        if self.fallback_after is not None:
-                            return GaveUp(reason, failures, turns)
-                        return self._end(Outcome(None, "rounds", reason), history)
+                        why = f"no FINAL answer after {turns} turns"
+                        return (yield from self._last_call(question, history, "rounds", why, failures, turns))
                     try:
-                        reply = (yield Generate.of(history, kind=steps.CODE)).text
+                        # after a repeat, the next reply is sampled: a greedy small model says the same again
+                        hot = loops.repeats > repeats_seen
+                        reply = (
+                            yield Generate.of(
+                                history,
+                                kind=steps.CODE,
+                                grammar=grammar,
+                                temperature=REPEAT_TEMPERATURE if hot else None,
+                                seed=turns if hot else None,
+                            )
+                        ).text
                     except PromptTooLong as long:  # not a turn: the same turn again, on a shorter prompt
                         history = yield from _forget_oldest(history, long)
                         continue
                     turns += 1
+                    repeats_seen = loops.repeats
                     history.append(assistant(reply))
                     blocks = code_blocks(reply)
+                    notes: list[str] = []
                     if not blocks:
                         yield Record(steps.REPL, "no code block in the reply", {"ok": False})
                         failures += 1
                         if self._give_up(failures):
                             return GaveUp(f"{failures} replies or blocks that did not run", failures, turns)
-                        history.append(user(prompts.load("recursive/code_nocode")))
+                        note = yield from self._repeat(loops.reply(turns, reply), loops, code=False)
+                        if loops.over:
+                            why = f"{loops.repeats} repeated replies"
+                            return (yield from self._last_call(question, history, "loop", why, failures, turns))
+                        history.append(user(prompts.load("recursive/code_nocode") + note))
                         continue
                     outputs = []
-                    for code in blocks:
+                    for i, code in enumerate(blocks):
                         result = yield from self._execute(bridge, sandbox, code)
                         if self.session is not None:
                             self.session.cell(sandbox, router, code, result)
                             if result.restarted:  # the worker was lost: the session's REPL comes back
                                 result = yield from self.session.recover(sandbox, router, bridge, result)
-                        outputs.append(observation(result, self.max_output))
+                        out = observation(result, self.max_output)
+                        outputs.append(out)
+                        if bridge.answer is None and result.ok:
+                            self._answer_dict(sandbox, router)
                         if bridge.answer is not None:
+                            if turns == 1 and not reads_context("\n".join(blocks[: i + 1])):
+                                bridge.answer = None  # the first-turn rule: look before answering
+                                yield Record(
+                                    steps.REPL, "an answer before looking at the context: refused", {"ok": False}
+                                )
+                                notes.append(prompts.load("recursive/code_first"))
+                                break
                             return self._end(Outcome(bridge.answer, "answered", "the code called FINAL"), history)
+                        earlier = loops.code(turns, code, out)
+                        note = yield from self._repeat(earlier, loops, code=True)
+                        if earlier is not None:  # not shown again: it already misled the model once
+                            outputs[-1] = f"(the same output as turn {earlier})"
+                            notes.append(note.strip())
                         if not result.ok:
                             failures += 1
                             if self._give_up(failures):
                                 return GaveUp(f"{failures} replies or blocks that did not run", failures, turns)
                             break  # the rest of the reply was written before this block failed
-                    history.append(user(prompts.render("recursive/code_output", output="\n".join(outputs))))
+                    if loops.over:
+                        why = f"{loops.repeats} repeated blocks with the same output"
+                        return (yield from self._last_call(question, history, "loop", why, failures, turns))
+                    history.append(output_message(outputs, turns, self.max_iterations, notes))
             except StopRun as stop:
                 return self._end(Outcome(bridge.answer, stop.reason, stop.detail), history)  # type: ignore[arg-type]
             finally:
                 bridge.stopped = True
+
+    def _repeat(self, earlier: int | None, loops: LoopGuard, *, code: bool) -> Generator[Request, Any, str]:
+        """The note for a repeat of turn ``earlier`` (recorded as a ``loop`` step), or "" for none."""
+        if earlier is None:
+            return ""
+        what = "the same code and output" if code else "the same reply"
+        yield Record(
+            steps.LOOP,
+            f"{what} as turn {earlier} ({loops.repeats} of {loops.limit} repeats)",
+            {"earlier": earlier, "repeats": loops.repeats, "limit": loops.limit},
+        )
+        return "\n\n" + repeat_note(earlier, code)
+
+    def _answer_dict(self, sandbox: Sandbox, router: Router) -> None:
+        """The ``answer`` dict convention: ``answer["ready"]`` set ends the run with ``answer["content"]``."""
+        sandbox.run(ANSWER_CHECK)
+        router.take()  # not a cell of the session: its host call is not replayed
+
+    def _last_call(
+        self, question: str, history: list[Message], reason: StopReason, why: str, failures: int, turns: int
+    ) -> Generator[Request, Any, Outcome | GaveUp]:
+        """The turns ran out (or a loop ended them): one last call asks for the answer from what was found.
+        Without an answer from it, auto mode falls back to plan mode."""
+        answer = None
+        if self.final_call:
+            messages = final_request(history, question)
+            while answer is None:
+                try:
+                    completion = yield Generate.of(messages, kind=steps.FINAL_ANSWER)
+                except PromptTooLong as long:
+                    history = yield from _forget_oldest(history, long)
+                    messages = final_request(history, question)
+                    continue
+                answer = final_answer_of(completion.text) or ""
+        if answer:
+            return self._end(Outcome(answer, reason, f"{why}; answered by the final-answer call"), history)
+        if self.fallback_after is not None:
+            return GaveUp(why, failures, turns)
+        return self._end(Outcome(None, reason, why), history)
 
     def _give_up(self, failures: int) -> bool:
         return self.fallback_after is not None and failures >= self.fallback_after
@@ -200,10 +284,6 @@ class RecursiveCode:
         return outcome
 
     def _prompt(self, question: str) -> list[Message]:
-        ctx = self.context
-        docs = ctx if isinstance(ctx, list) else [ctx]
-        first = docs[0] if docs else ""
-        tools = tool_lines(self.tools)
         session = ""
         if self.session is not None and self.session.turn:
             turn = self.session.turn
@@ -213,183 +293,21 @@ class RecursiveCode:
                 f" history_{turn - 1} (this question's context is context_{turn}). SHOW_VARS() lists them."
                 + self.session.note()
             )
-        return [
-            system(
-                prompts.render(
-                    "recursive/code_system",
-                    max_output=str(self.max_output),
-                    chunk_chars=str(self.chunk_chars),
-                    tools=f"\nTools, as functions (they return text; a failure raises ToolError):\n{tools}\n"
-                    if tools
-                    else "",
-                )
-            ),
-            user(
-                prompts.render(
-                    "recursive/code_task",
-                    question=question,
-                    kind="list of str" if isinstance(ctx, list) else "str",
-                    size=str(sum(len(d) for d in docs)),
-                    documents=str(len(docs)),
-                    preview=first[:300],
-                )
-                + session
-            ),
-        ]
-
-    def _execute(self, bridge: Bridge, sandbox: Sandbox, code: str) -> Generator[Request, Any, ExecResult]:
-        """Run one block, serving its host calls through the engine until it finishes."""
-        thread = bridge.start(sandbox, code)
-        try:
-            while True:
-                try:
-                    item = bridge.calls.get(timeout=CHECK_SECONDS)
-                except queue.Empty:  # the code is still running: may the run go on? (StopRun if not)
-                    yield Checkpoint()
-                    continue
-                if isinstance(item, tuple):
-                    _, result = item
-                    if isinstance(result, BaseException):
-                        raise result
-                    yield Record(steps.REPL, observation(result, self.max_output), {"code": code, "ok": result.ok})
-                    return result
-                yield from self._serve(item)
-        except BaseException:
-            bridge.stopped = True
-            sandbox.abort()  # the run is ending (time up, cancelled): do not wait for the code
-            self._drain(bridge)
-            thread.join(timeout=30)
-            raise
-
-    def _serve(self, call: Call) -> Generator[Request, Any, None]:
-        try:
-            if call.name == "llm_query":
-                prompts_ = [str(p) for p in call.payload.get("prompts", [])]
-                requests = tuple(Generate.of([user(p)], kind=steps.SUB_QUERY, role="sub") for p in prompts_)
-                try:
-                    completions = yield Batch(requests)
-                except PromptTooLong as long:  # every prompt was too long: llm_query raises it in the REPL
-                    call.reply.put((False, f"llm_query: {_sub_window(long)}"))
-                    return
-                call.reply.put((True, [_sub_answer(c) for c in completions]))
-            elif call.name == "rlm_query":
-                payload = call.payload if isinstance(call.payload, dict) else {}
-                ok, text = yield from self._rlm(str(payload.get("prompt", "")), payload.get("context") or "")
-                call.reply.put((ok, text))
-            elif call.name == "rlm_query_batched":
-                call.reply.put((True, (yield from self._rlm_batched(call.payload))))
-            elif call.name == "tool":
-                request = tool_request({t.name: t for t in self.tools}, call.payload)
-                if isinstance(request, str):
-                    call.reply.put((True, {"ok": False, "error": request}))
-                else:
-                    done = yield request
-                    call.reply.put((True, {"ok": done.ok, "output": done.output, "error": done.error}))
-            else:
-                call.reply.put((False, f"unknown host function {call.name!r}"))
-        except BaseException as exc:
-            call.reply.put((False, f"the run is stopping: {exc}"))
-            raise
+        return root_prompt(
+            question,
+            self.context,
+            max_output=self.max_output,
+            chunk_chars=self.chunk_chars,
+            turns=self.max_iterations,
+            tools=tool_lines(self.tools),
+            session=session,
+        )
 
     def _child(self, context: Any) -> RecursiveCode:
-        return RecursiveCode(
-            context,
-            self.max_output,
-            self.chunk_chars,
-            self.depth + 1,
-            self.sandbox,
-            self.tools,
-            self.max_iterations,
-            self.fallback_after,
-            self.rlm_concurrency,
-            self.chunk_bytes,
-            self.top_k,
-            "none" if self.aggregate == "count" else self.aggregate,
+        return replace(
+            self,
+            context=context,
+            depth=self.depth + 1,
+            aggregate="none" if self.aggregate == "count" else self.aggregate,
+            session=None,
         )
-
-    def _rlm(self, prompt: str, context: Any) -> Generator[Request, Any, tuple[bool, str]]:
-        """One child run: (True, its answer), or (False, why not). At the depth limit: one plain sub-call."""
-        if not _is_context(context):
-            return False, f"rlm_query: the context must be a str or a list of str, got {type(context).__name__}"
-        try:
-            outcome = yield Child(self._child(context), prompt, role="sub")
-        except DepthLimit as limit:
-            plain = yield from self._plain([(prompt, context)], limit)
-            return plain[0]
-        except PromptTooLong as long:  # the child's prompt could not shrink enough: rlm_query raises it
-            return False, f"rlm_query: {long}"
-        return True, _answer(outcome)
-
-    def _rlm_batched(self, payload: Any) -> Generator[Request, Any, Any]:
-        checked = batch_payload(payload)
-        if isinstance(checked, str):
-            return {"error": checked}
-        pairs = list(zip(*checked, strict=True))
-        group = Children(
-            tuple(Child(self._child(c), p, role="sub") for p, c in pairs), max_concurrency=self.rlm_concurrency
-        )
-        try:
-            outcomes = yield group
-        except DepthLimit as limit:
-            answers = yield from self._plain(pairs, limit)
-            return [text if ok else {"error": text} for ok, text in answers]
-        return [
-            o.answer if o.answer is not None else {"error": f"the child run ended without an answer ({_why(o)})"}
-            for o in outcomes
-        ]
-
-    def _plain(
-        self, pairs: list[tuple[str, Any]], limit: DepthLimit
-    ) -> Generator[Request, Any, list[tuple[bool, str]]]:
-        """rlm_query at the depth limit: one plain sub-call per (prompt, context), batched; too long a context
-        is an error for that one."""
-        out: list[tuple[bool, str]] = []
-        calls: list[tuple[int, Generate]] = []
-        for prompt, context in pairs:
-            text = "\n\n".join(context) if isinstance(context, list) else str(context)
-            if len(text) > 2 * self.chunk_chars:
-                out.append(
-                    (
-                        False,
-                        f"rlm_query at the depth limit ({limit.detail}) is one plain sub-call, and this context has "
-                        f"{len(text)} characters (a sub-call reads about {self.chunk_chars}); slice it or use"
-                        " llm_query_batched",
-                    )
-                )
-                continue
-            messages = [user(prompts.render("recursive/plain_query", prompt=prompt, context=text))]
-            calls.append(
-                (len(out), Generate.of(messages, kind=steps.SUB_QUERY, role="sub", data={"depth_limit": True}))
-            )
-            out.append((True, ""))
-        if calls:
-            try:
-                completions = yield Batch(tuple(g for _, g in calls))
-            except PromptTooLong as long:  # every prompt was too long: each is an error for its caller
-                return [(False, f"rlm_query: {_sub_window(long)}") if ok else (ok, text) for ok, text in out]
-            for (i, _), completion in zip(calls, completions, strict=True):
-                failed = completion.finish_reason == "error"
-                out[i] = (not failed, _sub_answer(completion) if failed else completion.text)
-        return out
-
-    def _drain(self, bridge: Bridge) -> None:
-        """Fail every call still waiting, so the REPL thread can finish."""
-        while True:
-            try:
-                item = bridge.calls.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, Call):
-                item.reply.put((False, "the run is over"))
-
-
-def _is_context(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-
-
-def _answer(outcome: Outcome) -> str:
-    return outcome.answer if outcome.answer is not None else f"(no answer: {_why(outcome)})"
-
-
-def _why(outcome: Outcome) -> str:
-    return f"{outcome.stop_reason}: {outcome.detail}" if outcome.detail else outcome.stop_reason
