@@ -89,7 +89,9 @@ def test_wall_clock_budget():
     result = Engine(ScriptedModel(slow), budget=Budget(max_steps=None, max_seconds=0.12)).run(Looper(), "q")
     assert result.stop_reason == "budget"
     assert "time limit" in result.detail
-    assert 2 <= result.usage.model_calls <= 4
+    # each call takes at least 0.05 s, so no more than 3 start within 0.12 s (one more may be in flight);
+    # a loaded machine may fit fewer, so there is no lower bound beyond the first
+    assert 1 <= result.usage.model_calls <= 4
 
 
 def test_token_budget_caps_the_next_call_max_tokens():

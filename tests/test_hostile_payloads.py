@@ -22,6 +22,7 @@ import pytest
 from ponder import Budget, Engine, ScriptedModel
 from ponder.payload import PayloadError, check_json, loads
 from ponder.sandbox import HostCallRejected, Sandbox, SandboxConfig
+from ponder.sandbox.exchange import serve_call
 from ponder.sandbox.protocol import HEADER, HostChannel, ProtocolError
 from ponder.strategies.react import _arguments
 from ponder.strategies.recursive_code import RecursiveCode
@@ -178,7 +179,10 @@ def test_sandbox_host_call_replies_to_any_payload() -> None:
     """The host side of ``host_call``: every payload gets a reply frame (a result or an error), never an exception."""
     bridge = Bridge()
     bridge.stopped = False
-    sandbox = Sandbox(handler=lambda name, payload: check_call(name, payload) and "ok")
+
+    def handler(name: str, payload: object) -> str:
+        return check_call(name, payload) and "ok"
+
     rng = random.Random(5)
     for _ in range(500):
         message = {
@@ -186,7 +190,7 @@ def test_sandbox_host_call_replies_to_any_payload() -> None:
             "name": rng.choice(["answer", "llm_query", 5, None, "x" * 500]),
             "payload": random_json(rng),
         }
-        frame = sandbox._serve_call(message)
+        frame = serve_call(handler, message)
         reply = json.loads(frame[HEADER.size :])
         assert reply["op"] == "reply" and ("error" in reply or "result" in reply)
 
