@@ -39,13 +39,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ponder
 from ponder.strategies import Consistency, Recursive
-from tasks import correct, gsm8k
+from tasks import SHARED_DATA, Task, correct, gsm8k
 
 SYSTEM = (
     "You are a careful assistant. Solve the math problem step by step, "
     "then give the final answer on its own line as: The answer is <number>."
 )
 PATHS = ("batched", "sequential")
+
+
+def questions(n: int, offset: int) -> list[Task]:
+    """GSM8K test questions from the shared data beside the repository (or /work/shared for a worktree)."""
+    for root in (SHARED_DATA, Path("/work/shared/data")):
+        path = root / "gsm8k" / "test.jsonl"
+        if path.is_file():
+            return gsm8k(n, offset=offset, path=path)
+    raise SystemExit("no GSM8K data (../shared/data/gsm8k/test.jsonl)")
 
 
 def load_average() -> str:
@@ -72,7 +81,7 @@ def consistency(args: argparse.Namespace) -> None:
     model: Any = ponder.load_model(args.model, batched=True, max_sequences=max(args.n, 2))
     options = ponder.GenerationOptions(max_tokens=args.max_tokens)
     strategy = Consistency(samples=args.n, adaptive=False, temperature=0.7, system_prompt=SYSTEM)
-    tasks = gsm8k(args.questions, offset=args.offset)
+    tasks = questions(args.questions, args.offset)
     seconds: dict[str, list[float]] = {p: [] for p in PATHS}
     right = dict.fromkeys(PATHS, 0)
     same = total = 0
@@ -123,7 +132,7 @@ def serve(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from servers import free_port, start_process_server, stop_process
 
-    tasks = gsm8k(args.requests, offset=args.offset)
+    tasks = questions(args.requests, args.offset)
     rates: dict[str, float] = {}
     print(f"# ponder serve --model {args.model}, {args.clients} clients, {len(tasks)} requests; load {load_average()}")
     for path in PATHS:
