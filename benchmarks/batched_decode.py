@@ -30,7 +30,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -65,11 +65,13 @@ def ordered(i: int) -> tuple[str, ...]:
     return PATHS if i % 2 == 0 else PATHS[::-1]
 
 
-def timed_run(model: Any, path: str, run: Callable[[], ponder.RunResult]) -> tuple[ponder.RunResult, float]:
+def timed_run(
+    model: Any, path: str, engine: ponder.Engine, strategy: ponder.Strategy, question: str
+) -> tuple[ponder.RunResult, float]:
     model.batched = path == "batched"
     model.reset_cache()
     t0 = time.perf_counter()
-    result = run()
+    result = engine.run(strategy, question)
     return result, time.perf_counter() - t0
 
 
@@ -85,12 +87,14 @@ def consistency(args: argparse.Namespace) -> None:
     seconds: dict[str, list[float]] = {p: [] for p in PATHS}
     right = dict.fromkeys(PATHS, 0)
     same = total = 0
-    print(f"# consistency N={args.n} on {model.name}, {len(tasks)} GSM8K questions from {args.offset}; load {load_average()}")
+    print(
+        f"# consistency N={args.n} on {model.name}, {len(tasks)} GSM8K questions from {args.offset}; load {load_average()}"
+    )
     for i, task in enumerate(tasks):
         texts: dict[str, list[str]] = {}
         for path in ordered(i):
             engine = ponder.Engine(model, options=options, cache=False)
-            result, wall = timed_run(model, path, lambda: engine.run(strategy, task.question))
+            result, wall = timed_run(model, path, engine, strategy, task.question)
             seconds[path].append(wall)
             right[path] += correct(result.answer, task.answer)
             texts[path] = samples_of(result)
@@ -98,7 +102,10 @@ def consistency(args: argparse.Namespace) -> None:
         same += sum(a == b for a, b in pairs)
         total += len(pairs)
         b, s = seconds["batched"][-1], seconds["sequential"][-1]
-        print(f"q{args.offset + i}: batched {b:.1f}s  sequential {s:.1f}s  ({s / b:.2f}x)  load {load_average()}", flush=True)
+        print(
+            f"q{args.offset + i}: batched {b:.1f}s  sequential {s:.1f}s  ({s / b:.2f}x)  load {load_average()}",
+            flush=True,
+        )
     report(seconds, {p: f"{right[p]}/{len(tasks)}" for p in PATHS}, "accuracy")
     print(f"identical samples on both paths: {same}/{total}")
 
@@ -116,12 +123,14 @@ def plan_map(args: argparse.Namespace) -> None:
         for path in ordered(i):
             engine = ponder.Engine(model, cache=False)
             strategy = Recursive(context=task.context, mode="plan", top_k=args.top_k)
-            result, wall = timed_run(model, path, lambda: engine.run(strategy, task.question))
+            result, wall = timed_run(model, path, engine, strategy, task.question)
             seconds[path].append(wall)
             mapped[path].append(max((s.seconds for s in result.steps if s.kind == "map"), default=0.0))
             scores[path].append(task.score(result.answer))
         b, s = mapped["batched"][-1], mapped["sequential"][-1]
-        print(f"task {i}: map stage batched {b:.1f}s  sequential {s:.1f}s  ({s / max(b, 1e-9):.2f}x)  load {load_average()}")
+        print(
+            f"task {i}: map stage batched {b:.1f}s  sequential {s:.1f}s  ({s / max(b, 1e-9):.2f}x)  load {load_average()}"
+        )
     report(seconds, {p: f"{statistics.mean(scores[p]):.2f}" for p in PATHS}, "score", "whole run")
     report(mapped, {p: "" for p in PATHS}, "", "map stage")
 
@@ -161,7 +170,9 @@ def serve(args: argparse.Namespace) -> None:
             stop_process(server)
         rates[path] = len(tasks) / wall
         right = sum(correct(a, t.answer) for a, t in zip(answers, tasks, strict=True))
-        print(f"{path}: {len(tasks)} requests in {wall:.1f}s = {rates[path]:.3f} req/s, {right} right; load {load_average()}")
+        print(
+            f"{path}: {len(tasks)} requests in {wall:.1f}s = {rates[path]:.3f} req/s, {right} right; load {load_average()}"
+        )
     print(f"requests/s ratio batched/sequential: {rates['batched'] / rates['sequential']:.2f}x")
 
 

@@ -156,7 +156,7 @@ def test_a_batch_with_mixed_grammars_stops_and_lengths(smol):
         (msgs, GenerationOptions(max_tokens=60, stop=(".",))),
         (msgs, GenerationOptions(max_tokens=3)),
         (msgs, GenerationOptions(max_tokens=40, temperature=0.8, seed=5)),
-        ([system(SYS), user("Name a fruit.")], GenerationOptions(max_tokens=12, grammar='root ::= [a-z]+')),
+        ([system(SYS), user("Name a fruit.")], GenerationOptions(max_tokens=12, grammar="root ::= [a-z]+")),
     ]
     yes_no, stopped, short, sampled, fruit = _batch(smol, calls)
     assert isinstance(yes_no, Completion) and yes_no.text in ("yes", "no")
@@ -194,7 +194,7 @@ def test_one_failing_sequence_leaves_the_others(smol):
 
 @pytest.mark.integration
 def test_a_cancelled_sequence_stops_and_the_others_go_on(smol):
-    class Gone(Exception):
+    class GoneError(Exception):
         pass
 
     pieces: list[str] = []
@@ -202,17 +202,19 @@ def test_a_cancelled_sequence_stops_and_the_others_go_on(smol):
     def hang_up(piece: str) -> None:  # a client that goes away after three pieces
         pieces.append(piece)
         if len(pieces) == 3:
-            raise Gone
+            raise GoneError
 
     outcome: dict[str, object] = {}
 
     def long_call() -> None:
-        outcome["long"] = smol.complete([system(SYS), user("Count from one to fifty.")], GenerationOptions(max_tokens=60))
+        outcome["long"] = smol.complete(
+            [system(SYS), user("Count from one to fifty.")], GenerationOptions(max_tokens=60)
+        )
 
     def cancelled_call() -> None:
         try:
             smol.complete([system(SYS), user("Tell me a long story.")], GenerationOptions(max_tokens=200), hang_up)
-        except Gone as exc:
+        except GoneError as exc:
             outcome["cancelled"] = exc
 
     threads = [threading.Thread(target=long_call), threading.Thread(target=cancelled_call)]
@@ -220,9 +222,11 @@ def test_a_cancelled_sequence_stops_and_the_others_go_on(smol):
         t.start()
     for t in threads:
         t.join(600)
-    assert isinstance(outcome.get("cancelled"), Gone) and len(pieces) == 3
+    assert isinstance(outcome.get("cancelled"), GoneError) and len(pieces) == 3
     long = outcome["long"]
-    assert isinstance(long, Completion) and long.usage.completion_tokens > 10 and long.finish_reason in ("stop", "length")
+    assert (
+        isinstance(long, Completion) and long.usage.completion_tokens > 10 and long.finish_reason in ("stop", "length")
+    )
     assert all(slot.owner is None for slot in smol._scheduler.slots.all)  # every slot was given back
     # the model goes on serving afterwards
     assert smol.complete([system(SYS), user("Say hi.")], GenerationOptions(max_tokens=4)).text

@@ -72,7 +72,7 @@ def resolve_sequences(value: int | None) -> int:
     return value
 
 
-class Cancelled(ModelCallError):
+class SequenceCancelledError(ModelCallError):
     """The caller stopped waiting for this call."""
 
 
@@ -213,13 +213,17 @@ class Scheduler:
         left = max(0, len(seq.prompt) - seq.n_past) if seq.waits_for is None else len(seq.prompt) - seq.waits_for[1]
         return left + seq.max_tokens - seq.generated
 
+    def _used(self) -> int:
+        """The KV cells held, and promised to the running sequences (their prompts' rest and max_tokens)."""
+        return self.slots.cells() + sum(self._reserved(s) for s in self._active)
+
     def _admit(self) -> None:
         """Move queued sequences onto free slots while the cache has room (called holding ``_cond``)."""
         while self._queue:
             group = self._queue[0]
             for seq in [s for s in group if s.cancelled.is_set()]:
                 group.remove(seq)
-                self._end(seq, Cancelled("the call was cancelled before it started"))
+                self._end(seq, SequenceCancelledError("the call was cancelled before it started"))
             free = len(self.slots.idle())
             if not group or not free:
                 if not group:
@@ -233,10 +237,9 @@ class Scheduler:
             shared = _shared_prefix(take)
             _, reused = self.slots.best_source(take[0].prompt[:shared])
             need = shared - min(reused, shared) + sum(len(s.prompt) - shared + s.max_tokens for s in take)
-            used = lambda: self.slots.cells() + sum(self._reserved(s) for s in self._active)  # noqa: E731
-            while used() + need > self.n_ctx and self.slots.evict_one():
+            while self._used() + need > self.n_ctx and self.slots.evict_one():
                 pass
-            if used() + need > self.n_ctx:
+            if self._used() + need > self.n_ctx:
                 if self._active:
                     return  # wait for room
                 take = take[:1]  # alone it fits: its max_tokens were cut to the room its prompt leaves
@@ -288,7 +291,7 @@ class Scheduler:
     def _step(self) -> None:
         for seq in list(self._active):
             if seq.cancelled.is_set():
-                self._finish(seq, Cancelled("the call was cancelled"))
+                self._finish(seq, SequenceCancelledError("the call was cancelled"))
         feeding = [s for s in self._active if s.waits_for is None and s.pending]
         feeding.sort(key=lambda s: len(s.pending) > 1)  # the decoding sequences first, then prompts
         entries: list[tuple[Sequence, list[int], bool]] = []
@@ -348,7 +351,7 @@ class Scheduler:
 
     def _sample(self, seq: Sequence, at: int) -> None:
         if seq.cancelled.is_set():
-            self._finish(seq, Cancelled("the call was cancelled"))
+            self._finish(seq, SequenceCancelledError("the call was cancelled"))
             return
         try:
             token = int(self._api.llama_sampler_sample(seq.sampler, self._ctx, at))
@@ -394,4 +397,3 @@ def _shared_prefix(group: list[Sequence]) -> int:
     for seq in group[1:]:
         shared = min(shared, common_prefix(first, seq.prompt))
     return max(0, min(shared, min(len(s.prompt) for s in group) - 1))
-

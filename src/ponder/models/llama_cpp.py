@@ -42,9 +42,8 @@ from ..types import Completion, GenerationOptions, Message, Usage
 from .base import BatchDone, TextCallback
 from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
 from .llama_batch import Scheduler, resolve_batched, resolve_sequences
-from .llama_sequence import Report
+from .llama_sequence import Report, sampler_chain
 from .llama_sequence import Sequence as Decoding
-from .llama_sequence import sampler_chain
 
 DEFAULT_CONTEXT = 8192
 #: how this backend shares the cores with other processes unless told otherwise

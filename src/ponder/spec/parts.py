@@ -42,7 +42,15 @@ class ModelSpec:
             data = {"model": data}
         if not isinstance(data, Mapping):
             raise ConfigError(f"a model must be a spec string or an object, got {data!r}")
-        known = ("model", "base_url", "writes_code", "server_kind", "context_window", "batched_decode", "batch_sequences")
+        known = (
+            "model",
+            "base_url",
+            "writes_code",
+            "server_kind",
+            "context_window",
+            "batched_decode",
+            "batch_sequences",
+        )
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(f"a model takes {', '.join(known)}, not {', '.join(unknown)}")
