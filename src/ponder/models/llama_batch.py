@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -115,6 +116,9 @@ class Scheduler:
         #: steps decoded and the sequences they carried (for benchmarks and tests)
         self.steps = 0
         self.widest = 0
+        #: seconds in ``llama_decode`` and in sampling (for benchmarks)
+        self.decode_seconds = 0.0
+        self.sample_seconds = 0.0
 
     # -- the callers' side ----------------------------------------------------
 
@@ -306,6 +310,7 @@ class Scheduler:
             return
         self._fill(entries)
         self._host._set_threads(self._host._sharer.threads(self._host.threads))
+        t0 = time.perf_counter()
         code = self._api.llama_decode(self._ctx, self._batch.batch)
         if code == 1 and self.slots.evict_one():  # no room in the KV cache: drop idle caches, once more
             while self.slots.evict_one():
@@ -316,6 +321,8 @@ class Scheduler:
                 self.slots.clear(self.slots.all[seq.slot])
                 self._finish(seq, ModelCallError(f"llama_decode returned {code}"))
             return
+        t1 = time.perf_counter()
+        self.decode_seconds += t1 - t0
         self.steps += 1
         self.widest = max(self.widest, len(entries))
         index = 0
@@ -335,6 +342,7 @@ class Scheduler:
                 self._start(seq, target, shared)
         for seq, at in outputs:
             self._sample(seq, at)
+        self.sample_seconds += time.perf_counter() - t1
 
     def _fill(self, entries: list[tuple[Sequence, list[int], bool]]) -> None:
         batch = self._batch.batch
