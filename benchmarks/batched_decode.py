@@ -146,16 +146,16 @@ def serve(args: argparse.Namespace) -> None:
     print(f"# ponder serve --model {args.model}, {args.clients} clients, {len(tasks)} requests; load {load_average()}")
     for path in PATHS:
         port = free_port()
-        env = {**os.environ, "PONDER_BATCHED_DECODE": "1" if path == "batched" else "0"}
+        os.environ["PONDER_BATCHED_DECODE"] = "1" if path == "batched" else "0"  # the server inherits it
         command = [sys.executable, "-m", "ponder", "serve", "--port", str(port), "--model", args.model, "--no-store"]
         command += ["--max-concurrent", str(args.clients), "--max-seconds", "900"]
-        server = start_process_server(command, port, ready_path="/health", wait=300, env=env)
+        server = start_process_server(command, port, ready_path="/health", wait=300)
         try:
             client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", timeout=900)
 
             def ask(question: str, client: Any = client) -> str:
                 reply = client.chat.completions.create(
-                    model="ponder",
+                    model="single",
                     messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}],
                     max_tokens=args.max_tokens,
                 )

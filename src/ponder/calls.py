@@ -7,8 +7,11 @@ belongs to, and ``max_tokens`` cut to the token budget left.
 
 :func:`complete_all` makes the calls of one request or
 :class:`~ponder.requests.Batch`: recorded results (resume) are served first;
-the rest go to the backend, concurrently (a thread each, up to a limit) when
-there is more than one and the backend says it allows it, else one by one. It
+the rest go to the backend: when they all go to one model with ``supports_batch``
+(the embedded llama.cpp backend with batched decoding), as one
+``complete_batch`` (decoded together, see :mod:`ponder.models.llama_batch`);
+else concurrently (a thread each, up to a limit) when there is more than one
+and the backend says it allows it, else one by one. It
 hands each result to the engine as that call completes (so the engine records
 it before the batch ends), and a call that raised as its exception, so one
 failing call does not discard the others.
