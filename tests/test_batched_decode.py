@@ -18,7 +18,7 @@ import pytest
 
 from ponder import Engine, GenerationOptions, ScriptedModel, strategies
 from ponder.errors import ConfigError, ModelCallError
-from ponder.models.llama_batch import resolve_batched, resolve_sequences
+from ponder.models.batching import resolve_batched, resolve_sequences
 from ponder.models.llama_sequence import Sequence
 from ponder.spec import ModelSpec
 from ponder.types import Completion, system, user

@@ -147,7 +147,7 @@ def _bounded(
 def batched(specs: list[RunSpec]) -> bool:
     """Whether every embedded model of these specs decodes batches (its spec's ``batched_decode``, else
     ``PONDER_BATCHED_DECODE``): threads then share one copy and its decode steps."""
-    from ..models.llama_batch import resolve_batched
+    from ..models.batching import resolve_batched
 
     return all(
         resolve_batched(m.batched_decode)

@@ -22,7 +22,6 @@ next call that starts the same way evaluates only its new tokens, as on the sequ
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -30,47 +29,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import ConfigError, ModelCallError
+from ..errors import ModelCallError
 from .llama_sequence import Pieces, Report, Sequence
 from .llama_slots import Slot, Slots, common_prefix
 
 #: seconds the scheduler's thread waits for work before it ends (a new call starts it again)
 IDLE_SECONDS = 5.0
-#: switches batching off for comparison (``0``); the spec's ``batched_decode`` wins over it
-ENV = "PONDER_BATCHED_DECODE"
-#: how many sequences decode together at most (the spec's ``batch_sequences`` wins over it)
-ENV_SEQUENCES = "PONDER_BATCH_SEQUENCES"
-DEFAULT_SEQUENCES = 8
-MAX_SEQUENCES = 64
-
-
-def resolve_batched(value: bool | None) -> bool:
-    """``value``, else ``$PONDER_BATCHED_DECODE`` (``0``/``off``/``false`` turn it off), else on."""
-    if value is not None:
-        return bool(value)
-    raw = os.environ.get(ENV, "").strip().lower()
-    if raw in ("", "1", "on", "true", "yes"):
-        return True
-    if raw in ("0", "off", "false", "no"):
-        return False
-    raise ConfigError(f"{ENV} must be 0 or 1, not {raw!r}")
-
-
-def resolve_sequences(value: int | None) -> int:
-    """``value``, else ``$PONDER_BATCH_SEQUENCES``, else :data:`DEFAULT_SEQUENCES` (1..:data:`MAX_SEQUENCES`)."""
-    source = "batch_sequences"
-    if value is None:
-        raw = os.environ.get(ENV_SEQUENCES, "").strip()
-        if not raw:
-            return DEFAULT_SEQUENCES
-        source = ENV_SEQUENCES
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{ENV_SEQUENCES} must be a whole number, not {raw!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEQUENCES:
-        raise ConfigError(f"{source} must be a whole number from 1 to {MAX_SEQUENCES}, not {value!r}")
-    return value
 
 
 class SequenceCancelledError(ModelCallError):
@@ -171,21 +135,47 @@ class Scheduler:
     # -- the loop -------------------------------------------------------------
 
     def _main(self) -> None:
+        try:
+            self._loop()
+        finally:
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 if not self._queue and not self._active:
                     self._cond.wait(IDLE_SECONDS)
                     if not self._queue and not self._active:
-                        self._thread = None
+                        self._thread = None  # under the lock: a call submitted from now on starts a new thread
                         return
             with self._host._lock, self._host._sharer:
-                self._adopt()
-                while True:
-                    with self._cond:
-                        self._admit()
-                        if not self._active:
-                            break
-                    self._step()
+                try:
+                    self._adopt()
+                    while True:
+                        with self._cond:
+                            self._admit()
+                            if not self._active:
+                                break
+                        self._step()
+                except Exception as exc:  # a fault of the loop itself: every call fails, none hangs
+                    self._fail_all(ModelCallError(f"the batched decode loop failed: {type(exc).__name__}: {exc}"))
+
+    def _fail_all(self, error: ModelCallError) -> None:
+        with self._cond:
+            waiting = [seq for group in self._queue for seq in group]
+            self._queue.clear()
+        for seq in [*self._active, *waiting]:
+            seq.slot = -1
+            self._finish(seq, error)
+        self._active.clear()
+        for slot in self.slots.all:
+            slot.owner = None
+            slot.tokens = []
+            slot.copied = 0
+            slot.source = None
+        self._host._llm._ctx.kv_cache_clear()
 
     def _adopt(self) -> None:
         """Take over the model's KV state after a sequential call: its one sequence is slot 0."""

@@ -40,8 +40,9 @@ from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PonderE
 from ..text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import BatchDone, TextCallback
+from .batching import resolve_batched, resolve_sequences
 from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
-from .llama_batch import Scheduler, resolve_batched, resolve_sequences
+from .llama_batch import Scheduler
 from .llama_sequence import Report, sampler_chain
 from .llama_sequence import Sequence as Decoding
 

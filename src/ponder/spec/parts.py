@@ -24,7 +24,7 @@ class ModelSpec:
     (for a GGUF model: its ``n_ctx``). For the embedded models (``smollm2``, ``gguf:``, plugins built on
     them): ``batched_decode`` (false: one call at a time, as ``PONDER_BATCHED_DECODE=0``) and
     ``batch_sequences`` (how many sequences decode together, 1-64; default 8 or
-    ``PONDER_BATCH_SEQUENCES``); see :mod:`ponder.models.llama_batch`."""
+    ``PONDER_BATCH_SEQUENCES``); see :mod:`ponder.models.batching`."""
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
