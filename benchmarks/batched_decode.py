@@ -195,7 +195,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     m = sub.add_parser("map")
     m.add_argument("--tokens", type=int, default=256_000)
     m.add_argument("--tasks", type=int, default=3)
-    m.add_argument("--kind", default="multikey")
+    m.add_argument("--kind", default="multi_key")
     m.add_argument("--top-k", type=int, default=3)
     s = sub.add_parser("serve")
     s.add_argument("--clients", type=int, default=4)

@@ -271,3 +271,40 @@ def _model_calls(db) -> int:  # type: ignore[no-untyped-def]
             return sum(run["model_calls"] for run in store.list_runs())
     except StoreError:
         return 0
+
+
+class FakeKV:
+    """The two KV calls the slots make, recorded (no model)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int, int]] = []
+
+    def llama_get_memory(self, ctx: object) -> str:
+        return "memory"
+
+    def llama_memory_seq_rm(self, memory: str, seq: int, p0: int, p1: int) -> bool:
+        self.calls.append(("rm", seq, p0, p1))
+        return True
+
+    def llama_memory_seq_cp(self, memory: str, src: int, dst: int, p0: int, p1: int) -> None:
+        self.calls.append(("cp", src, dst, p1))
+
+
+def test_slots_share_a_prefix_and_count_its_cells_once():
+    from ponder.models.llama_slots import Slots
+
+    kv = FakeKV()
+    slots = Slots(kv, None, 3)
+    first, second, third = slots.all
+    first.tokens = [1, 2, 3, 4, 5]
+    assert slots.best_source([1, 2, 3, 9]) == (first, 3)
+    slots.copy(first, second, 3)
+    assert ("cp", 0, 1, 3) in kv.calls and second.tokens == [1, 2, 3] and slots.cells() == 5
+    second.tokens += [7, 8]
+    assert slots.cells() == 7  # the shared three counted once
+    slots.truncate(first, 2)  # the cells 2..3 second shares are its own now
+    assert ("rm", 0, 2, -1) in kv.calls and slots.cells() == 2 + 3  # first: 2, second: 1 + its own 2
+    slots.clear(first)
+    assert slots.cells() == 5 and second.source is None
+    second.owner = object()
+    assert slots.free_slot() is third and slots.evict_one() is False  # the only idle slot holding tokens: none
