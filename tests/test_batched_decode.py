@@ -307,4 +307,4 @@ def test_slots_share_a_prefix_and_count_its_cells_once():
     slots.clear(first)
     assert slots.cells() == 5 and second.source is None
     second.owner = object()
-    assert slots.free_slot() is third and slots.evict_one() is False  # the only idle slot holding tokens: none
+    assert slots.free_slot() is first and slots.evict_one() is False  # idle slots hold nothing to evict
