@@ -295,7 +295,7 @@ def test_slots_share_a_prefix_and_count_its_cells_once():
 
     kv = FakeKV()
     slots = Slots(kv, None, 3)
-    first, second, third = slots.all
+    first, second, _third = slots.all
     first.tokens = [1, 2, 3, 4, 5]
     assert slots.best_source([1, 2, 3, 9]) == (first, 3)
     slots.copy(first, second, 3)
