@@ -110,6 +110,13 @@ def consistency(args: argparse.Namespace) -> None:
     print(f"identical samples on both paths: {same}/{total}")
 
 
+def stage_seconds(result: ponder.RunResult, kind: str) -> float:
+    """Wall time of a run's calls of ``kind``: from the first one's start to the last one's end."""
+    starts = [e.time for e in result.events if e.type == "step_started" and getattr(e, "kind", "") == kind]
+    ends = [e.time for e in result.events if e.type == "model_call" and getattr(e, "kind", "") == kind]
+    return max(ends) - min(starts) if starts and ends else 0.0
+
+
 def plan_map(args: argparse.Namespace) -> None:
     from ponder.tasks.long_context import generate
 
@@ -125,7 +132,7 @@ def plan_map(args: argparse.Namespace) -> None:
             strategy = Recursive(context=task.context, mode="plan", top_k=args.top_k)
             result, wall = timed_run(model, path, engine, strategy, task.question)
             seconds[path].append(wall)
-            mapped[path].append(max((s.seconds for s in result.steps if s.kind == "map"), default=0.0))
+            mapped[path].append(stage_seconds(result, "map"))
             scores[path].append(task.score(result.answer))
         b, s = mapped["batched"][-1], mapped["sequential"][-1]
         print(
