@@ -18,6 +18,8 @@ neither path reuses the other's prompt.
 * ``map``: ``recursive`` plan mode on a generated long-context task (``ponder.tasks.long_context``,
   multi-key needles) of ``--tokens`` tokens: wall time of the whole run and of its map stage
   (the batch of sub-calls over the kept chunks).
+* ``decode``: one batch of ``--n`` calls on one prompt (T=0.7, seeds 0..N-1, ``--max-tokens``), then
+  the same calls one after another: the raw decode ratio.
 * ``serve``: ``ponder serve --model M`` started twice (``PONDER_BATCHED_DECODE=1`` and ``0``),
   ``--clients`` concurrent clients (the ``openai`` SDK) sending ``--requests`` GSM8K questions
   to ``single``; requests per second of each.
@@ -108,6 +110,28 @@ def consistency(args: argparse.Namespace) -> None:
         )
     report(seconds, {p: f"{right[p]}/{len(tasks)}" for p in PATHS}, "accuracy")
     print(f"identical samples on both paths: {same}/{total}")
+
+
+def decode(args: argparse.Namespace) -> None:
+    """One batch of ``--n`` calls on one GSM8K prompt (T=0.7, seeds 0..N-1), then the same calls one by one."""
+    from ponder.types import GenerationOptions, system, user
+
+    model: Any = ponder.load_model(args.model, batched=True, max_sequences=max(args.n, 2))
+    messages = [system(SYSTEM), user(questions(1, args.offset)[0].question)]
+    calls = [(messages, GenerationOptions(max_tokens=args.max_tokens, temperature=0.7, seed=i)) for i in range(args.n)]
+    print(f"# one batch of {args.n} calls on {model.name}, max_tokens {args.max_tokens}; load {load_average()}")
+    seconds: dict[str, float] = {}
+    tokens: dict[str, int] = {}
+    for path in PATHS:
+        model.batched = path == "batched"
+        model.reset_cache()
+        out: dict[int, Any] = {}
+        t0 = time.perf_counter()
+        model.complete_batch(calls, out.__setitem__)
+        seconds[path] = time.perf_counter() - t0
+        tokens[path] = sum(c.usage.completion_tokens for c in out.values() if isinstance(c, ponder.Completion))
+        print(f"{path}: {seconds[path]:.1f}s, {tokens[path]} tokens; load {load_average()}", flush=True)
+    print(f"sequential / batched: {seconds['sequential'] / seconds['batched']:.2f}x")
 
 
 def stage_seconds(result: ponder.RunResult, kind: str) -> float:
@@ -204,11 +228,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     m.add_argument("--tasks", type=int, default=3)
     m.add_argument("--kind", default="multi_key")
     m.add_argument("--top-k", type=int, default=3)
+    d = sub.add_parser("decode")
+    d.add_argument("--n", type=int, default=8)
+    d.add_argument("--max-tokens", type=int, default=64)
     s = sub.add_parser("serve")
     s.add_argument("--clients", type=int, default=4)
     s.add_argument("--requests", type=int, default=24)
     s.add_argument("--max-tokens", type=int, default=256)
-    for p in (c, m, s):
+    for p in (c, m, d, s):
         p.add_argument("--model", default="smollm2")
         p.add_argument("--offset", type=int, default=0)
     return parser.parse_args(argv)
@@ -216,7 +243,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    {"consistency": consistency, "map": plan_map, "serve": serve}[args.case](args)
+    {"consistency": consistency, "map": plan_map, "decode": decode, "serve": serve}[args.case](args)
     return 0
 
 
