@@ -198,7 +198,7 @@ def serve(args: argparse.Namespace) -> None:
                 answers = list(pool.map(ask, [t.question for t in tasks]))
             wall = time.perf_counter() - t0
         finally:
-            stop_process(server)
+            stop_process(server.process)
         rates[path] = len(tasks) / wall
         right = sum(correct(a, t.answer) for a, t in zip(answers, tasks, strict=True))
         print(
