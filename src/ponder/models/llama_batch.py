@@ -74,6 +74,8 @@ class Scheduler:
         self._cond = threading.Condition()
         self._queue: deque[list[Sequence]] = deque()
         self._active: list[Sequence] = []
+        #: sequences ended in this step, told to their callers before the next step or once the model is free
+        self._outbox: list[Sequence] = []
         self._thread: threading.Thread | None = None
         #: whether the slots mirror the model's own (sequential) KV state; False after a sequential call
         self.owns_cache = False
@@ -130,6 +132,7 @@ class Scheduler:
                 seq.cancelled.set()
             with self._cond:
                 self._cond.notify()
+            _drain(report, left)  # they end at the next step: their slots are free when this returns
             raise
 
     # -- the loop -------------------------------------------------------------
@@ -158,9 +161,16 @@ class Scheduler:
                             self._admit()
                             if not self._active:
                                 break
+                        self._flush()  # the model goes on with others: ended calls are told now
                         self._step()
                 except Exception as exc:  # a fault of the loop itself: every call fails, none hangs
                     self._fail_all(ModelCallError(f"the batched decode loop failed: {type(exc).__name__}: {exc}"))
+            self._flush()  # nothing left: the model (its lock, its share of the cores) is free before they are told
+
+    def _flush(self) -> None:
+        ended, self._outbox = self._outbox, []
+        for seq in ended:
+            seq.report.put(("done", seq, None))
 
     def _fail_all(self, error: ModelCallError) -> None:
         with self._cond:
@@ -385,7 +395,18 @@ class Scheduler:
         if seq.sampler is not None:
             self._api.llama_sampler_free(seq.sampler)
             seq.sampler = None
-        seq.report.put(("done", seq, None))
+        self._outbox.append(seq)
+
+
+def _drain(report: queue.SimpleQueue[Report], left: int, seconds: float = 60.0) -> None:
+    """Wait (a bounded time) until ``left`` more sequences of ``report`` have ended."""
+    deadline = time.monotonic() + seconds
+    while left > 0 and (wait := deadline - time.monotonic()) > 0:
+        try:
+            kind, _, _ = report.get(timeout=wait)
+        except queue.Empty:
+            return
+        left -= kind == "done"
 
 
 def _shared_prefix(group: list[Sequence]) -> int:
