@@ -7,8 +7,11 @@ belongs to, and ``max_tokens`` cut to the token budget left.
 
 :func:`complete_all` makes the calls of one request or
 :class:`~ponder.requests.Batch`: recorded results (resume) are served first;
-the rest go to the backend, concurrently (a thread each, up to a limit) when
-there is more than one and the backend says it allows it, else one by one. It
+the rest go to the backend: when they all go to one model with ``supports_batch``
+(the embedded llama.cpp backend with batched decoding), as one
+``complete_batch`` (decoded together, see :mod:`ponder.models.llama_batch`);
+else concurrently (a thread each, up to a limit) when there is more than one
+and the backend says it allows it, else one by one. It
 hands each result to the engine as that call completes (so the engine records
 it before the batch ends), and a call that raised as its exception, so one
 failing call does not discard the others.
@@ -31,7 +34,7 @@ from dataclasses import replace
 
 from .budget import TEMPLATE_TOKENS, BudgetMeter
 from .deadline import POLL_SECONDS, Overdue, call_with_deadline
-from .models.base import Model
+from .models.base import BatchCompleter, Model
 from .requests import Generate
 from .text import clean
 from .types import Completion, GenerationOptions
@@ -137,6 +140,9 @@ def complete_all(
         if on_text is not None and recorded[0].text:
             on_text(indices[i], requests[i].kind, recorded[0].text)
         on_done(i, recorded)
+    if len(live) > 1 and _batching(models, live):
+        _batched(models[live[0]], live, requests, options, on_done, watch)  # type: ignore[arg-type]
+        return
     if len(live) > 1 and all(models[i].supports_concurrency for i in live) and max_concurrency > 1:
         if watch is not None:
             _concurrent_watched(call, live, on_done, max_concurrency, watch, abandoned)
@@ -156,6 +162,43 @@ def complete_all(
         except Exception as exc:
             outcome = exc
         on_done(i, outcome)
+
+
+def _batching(models: Sequence[Model], live: list[int]) -> bool:
+    """Whether the live calls all go to one model that makes a batch together (``supports_batch``)."""
+    first = models[live[0]]
+    return bool(getattr(first, "supports_batch", False)) and all(models[i] is first for i in live)
+
+
+def _batched(
+    model: BatchCompleter,
+    live: list[int],
+    requests: Sequence[Generate],
+    options: Sequence[GenerationOptions],
+    on_done: Callable[[int, Timed | Exception], None],
+    meter: BudgetMeter | None,
+) -> None:
+    """The live calls as one batch of the model (batched decoding); each handed over as it ends. With a
+    watched meter, the run's time limit and cancellation stop the calls still decoding."""
+    t0 = time.perf_counter()
+
+    def done(k: int, outcome: Completion | Exception) -> None:
+        if isinstance(outcome, Completion):
+            on_done(live[k], (outcome.cleaned(), time.perf_counter() - t0))
+        else:
+            on_done(live[k], outcome)
+
+    poll = None
+    if meter is not None:
+        watch = meter
+
+        def poll() -> None:
+            left = watch.seconds_left()
+            if left is not None and left <= 0:
+                raise watch.time_stop("a batch of model calls")
+            watch.check_running("a batch of model calls")
+
+    model.complete_batch([(requests[i].messages, options[i]) for i in live], done, poll)
 
 
 def _watched(call: Callable[[int], Timed], i: int, meter: BudgetMeter, abandoned: threading.Event) -> Timed | Exception:

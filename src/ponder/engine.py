@@ -4,8 +4,8 @@ A strategy is a generator of requests (see :mod:`ponder.requests`). The engine
 sends it the result of each request, and is the one place that
 
 * executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
-  concurrently when the backend allows it; see :mod:`ponder.engine_calls` and
-  :mod:`ponder.calls`), each on
+  concurrently when the backend allows it, or decoded together on a backend with
+  ``supports_batch``; see :mod:`ponder.engine_calls` and :mod:`ponder.calls`), each on
   the model of the role it names (``root``, ``sub``, ``fast``, ``judge``;
   a role without a model of its own uses the root model),
 * asks the :class:`~ponder.budget.BudgetMeter` to admit every model call, tool

@@ -3,7 +3,9 @@
 Threads share one :class:`~ponder.runner.ModelCache` (an HTTP client per
 backend). The embedded backends (``smollm2``, ``gguf:``) compute in-process, so
 ``--workers N`` for them starts N worker processes, each loading its own copy of
-the model once. Both keep at most N items in flight and hand results back in the
+the model once, unless batched decoding is on for them (the default, see
+:mod:`ponder.models.llama_batch`): then N threads share one copy, and the items'
+calls join one decode batch (one forward pass per step for all of them). Both keep at most N items in flight and hand results back in the
 order they finish; closing the stream (an early stop, Ctrl-C) interrupts the
 runs in flight, which then leave no row.
 """
@@ -142,8 +144,21 @@ def _bounded(
         fill()
 
 
+def batched(specs: list[RunSpec]) -> bool:
+    """Whether every embedded model of these specs decodes batches (its spec's ``batched_decode``, else
+    ``PONDER_BATCHED_DECODE``): threads then share one copy and its decode steps."""
+    from ..models.batching import resolve_batched
+
+    return all(
+        resolve_batched(m.batched_decode)
+        for spec in specs
+        for m in spec.models.values()
+        if m.model.startswith(EMBEDDED)
+    )
+
+
 def local_backend(workers: int, specs: list[RunSpec]) -> Threads | Processes:
-    """Threads, or processes when an embedded model runs on more than one worker."""
-    if workers > 1 and embedded(specs):
+    """Threads, or processes when an embedded model without batched decoding runs on more than one worker."""
+    if workers > 1 and embedded(specs) and not batched(specs):
         return Processes(workers)
     return Threads(workers)

@@ -15,7 +15,12 @@ identical deterministic calls may be answered from the completion cache; default
 True) and ``reports_cost`` (whether a completion's usage may carry the dollars the
 call cost, so a dollar limit needs no price for the model; default False) and
 ``template_tokens`` (the prompt tokens its chat template adds per message, beyond
-``count_tokens`` of the contents: a dollar limit's estimate; default 8). A backend raises :class:`~ponder.errors.PromptTooLong` for a prompt that does
+``count_tokens`` of the contents: a dollar limit's estimate; default 8). ``supports_batch``
+(default False) says the backend has ``complete_batch(calls, on_done, poll)``
+(:class:`BatchCompleter`): several calls made together, their results handed back as each ends
+(the embedded llama.cpp backend decodes them in one pass per step); the engine makes a
+:class:`~ponder.requests.Batch` of calls on one such model that way. A backend raises
+:class:`~ponder.errors.PromptTooLong` for a prompt that does
 not fit its window, before calling anything.
 """
 
@@ -77,4 +82,27 @@ class Model(Protocol):
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens ``text`` has for this model (its tokenizer where it has one)."""
+        ...
+
+
+#: called with a call's position in the batch and its completion, or the exception it failed with
+BatchDone = Callable[[int, "Completion | Exception"], None]
+
+
+@runtime_checkable
+class BatchCompleter(Protocol):
+    """A backend that makes several calls together (``supports_batch``)."""
+
+    @property
+    def supports_batch(self) -> bool: ...
+
+    def complete_batch(
+        self,
+        calls: Sequence[tuple[Sequence[Message], GenerationOptions]],
+        on_done: BatchDone,
+        poll: Callable[[], None] | None = None,
+    ) -> None:
+        """Make ``calls``; ``on_done(i, outcome)`` on this thread as each ends (a failed call is its
+        exception, the others go on). ``poll`` is called while waiting: when it raises, the calls
+        not ended are cancelled and the exception goes on."""
         ...

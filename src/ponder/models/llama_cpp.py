@@ -9,7 +9,12 @@ evaluated by watching the model's ``eval`` calls, so every completion reports
 both ``prompt_tokens`` (sent) and ``prompt_tokens_evaluated`` (processed).
 Pass ``prefix_cache=False`` to evaluate every prompt from scratch.
 
-Calls are serialised with a lock: one in-process model runs one call at a time.
+Batched decoding (on by default; ``batched=False``, the spec's ``batched_decode: false`` or
+``PONDER_BATCHED_DECODE=0`` turn it off): every call goes through one decode loop
+(:mod:`ponder.models.llama_batch`) that evaluates the shared prefix of a batch's prompts once and
+decodes up to ``max_sequences`` sequences in one pass per step, those of a batch
+(:meth:`LlamaCppModel.complete_batch`) and those of concurrent callers (``ponder serve``) alike.
+Off, calls are serialised with a lock: one call at a time, through ``Llama.create_completion``.
 
 Sharing the cores with other processes (``sharing=``, or ``PONDER_LLAMA_SHARING``;
 see :mod:`ponder.models.cpu_lock`): llama.cpp's threads spin at barriers, so two
@@ -24,16 +29,22 @@ and had not finished after 420 s without sharing.
 from __future__ import annotations
 
 import os
+import queue
+import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PromptTooLong
+from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PonderError, PromptTooLong
 from ..text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
-from .base import TextCallback
+from .base import BatchDone, TextCallback
+from .batching import resolve_batched, resolve_sequences
 from .cpu_lock import Sharer, Sharing, resolve_sharing, sharer
+from .llama_batch import Scheduler
+from .llama_sequence import Report, sampler_chain
+from .llama_sequence import Sequence as Decoding
 
 DEFAULT_CONTEXT = 8192
 #: how this backend shares the cores with other processes unless told otherwise
@@ -73,6 +84,8 @@ class LlamaCppModel:
         seed: int = 0,
         sharing: Sharing | None = None,
         writes_code: bool = False,
+        batched: bool | None = None,
+        max_sequences: int | None = None,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -87,6 +100,10 @@ class LlamaCppModel:
         self.sharing = resolve_sharing(sharing, DEFAULT_SHARING)
         self._sharer: Sharer = sharer(self.sharing)
         self._threads_now = self.threads
+        #: whether calls go through the batched decode loop (may be switched off at any time, e.g. to compare)
+        self.batched = resolve_batched(batched)
+        self.max_sequences = resolve_sequences(max_sequences)
+        self._scheduler: Scheduler | None = None
         try:
             self._llm: Any = Llama(
                 model_path=str(self.path),
@@ -116,6 +133,42 @@ class LlamaCppModel:
             original_eval(tokens)
 
         self._llm.eval = counting_eval  # type: ignore[method-assign]
+        if self.batched:
+            self._scheduler = self._make_scheduler()
+
+    def reset_cache(self) -> None:
+        """Forget the KV cache: the next call evaluates its whole prompt (benchmarks compare paths so)."""
+        with self._lock:
+            if self._scheduler is not None:
+                self._scheduler.release()
+            self._llm.reset()
+            self._llm._ctx.kv_cache_clear()
+
+    @property
+    def supports_batch(self) -> bool:
+        """Whether :meth:`complete_batch` decodes a batch's calls together (batched decoding on)."""
+        return self.batched and self._scheduler is not None
+
+    def _make_scheduler(self) -> Scheduler | None:
+        """A context with ``max_sequences`` sequence ids on one unified KV cache, and its decode loop.
+
+        ``Llama`` builds a one-sequence context; it is rebuilt (the old one freed first, so the KV
+        cache is never held twice). None when this llama-cpp-python has no unified cache."""
+        import llama_cpp
+        from llama_cpp._internals import LlamaContext
+
+        params = self._llm.context_params
+        if not hasattr(params, "kv_unified") or not hasattr(llama_cpp, "llama_get_memory"):
+            return None
+        params.n_seq_max = self.max_sequences
+        params.kv_unified = True
+        self._llm._ctx.close()
+        try:
+            self._llm._ctx = LlamaContext(model=self._llm._model, params=params, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailableError(f"cannot make a batched context for {self.path}: {exc}") from None
+        self._threads_now = self.threads
+        return Scheduler(self, self.max_sequences, int(self._llm.n_batch), reuse=self.prefix_cache)
 
     def _set_threads(self, threads: int) -> None:
         """Run the next evaluations on ``threads`` threads (``split`` changes it during a call)."""
@@ -169,12 +222,16 @@ class LlamaCppModel:
         on_text: TextCallback | None = None,
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> Completion:
+        if self.supports_batch:
+            return self._complete_batched(messages, options, on_text)
         prompt = self.tokenize(self.render(messages), special=True)
         grammar = self._grammar(options.grammar) if options.grammar else None
         room = self._llm.n_ctx() - len(prompt)
         if room < 1:
             raise PromptTooLong(self.name, len(prompt), self._llm.n_ctx())
         with self._lock, self._sharer:
+            if self._scheduler is not None:
+                self._scheduler.release()
             if not self.prefix_cache:
                 self._llm.reset()
             self._first_eval = None
@@ -205,3 +262,84 @@ class LlamaCppModel:
         text = "".join(pieces)
         usage = Usage(len(prompt), self.count_tokens(text), evaluated, 1)
         return Completion(text, "length" if finish == "length" else "stop", usage, self.name)
+
+    # -- batched decoding -----------------------------------------------------------
+
+    def complete_batch(
+        self,
+        calls: Sequence[tuple[Sequence[Message], GenerationOptions]],
+        on_done: BatchDone,
+        poll: Callable[[], None] | None = None,
+    ) -> None:
+        """Make ``calls`` together: one decode loop, their common prompt prefix evaluated once.
+
+        ``on_done(i, completion or exception)`` is called on this thread as each call ends (a call
+        that fails is its exception; the others go on). ``poll`` is called while waiting; when it
+        raises, the calls not ended are cancelled and the exception goes on. Without batched
+        decoding the calls are made one after another."""
+        if not self.supports_batch:
+            for i, (messages, options) in enumerate(calls):
+                try:
+                    outcome: Completion | Exception = self.complete(messages, options)
+                except Exception as exc:
+                    outcome = exc
+                on_done(i, outcome)
+                if poll is not None:
+                    poll()
+            return
+        assert self._scheduler is not None
+        report: queue.SimpleQueue[Report] = queue.SimpleQueue()
+        group: list[Decoding] = []
+        where: list[int] = []
+        for i, (messages, options) in enumerate(calls):
+            try:
+                group.append(self._decoding(messages, options, report, streams=False))
+            except Exception as exc:  # a prompt too long, a bad grammar: this call's failure
+                on_done(i, exc)
+                continue
+            where.append(i)
+        if not group:
+            return
+
+        def done(k: int, seq: Decoding) -> None:
+            try:
+                outcome: Completion | Exception = self._completion(seq)
+            except Exception as exc:
+                outcome = exc
+            on_done(where[k], outcome)
+
+        self._scheduler.submit(group)
+        self._scheduler.wait(group, done, poll=poll)
+
+    def _complete_batched(
+        self, messages: Sequence[Message], options: GenerationOptions, on_text: TextCallback | None
+    ) -> Completion:
+        assert self._scheduler is not None
+        seq = self._decoding(messages, options, queue.SimpleQueue(), streams=on_text is not None)
+        self._scheduler.submit([seq])
+        self._scheduler.wait([seq], lambda _i, _s: None, (lambda _s, piece: on_text(piece)) if on_text else None)
+        return self._completion(seq)
+
+    def _decoding(
+        self, messages: Sequence[Message], options: GenerationOptions, report: queue.SimpleQueue[Report], streams: bool
+    ) -> Decoding:
+        """One call as a sequence of the decode loop (its sampler made here, on the caller's thread)."""
+        import llama_cpp
+
+        prompt = self.tokenize(self.render(messages), special=True)
+        room = self._llm.n_ctx() - len(prompt)
+        if room < 1:
+            raise PromptTooLong(self.name, len(prompt), self._llm.n_ctx())
+        seed = options.seed if options.seed is not None else random.Random(self._llm._seed).randint(0, 2**32 - 1)
+        seq = Decoding(prompt, options, min(options.max_tokens, room), seed, options.grammar, report, streams)
+        seq.sampler = sampler_chain(llama_cpp, self._llm._model.vocab, options, seed, options.grammar)
+        return seq
+
+    def _completion(self, seq: Decoding) -> Completion:
+        """What an ended sequence returns: its completion, or its failure raised."""
+        if seq.error is not None:
+            if isinstance(seq.error, PonderError):
+                raise seq.error
+            raise ModelCallError(f"{self.name} failed: {seq.error}") from None
+        usage = Usage(len(seq.prompt), self.count_tokens(seq.text), seq.evaluated, 1)
+        return Completion(seq.text, "length" if seq.finish == "length" else "stop", usage, self.name)

@@ -21,13 +21,18 @@ class ModelSpec:
 
     ``server_kind`` (``openai:`` models) says what the server is: ``llamacpp``, ``vllm``, ``ollama``,
     ``openai``, or ``auto`` (probed); ``context_window`` is the window where the server reports none
-    (for a GGUF model: its ``n_ctx``)."""
+    (for a GGUF model: its ``n_ctx``). For the embedded models (``smollm2``, ``gguf:``, plugins built on
+    them): ``batched_decode`` (false: one call at a time, as ``PONDER_BATCHED_DECODE=0``) and
+    ``batch_sequences`` (how many sequences decode together, 1-64; default 8 or
+    ``PONDER_BATCH_SEQUENCES``); see :mod:`ponder.models.batching`."""
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
     writes_code: bool | None = None
     server_kind: str | None = None
     context_window: int | None = None
+    batched_decode: bool | None = None
+    batch_sequences: int | None = None
 
     @classmethod
     def parse(cls, data: Any) -> ModelSpec:
@@ -37,7 +42,15 @@ class ModelSpec:
             data = {"model": data}
         if not isinstance(data, Mapping):
             raise ConfigError(f"a model must be a spec string or an object, got {data!r}")
-        known = ("model", "base_url", "writes_code", "server_kind", "context_window")
+        known = (
+            "model",
+            "base_url",
+            "writes_code",
+            "server_kind",
+            "context_window",
+            "batched_decode",
+            "batch_sequences",
+        )
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(f"a model takes {', '.join(known)}, not {', '.join(unknown)}")
@@ -54,6 +67,13 @@ class ModelSpec:
         window = spec.context_window
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 16):
             raise ConfigError(f"context_window must be a whole number of tokens >= 16, got {window!r}")
+        if spec.batched_decode is not None and not isinstance(spec.batched_decode, bool):
+            raise ConfigError(f"batched_decode must be true or false, got {spec.batched_decode!r}")
+        count = spec.batch_sequences
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64):
+            raise ConfigError(f"batch_sequences must be a whole number from 1 to 64, got {count!r}")
+        if (spec.batched_decode is not None or count is not None) and spec.model.startswith(("openai:", "scripted")):
+            raise ConfigError(f"batched_decode and batch_sequences apply to embedded models, not {spec.model}")
         return spec
 
     def load_options(self) -> dict[str, Any]:
@@ -64,6 +84,10 @@ class ModelSpec:
             options["server_kind"] = self.server_kind
         if self.context_window is not None:
             options["context_window" if remote else "n_ctx"] = self.context_window
+        if self.batched_decode is not None:
+            options["batched"] = self.batched_decode
+        if self.batch_sequences is not None:
+            options["max_sequences"] = self.batch_sequences
         return options
 
 
