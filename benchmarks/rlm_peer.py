@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import ponder  # noqa: E402
+from ponder.runner import ModelCache  # noqa: E402
 from ponder.tasks.long_context import KINDS, LongTask, generate  # noqa: E402
 from rlm_peer_report import report  # noqa: E402
 from rlm_peer_scripted import scripted_models  # noqa: E402
@@ -80,42 +81,57 @@ def gguf_path(spec: str) -> Path:
     return Path(path)
 
 
-def load(spec: str, role: str) -> ponder.Model:
-    """A model by its spec; ``scripted``: the stand-in of ``role`` (``code-root`` or ``reader``)."""
-    if spec == "scripted":
-        return scripted_models()[role]
-    options: dict[str, Any] = {"n_ctx": 32768} if spec.startswith("gguf:") else {}
-    return ponder.load_model(spec, **options)
+class Models(ModelCache):
+    """The run's models, loaded once; ``scripted``: the stand-in of the trial (``code-root`` or ``reader``)."""
+
+    def __init__(self, scripted: ponder.Model | None) -> None:
+        super().__init__()
+        self.scripted = scripted
+
+    def get(self, wanted: ponder.ModelSpec) -> ponder.Model:
+        return self.scripted if self.scripted is not None else super().get(wanted)
 
 
 # -- one ponder trial (in its own process) -------------------------------------------------------
 
 
-def ponder_trial(system: str, task: LongTask, args: argparse.Namespace) -> dict[str, Any]:
-    root = load(args.model, "code-root" if system.startswith("code") else "reader")
-    options = ponder.GenerationOptions(max_tokens=args.max_tokens)
-    limit = float(args.time_limit)
+def run_spec(system: str, task: LongTask, args: argparse.Namespace) -> dict[str, Any]:
+    """The trial as a run spec (what ``ponder ask`` builds): the user's path, so the strategy is
+    configured from its models as a user's run is (e.g. code mode's sub-call reading size)."""
+    root: dict[str, Any] = {"model": args.model}
+    if args.model.startswith("gguf:"):
+        root["context_window"] = 32768
+    spec: dict[str, Any] = {"models": {"root": root}, "record": False, "options": {"max_tokens": args.max_tokens}}
+    spec["budget"] = {"max_steps": 1 if system == "flat" else "auto", "max_seconds": float(args.time_limit)}
     if system == "flat":
-        prompt = f"{task.context}\n\nQuestion: {task.question}\nAnswer:"
-        if root.count_tokens(prompt) + args.max_tokens > root.context_window:
+        spec["strategy"] = {"strategy": "single"}
+        spec["question"] = f"{task.context}\n\nQuestion: {task.question}\nAnswer:"
+        return spec
+    spec["question"] = task.question
+    spec["context_text"] = task.context
+    if system == "plan":
+        spec["strategy"] = {"strategy": "recursive", "mode": "plan"}
+        return spec
+    spec["strategy"] = {"strategy": "recursive", "mode": "code", "max_iterations": args.max_iterations}
+    if system == "code-smol":
+        spec["models"]["sub"] = {"model": args.small}
+    return spec
+
+
+def ponder_trial(system: str, task: LongTask, args: argparse.Namespace) -> dict[str, Any]:
+    scripted = None
+    if args.model == "scripted":
+        scripted = scripted_models()["code-root" if system.startswith("code") else "reader"]
+    spec = ponder.RunSpec.from_dict(run_spec(system, task, args))
+    models = Models(scripted)
+    if system == "flat":
+        root = models.get(spec.models["root"])
+        if root.count_tokens(spec.question or "") + args.max_tokens > root.context_window:
             return {"answer": None, "stop_reason": "does_not_fit", "skipped": True, "seconds": 0.0}
-        engine = ponder.Engine(root, budget=ponder.Budget(max_steps=1, max_seconds=limit), options=options)
-        strategy: Any = ponder.Single()
-        question = prompt
-    elif system == "plan":
-        engine = ponder.Engine(root, budget=ponder.Budget(max_steps=400, max_seconds=limit), options=options)
-        strategy = ponder.Recursive(context=task.context, mode="plan")
-        question = task.question
-    else:
-        sub = load(args.small if system == "code-smol" else args.model, "reader")
-        sub = root if system == "code" and args.model != "scripted" else sub
-        budget = ponder.Budget(max_steps=args.max_iterations + 1000, max_seconds=limit)
-        engine = ponder.Engine(root, models={"sub": sub}, budget=budget, options=options, max_concurrency=8)
-        strategy = ponder.Recursive(context=task.context, mode="code", max_iterations=args.max_iterations)
-        question = task.question
-    t0 = time.perf_counter()
-    result = engine.run(strategy, question)
-    seconds = time.perf_counter() - t0
+    with ponder.open_run(spec, models=models) as opened:
+        t0 = time.perf_counter()
+        result = opened.run()
+        seconds = time.perf_counter() - t0
     roots = [s for s in result.steps if s.depth == 0]
     turns = sum(1 for s in roots if s.usage is not None)
     if args.transcripts is not None:
@@ -124,7 +140,7 @@ def ponder_trial(system: str, task: LongTask, args: argparse.Namespace) -> dict[
     return {
         "answer": result.answer,
         "stop_reason": result.stop_reason,
-        "error": result.detail[:300] if result.stop_reason not in ("answer", "final") else "",
+        "error": result.detail[:300] if result.stop_reason != "answered" else "",
         "turns": turns,
         "calls": result.usage.model_calls,
         "prompt_tokens": result.usage.prompt_tokens,
@@ -164,14 +180,14 @@ def _port() -> int:
 class LlamaServer:
     """llama-cpp-python's OpenAI-compatible server on loopback, serving the benchmark's GGUF."""
 
-    def __init__(self, gguf: Path, n_ctx: int, log: Path) -> None:
-        self.gguf, self.n_ctx, self.log = gguf, n_ctx, log
+    def __init__(self, gguf: Path, n_ctx: int, log: Path, threads: int = 1) -> None:
+        self.gguf, self.n_ctx, self.log, self.threads = gguf, n_ctx, log, threads
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
     def start(self) -> str:
         port = _port()
-        threads = str(os.cpu_count() or 1)
+        threads = str(self.threads)
         command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf), "--host", "127.0.0.1"]
         command += ["--port", str(port), "--n_ctx", str(self.n_ctx), "--model_alias", SERVED_NAME]
         command += ["--n_threads", threads, "--n_threads_batch", threads]
@@ -288,7 +304,8 @@ def run_trial(system: str, task: LongTask, args: argparse.Namespace, rlms: Any) 
     full |= row
     full["answer"] = (row.get("answer") or "")[:300]
     full |= {"load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
-    full |= {"model": args.model, "ponder": args.rev, "finished": datetime.datetime.now(datetime.UTC).isoformat()}
+    full |= {"model": args.model, "ponder": args.rev, "time_limit": args.time_limit}
+    full["finished"] = datetime.datetime.now(datetime.UTC).isoformat()
     return full
 
 
@@ -328,12 +345,20 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--max-tokens", type=int, default=512, help="tokens per reply, every system")
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds per trial")
     ap.add_argument("--n-ctx", type=int, default=32768, help="the llama server's window")
+    ap.add_argument(
+        "--server-threads",
+        type=int,
+        default=1,
+        help="the llama server's threads (1: on a shared machine 2 spinning threads were 8x slower; ponder's"
+        " in-process model splits the cores among the processes using it)",
+    )
     ap.add_argument("--out-dir", type=Path, default=HERE / "rlm_peer")
     ap.add_argument("--plot", type=Path, default=HERE / "rlm_peer.png")
     ap.add_argument("--transcripts", type=Path, default=None, help="folder for each trial's root turns")
     ap.add_argument("--rlms-venv", type=Path, default=Path(tempfile.gettempdir()) / "ponder-bench-rlms-venv")
     ap.add_argument("--in-process", action="store_true", help="run ponder trials in this process (no kill)")
     ap.add_argument("--report", action="store_true", help="only print the table and draw the plot")
+    ap.add_argument("--ponder-label", default=None, help="what the rows say ponder was (default: its git commit)")
     ap.add_argument("--trial", nargs=4, metavar=("SYSTEM", "KIND", "TOKENS", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.model = args.model or default_model()
@@ -360,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.report:
         report(args.out_dir, args.plot)
         return 0
-    args.rev = ponder_rev()
+    args.rev = args.ponder_label or ponder_rev()
     todo, skipped = plan(args)
     print(f"{len(todo)} trials to run ({os.cpu_count()} cores, load {os.getloadavg()}, ponder {args.rev})")
     for line in skipped:
@@ -386,7 +411,8 @@ def _rlms(args: argparse.Namespace, needed: bool) -> Iterator[dict[str, Any]]:
         yield {}
         return
     python = rlms_python(args.rlms_venv)
-    server = LlamaServer(gguf_path(args.model), args.n_ctx, Path(tempfile.gettempdir()) / "rlm-peer-llama-server.log")
+    log = Path(tempfile.gettempdir()) / "rlm-peer-llama-server.log"
+    server = LlamaServer(gguf_path(args.model), args.n_ctx, log, args.server_threads)
     try:
         yield {"python": python, "server": server}
     finally:

@@ -54,7 +54,7 @@ def main() -> int:
         logger=logger,
     )
     answer: str | None = None
-    stop = "answer"
+    stop = "answered"
     error = ""
     t0 = time.perf_counter()
     try:
