@@ -16,6 +16,9 @@ LABELS = {
     "rlms": "rlms 0.1.3",
 }
 KIND_ORDER = ("multi_key", "multi_value", "variable_tracking", "counting")
+#: stop reasons that mean the trial's time limit ended it (ponder's budget, rlms's own limit or its
+#: client's per-call timeout, or the kill past the limit)
+LIMITS = ("killed", "budget", "TimeoutExceededError", "APITimeoutError")
 
 
 def read_rows(out_dir: Path) -> list[dict[str, Any]]:
@@ -58,7 +61,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         score = 100 * statistics.mean(r["score"] for r in group)
         exact = sum(bool(r["exact"]) for r in group)
         median = statistics.median(r["seconds"] for r in group)
-        limited = sum(r["stop_reason"] in ("killed", "budget", "TimeoutExceededError") for r in group)
+        limited = sum(r["stop_reason"] in LIMITS for r in group)
         lines.append(
             f"| {kind} | {_size(tokens)} | {LABELS.get(system, system)} | {len(group)} | {score:.0f}% |"
             f" {exact}/{len(group)} | {median:.0f} | {_mean(group, 'calls')} | {_mean(group, 'prompt_tokens')} |"

@@ -12,7 +12,9 @@ and the result goes out as one JSON line on stdout: the answer, the reason it en
 turns, and the calls and tokens the reference implementation's own usage summary counted (root
 turns and ``llm_query`` sub-calls alike, over the OpenAI-compatible server). The reference runs
 with its defaults (``local`` REPL, its system prompt, depth 1) except the sampling arguments,
-which match ponder's (temperature 0, the same ``max_tokens``).
+which match ponder's (temperature 0, the same ``max_tokens``), and its client's per-call timeout:
+the trial's time limit and no retries instead of 300 s and two retries (on the shared machine one
+root call took over 300 s, and every retry queued behind the abandoned call).
 
 Only the standard library and ``rlm`` are imported: this file never runs in the project's venv.
 """
@@ -46,7 +48,15 @@ def main() -> int:
     logger = RLMLogger()
     rlm = RLM(
         backend="openai",
-        backend_kwargs={"model_name": job["model"], "base_url": job["base_url"], "api_key": "none"},
+        backend_kwargs={
+            "model_name": job["model"],
+            "base_url": job["base_url"],
+            "api_key": "none",
+            # one call may take minutes on a busy machine: the reference's 300 s per call, retried twice
+            # (each retry queued behind the abandoned call on the one-model server), would end the trial
+            "timeout": job["max_timeout"],
+            "max_retries": 0,
+        },
         environment="local",
         max_iterations=job["max_iterations"],
         max_timeout=job["max_timeout"],
