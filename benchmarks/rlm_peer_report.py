@@ -127,6 +127,7 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
         return
     fig, axes = plt.subplots(2, len(kinds), figsize=(3.4 * len(kinds), 6.2), dpi=110, squeeze=False)
     styles = {"code": "s-", "code-smol": "D--", "plan": "o-", "flat": "^:", "rlms": "x-"}
+    colors = {"code": "C0", "code-smol": "C1", "plan": "C2", "flat": "C3", "rlms": "C4"}
     cells = groups(rows)
     for col, kind in enumerate(kinds):
         for system in ORDER:
@@ -138,8 +139,9 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
             if not points:
                 continue
             xs = [p[0] for p in points]
-            axes[0][col].plot(xs, [p[1] for p in points], styles[system], label=LABELS[system])
-            axes[1][col].plot(xs, [p[2] for p in points], styles[system], label=LABELS[system])
+            style = {"color": colors[system], "label": LABELS[system]}
+            axes[0][col].plot(xs, [p[1] for p in points], styles[system], **style)
+            axes[1][col].plot(xs, [p[2] for p in points], styles[system], **style)
         axes[0][col].set_title(kind.replace("_", " "))
         axes[0][col].set_ylim(-5, 105)
         for row in (0, 1):
@@ -148,7 +150,11 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
         axes[1][col].set_yscale("log")
     axes[0][0].set_ylabel("accuracy (mean score, %)")
     axes[1][0].set_ylabel("median wall s per task")
-    axes[0][-1].legend(loc="best", fontsize=7)
-    fig.tight_layout()
+    handles: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(out)
     plt.close(fig)
