@@ -161,3 +161,56 @@ def test_code_mode_tuning_prints_its_table_and_writes_rows(tmp_path: Path, capsy
     if bench.HAYSTACK.is_dir():  # the task of another wording: its gold code is in its context once
         task = bench.variant("essay_key", 2000, 1)
         assert task.context.count(task.answers[0]) == 1 and task.question.startswith("Which code opens")
+
+
+# the benchmark against the reference RLM (rlms): its machinery on the scripted models
+
+
+def test_rlm_peer_writes_rows_resumes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("rlm_peer")
+    out_dir, png = tmp_path / "rows", tmp_path / "peer.png"
+    argv = ["--model", "scripted", "--small", "scripted", "--in-process", "--sizes", "1k", "--seeds", "100"]
+    argv += ["--systems", "code,code-smol,plan,flat", "--out-dir", str(out_dir), "--plot", str(png)]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "15 trials to run" in out  # 4 kinds x 4 systems, less plan mode's count plan
+    assert "skipped: plan/counting at 1,000 tokens" in out
+    rows = [json.loads(line) for line in (out_dir / "code.jsonl").read_text().splitlines()]
+    assert sorted(r["kind"] for r in rows) == sorted(bench.KINDS)
+    for row in rows:  # the scripted root's code and the sub-call reach FINAL on every kind
+        assert row["score"] == 1.0 and row["calls"] >= 2 and row["turns"] >= 1, row
+        assert row["seed"] == 100 and row["tokens"] == 1000 and row["ponder"]
+    flat = [json.loads(line) for line in (out_dir / "flat.jsonl").read_text().splitlines()]
+    assert {r["kind"]: r["score"] for r in flat}["multi_key"] == 1.0 and all(r["calls"] == 1 for r in flat)
+    table = [line for line in out.splitlines() if line.startswith("| multi_key | 1k |")]
+    assert [line.split("|")[3].strip() for line in table] == [
+        "ponder code (sub coder)",
+        "ponder code (sub smollm2)",
+        "ponder plan",
+        "flat single pass",
+    ]
+    assert "| 1 | 100% | 1/1 |" in table[0]
+    assert png.stat().st_size > 0
+
+    assert bench.main(argv) == 0  # a rerun finds every trial done
+    assert "0 trials to run" in capsys.readouterr().out
+    png.unlink()
+    assert bench.main([*argv, "--report"]) == 0
+    assert "| counting | 1k | ponder code (sub coder) | 1 | 100% |" in capsys.readouterr().out
+    assert png.stat().st_size > 0
+
+
+def test_rlm_peer_skips_the_flat_pass_past_the_window_and_kills_a_stuck_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    bench = _load("rlm_peer")
+    args = bench.parse(["--model", "scripted", "--systems", "flat", "--sizes", "50k", "--out-dir", str(tmp_path)])
+    todo, skipped = bench.plan(args)
+    assert todo == [] and skipped == ["flat at 50,000 tokens: larger than the 32k-token window"]
+    monkeypatch.setattr(bench, "KILL_GRACE", 0.2)
+    row = bench._child([sys.executable, "-c", "import time; time.sleep(30)"], "", 0.1)
+    assert row["stop_reason"] == "killed" and row["seconds"] < 10
+    row = bench._child([sys.executable, "-c", "raise SystemExit('boom')"], "", 5)
+    assert row["stop_reason"] == "crashed" and "boom" in row["error"]
