@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from tests.gbnf import admits
 
+from gbnf import admits
 from ponder import Budget, Engine, ScriptedModel, prompts
 from ponder.constraints import Constraint
 from ponder.models.request_fields import extra_fields
