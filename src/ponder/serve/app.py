@@ -140,7 +140,8 @@ class Server:
     # -- routes -------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "running": self.gate.active, "waiting": self.gate.waiting})
+        load = {"running": self.gate.active, "waiting": self.gate.waiting, "models_loaded": len(self.models)}
+        return JSONResponse({"status": "ok", **load})
 
     async def list_models(self, request: Request) -> Response:
         created = int(time.time())

@@ -64,6 +64,8 @@ class ServeConfig:
             raise ConfigError("the API key is empty")
         if self.grace < 0:
             raise ConfigError(f"--grace must be >= 0, got {self.grace}")
+        if not self.body_seconds > 0:
+            raise ConfigError(f"--body-seconds must be > 0, got {self.body_seconds}")
         if self.max_models < 1:
             raise ConfigError(f"--max-models must be >= 1, got {self.max_models}")
         self.policy()  # a bad --allow-verifier fails at start

@@ -126,7 +126,7 @@ def chat_request(body: Any, config: ServeConfig) -> ChatRequest:
     except StrategyNotFoundError as exc:
         raise ApiError(404, str(exc), "ponder.strategy", "model_not_found") from None
     except ClientSpecError as exc:
-        raise ApiError(400, str(exc), _param(exc.field)) from None
+        raise ApiError(400, str(exc), _param(exc.field, body)) from None
     except PonderError as exc:
         raise ApiError(400, str(exc), "ponder") from None
     options = body.get("stream_options") or {}
@@ -138,11 +138,14 @@ _FROM_BODY = {"question": "messages", "history": "messages", "context_text": "me
               "models.root": "model"}  # fmt: skip
 
 
-def _param(field: str) -> str:
-    if field in _FROM_BODY:
+def _param(field: str, body: Mapping[str, Any]) -> str:
+    """The request field a refused spec field came from: ``ponder.X``, or the request's own (``model``)."""
+    extra = body.get("ponder") if isinstance(body.get("ponder"), Mapping) else {}
+    top, _, rest = field.partition(".")
+    if top == "options" and rest not in extra.get("options", {}) and rest in body:
+        return rest
+    if field in _FROM_BODY and top not in extra:
         return _FROM_BODY[field]
-    if field.startswith("options.") and field != "options.grammar":
-        return field.removeprefix("options.")
     return f"ponder.{field}" if field else "ponder"
 
 

@@ -35,6 +35,7 @@ from ..extract import ACCESS as EXTRACT_ACCESS
 from ..gbnf import check_grammar
 from ..patterns import user_pattern
 from ..strategies.registry import entries
+from ..types import GenerationOptions
 from ..verifiers.specs import ACCESS as VERIFIER_ACCESS
 from ..verifiers.specs import CLIENT_AGREE, verifier_kind
 from . import access
@@ -144,21 +145,52 @@ def client_spec(partial: Mapping[str, Any], policy: OperatorPolicy) -> RunSpec:
 def _tree(strategy: Any, by_name: Mapping[str, Any], policy: OperatorPolicy) -> StrategySpec:
     try:
         tree = StrategySpec.parse(strategy)
-        slot_names = {s.name for e in entries().values() for s in e.slots}
-        slots = {k: v for k, v in by_name.items() if k in slot_names}
+    except PonderError as exc:
+        raise ClientSpecError(str(exc), _locate(strategy, "strategy")) from None
+    slot_names = {s.name for e in entries().values() for s in e.slots}
+    slots = {k: v for k, v in by_name.items() if k in slot_names}
+    try:
         tree = place_slots(tree, slots, lambda key: ClientSpecError(_unplaced(key, tree), key))
-        for key, value in by_name.items():
-            if key in slots:
-                continue
-            placed = tree.place(key, value)
-            if placed is None:
-                raise ClientSpecError(_unplaced(key, tree), key)
-            tree = placed
     except ClientSpecError:
         raise
     except PonderError as exc:
         raise ClientSpecError(str(exc), "strategy") from None
+    for key, value in by_name.items():
+        if key in slots:
+            continue
+        path = tree.path_to(key)
+        if path is None:
+            raise ClientSpecError(_unplaced(key, tree), key)
+        try:
+            tree = tree.place(key, value) or tree
+        except PonderError as exc:
+            raise ClientSpecError(str(exc), ".".join(("strategy", *path, key))) from None
     return _checked(tree, ("strategy",), policy, 1)
+
+
+def _locate(data: Any, path: str) -> str:
+    """The path of the field of a strategy tree's JSON that :meth:`StrategySpec.parse` refused (else ``path``)."""
+    if not isinstance(data, Mapping):
+        return path
+    try:
+        entry = entries()[str(data.get("strategy"))]
+    except KeyError:
+        return path
+    for key, value in data.items():
+        option, slot = entry.option(str(key)), entry.slot(str(key))
+        if option is not None:
+            try:
+                option.check(entry.name, value)
+            except ConfigError:
+                return f"{path}.{key}"
+        elif slot is not None and value is not None:
+            try:
+                StrategySpec.parse(value)
+            except PonderError:
+                return _locate(value, f"{path}.{key}")
+        elif key not in ("strategy",):
+            return f"{path}.{key}"
+    return path
 
 
 def _unplaced(key: str, tree: StrategySpec) -> str:
@@ -316,11 +348,16 @@ def _options(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[s
             raise ClientSpecError(
                 f"options has no field {key!r} (fields: {', '.join(access.OPTIONS)})", f"options.{key}"
             )
+        if key not in ("stop", "grammar"):
+            try:
+                GenerationOptions(**{key: value})
+            except (ConfigError, TypeError) as exc:
+                raise ClientSpecError(str(exc), f"options.{key}") from None
         out[key] = value
     tokens = out.get("max_tokens")
     if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > policy.max_tokens:
         raise ClientSpecError(
-            f"max_tokens may be at most {policy.max_tokens} on this server, got {tokens}", "max_tokens"
+            f"max_tokens may be at most {policy.max_tokens} on this server, got {tokens}", "options.max_tokens"
         )
     stop = out.get("stop")
     if isinstance(stop, str):
@@ -328,7 +365,7 @@ def _options(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[s
     if isinstance(stop, list | tuple) and (
         len(stop) > policy.max_stop or any(not isinstance(s, str) or len(s) > 200 for s in stop)
     ):
-        raise ClientSpecError(f"stop takes at most {policy.max_stop} strings of at most 200 characters", "stop")
+        raise ClientSpecError(f"stop takes at most {policy.max_stop} strings of at most 200 characters", "options.stop")
     grammar = out.get("grammar")
     if grammar is not None:
         try:
