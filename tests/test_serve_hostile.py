@@ -412,15 +412,16 @@ def test_models_a_client_names_are_the_operators_and_the_cache_is_bounded(tmp_pa
         try:
             refused(ask(server, "single/scripted"), param="model")
             refused(ask(server, "single/smollm2"), param="model")
-            for i in range(20):  # warm up: the first requests load code and fill pools
+            for i in range(3):  # warm up: the first requests load code and fill pools
                 assert ask(server, f"single/openai:warm{i}").status_code == 200
             fds_before, rss_before = fds(server.process), rss_mb(server.process)
-            for i in range(150):
+            for i in range(20):
                 assert ask(server, f"single/openai:name{i}").status_code == 200
             health = httpx.get(f"{server.base_url.removesuffix('/v1')}/health", timeout=5).json()
             assert health["models_loaded"] <= 2
+            # before the bound each name kept a file descriptor and ~0.8 MB (20 fds, ~16 MB here)
             assert fds(server.process) <= fds_before + 5
-            assert rss_mb(server.process) < rss_before + 40  # before the bound: ~0.8 MB per name (120 MB here)
+            assert rss_mb(server.process) < rss_before + 12
         finally:
             stop_process(server.process)
 
