@@ -55,6 +55,8 @@ from .numbers import FiniteFloat, Whole
 )
 @click.option("--max-models", type=Whole(min=1), default=4, show_default=True,
               help="Most models kept loaded; the least recently used idle one is dropped.")  # fmt: skip
+@click.option("--max-calls", type=Whole(min=1), default=512, show_default=True,
+              help="Most model calls one request's run may make (a request may ask for fewer).")  # fmt: skip
 @click.option("--body-seconds", type=FiniteFloat(min=0, max=MAX_SECONDS, min_open=True), default=30.0,
               show_default=True, help="Longest a client may take to send its request body (408 after).")  # fmt: skip
 def serve(
@@ -76,6 +78,7 @@ def serve(
     allow_verifiers: tuple[str, ...],
     allow_code: bool,
     max_models: int,
+    max_calls: int,
     body_seconds: float,
 ) -> None:
     """Serve every strategy as an OpenAI-compatible model (POST /v1/chat/completions).
@@ -116,6 +119,7 @@ def serve(
         allow_code=allow_code,
         max_models=max_models,
         body_seconds=body_seconds,
+        max_calls=max_calls,
     )
     ponder_server = Server(config)
     ponder_server.warm()  # a bad --model, --tools or --store is one line here, before the port is taken

@@ -50,6 +50,8 @@ class ServeConfig:
     allow_code: bool = False
     max_models: int = 4
     body_seconds: float = 30.0
+    #: the most model calls one request's run may make
+    max_calls: int = 512
 
     def __post_init__(self) -> None:
         if self.max_concurrent < 1:
@@ -66,6 +68,8 @@ class ServeConfig:
             raise ConfigError(f"--grace must be >= 0, got {self.grace}")
         if not self.body_seconds > 0:
             raise ConfigError(f"--body-seconds must be > 0, got {self.body_seconds}")
+        if self.max_calls < 1:
+            raise ConfigError(f"--max-calls must be >= 1, got {self.max_calls}")
         if self.max_models < 1:
             raise ConfigError(f"--max-models must be >= 1, got {self.max_models}")
         self.policy()  # a bad --allow-verifier fails at start
@@ -94,6 +98,7 @@ def _policy(config: ServeConfig) -> OperatorPolicy:
         base=base,
         tools=config.tools,
         models=config.allow_models,
+        max_model_calls=config.max_calls,
         verifiers=config.allow_verifiers,
         allow_code=config.allow_code,
     )

@@ -140,7 +140,8 @@ _FROM_BODY = {"question": "messages", "history": "messages", "context_text": "me
 
 def _param(field: str, body: Mapping[str, Any]) -> str:
     """The request field a refused spec field came from: ``ponder.X``, or the request's own (``model``)."""
-    extra = body.get("ponder") if isinstance(body.get("ponder"), Mapping) else {}
+    given = body.get("ponder")
+    extra: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     top, _, rest = field.partition(".")
     if top == "options" and rest not in extra.get("options", {}) and rest in body:
         return rest
