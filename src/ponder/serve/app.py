@@ -70,6 +70,7 @@ class Server:
         self._store: RunStore | None = None
         self._warmed = False
         self._stopping: asyncio.TimerHandle | None = None
+        self._closed = False
 
     # -- the app ------------------------------------------------------------
 
@@ -106,6 +107,7 @@ class Server:
             self._stopping = loop.call_later(self.config.grace, self._interrupt_all)
 
     def _interrupt_all(self) -> None:
+        self._closed = True  # a request still queued gets no run now
         for job in list(self.jobs):
             job.interrupt("the server shut down before the run finished (resume it with ponder resume)")
 
@@ -181,6 +183,8 @@ class Server:
         asked = await run_in_threadpool(chat_request, body, self.config)
         await self._enter(request)
         try:
+            if self._closed:
+                raise ApiError(503, "the server is shutting down", type="server_error", code="server_shutting_down")
             job = Job(
                 asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job), stream=asked.stream
             )
