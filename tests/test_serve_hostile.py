@@ -163,9 +163,10 @@ def test_run_ids_cannot_walk_the_disk(server):
 # -- code execution ----------------------------------------------------------------------------------------
 
 
-def test_the_python_verifier_needs_the_operator(server):
-    error = refused(ask(server, "verify", ponder={"verifier": "python"}), param="ponder.strategy.verifier")
-    assert "--allow-verifier python" in error["message"]
+@pytest.mark.parametrize("kind", ["python", "examples"])
+def test_verifiers_that_run_code_need_the_operator(server, kind):
+    error = refused(ask(server, "verify", ponder={"verifier": kind}), param="ponder.strategy.verifier")
+    assert f"--allow-verifier {kind}" in error["message"]
 
 
 def test_recursive_code_mode_needs_the_operator(server):

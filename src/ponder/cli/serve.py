@@ -46,7 +46,8 @@ from .numbers import FiniteFloat, Whole
               help="Another backend a request may name as STRATEGY/SPEC (repeatable; openai:* any model of"
               " --base-url). By default only --model.")  # fmt: skip
 @click.option("--allow-verifier", "allow_verifiers", multiple=True, metavar="SPEC",
-              help="Open an operator-only verifier to requests: python, tests:FILE or grounded:FILE (repeatable)."
+              help="Open an operator-only verifier to requests: python, examples, tests:FILE or grounded:FILE"
+              " (repeatable)."
               " judge, contains, regex and agree are always open.")  # fmt: skip
 @click.option(
     "--allow-code",
