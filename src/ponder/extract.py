@@ -24,7 +24,9 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from . import prompts, steps
+from .access import CLIENT, Access
 from .errors import ConfigError
+from .patterns import user_pattern
 from .requests import Batch, Generate, Request
 from .types import user
 
@@ -32,6 +34,9 @@ Extractor = Callable[[str], str | None]
 
 #: the spec meaning "ask the model to extract the answer" (handled by the strategy)
 LM = "lm"
+
+#: who may choose each kind of extraction (see :mod:`ponder.access`); a pattern runs with a time bound
+ACCESS: dict[str, Access] = {"last_number": CLIENT, "answer": CLIENT, "lm": CLIENT, "regex": CLIENT}
 
 _NUMBER = re.compile(r"(?<![\w.])-?\$?\d(?:[\d,]*\d)?(?:\.\d+)?")
 _ONLY_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -69,11 +74,9 @@ def last_number(text: str) -> str | None:
 
 
 def regex(pattern: str) -> Extractor:
-    """An extractor returning the last match of ``pattern`` (its first group when it has groups)."""
-    try:
-        compiled = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        raise ConfigError(f"bad extraction pattern {pattern!r}: {exc}") from None
+    """An extractor returning the last match of ``pattern`` (its first group when it has groups); the
+    pattern runs time-bounded (:mod:`ponder.patterns`): one that runs out of time abstains."""
+    compiled = user_pattern(pattern, "extraction pattern")
 
     def extract(text: str) -> str | None:
         matches = list(compiled.finditer(text or ""))

@@ -13,6 +13,7 @@ resume``) and :func:`run` are thin shells over it::
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -104,6 +105,8 @@ def open_run(
         tools = parse_tool_specs(",".join(spec.tools)) if spec.tools else []
         stack.callback(close_tools, tools)
         roles = load_models(spec, models)
+        if models is not None:
+            stack.callback(_release_models, spec, models)
         _check_priced(spec, roles)
         overrides = {role: m.writes_code for role, m in spec.models.items() if m.writes_code is not None}
         ctx = BuildContext(
@@ -158,30 +161,82 @@ def run(spec: RunSpec | dict[str, Any], question: str | None = None) -> RunResul
 
 class ModelCache:
     """Models loaded once and kept across runs (``ponder serve``): each distinct backend spec is loaded
-    the first time a run asks for it, by one thread at a time."""
+    the first time a run asks for it, by one thread at a time.
 
-    def __init__(self) -> None:
-        self._models: dict[ModelSpec, Model] = {}
+    At most ``size`` models stay loaded (None: no bound): past it the least recently used one that no run
+    holds is dropped (and closed, where the backend has ``close``). A run holds its models from
+    :meth:`get` until :meth:`release`; ``pin``: never dropped (a server's own model)."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+        self._models: OrderedDict[ModelSpec, Model] = OrderedDict()
+        self._holds: dict[ModelSpec, int] = {}
+        self._pinned: set[ModelSpec] = set()
         self._lock = threading.Lock()
 
-    def get(self, wanted: ModelSpec) -> Model:
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def get(self, wanted: ModelSpec, *, pin: bool = False) -> Model:
         key = replace(wanted, writes_code=None)
         with self._lock:
             if key not in self._models:
                 self._models[key] = load_model(wanted.model, base_url=wanted.base_url, **wanted.load_options())
-            return self._models[key]
+            self._models.move_to_end(key)
+            self._holds[key] = self._holds.get(key, 0) + 1
+            if pin:
+                self._pinned.add(key)
+            model = self._models[key]
+            dropped = self._evict()
+        for old in dropped:
+            _close_model(old)
+        return model
+
+    def release(self, wanted: ModelSpec) -> None:
+        """A run is done with the model of ``wanted`` (it may be dropped now, if the cache is over its size)."""
+        key = replace(wanted, writes_code=None)
+        with self._lock:
+            if self._holds.get(key, 0) > 0:
+                self._holds[key] -= 1
+            dropped = self._evict()
+        for old in dropped:
+            _close_model(old)
+
+    def _evict(self) -> list[Model]:
+        dropped: list[Model] = []
+        if self.size is None:
+            return dropped
+        for key in list(self._models):
+            if len(self._models) <= self.size:
+                break
+            if self._holds.get(key, 0) == 0 and key not in self._pinned:
+                dropped.append(self._models.pop(key))
+                self._holds.pop(key, None)
+        return dropped
+
+
+def _close_model(model: Model) -> None:
+    close = getattr(model, "close", None)
+    if callable(close):
+        with suppress(Exception):  # a backend that cannot close cleanly is dropped all the same
+            close()
 
 
 def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Model]:
     """The model of every role the spec names, each distinct model loaded once (roles not named use the root's);
-    ``cache`` keeps them across runs."""
+    ``cache`` keeps them across runs (held until :meth:`ModelCache.release`: :func:`open_run` releases them)."""
     cache = cache or ModelCache()
     out: dict[str, Model] = {}
-    for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models
-        if role not in spec.models:
-            continue
-        wanted = spec.models[role]
-        out[role] = cache.get(wanted)
+    try:
+        for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models
+            if role not in spec.models:
+                continue
+            wanted = spec.models[role]
+            out[role] = cache.get(wanted)
+    except BaseException:
+        for role in out:
+            cache.release(spec.models[role])
+        raise
     return out
 
 
@@ -196,6 +251,11 @@ def _check_priced(spec: RunSpec, roles: dict[str, Model]) -> None:
                 f"--max-usd needs a price for {model.name}: give --prices FILE (dollars per million tokens;"
                 " see ponder.prices)"
             )
+
+
+def _release_models(spec: RunSpec, cache: ModelCache) -> None:
+    for role in spec.models:
+        cache.release(spec.models[role])
 
 
 def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PonderError, PromptTooLong
+from ..gbnf import check_grammar
 from ..text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import BatchDone, TextCallback
@@ -177,11 +178,13 @@ class LlamaCppModel:
             self._threads_now = threads
 
     def _grammar(self, text: str) -> Any:
-        """Compile (and cache) a GBNF grammar; a bad grammar is a ConfigError."""
+        """Compile (and cache) a GBNF grammar; a bad grammar is a ConfigError. The grammar is read first as
+        llama.cpp reads it (:mod:`ponder.gbnf`): llama.cpp's sampler crashes the process on one it refuses."""
         cached = self._grammars.get(text)
         if cached is None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
+            check_grammar(text)
             try:
                 cached = LlamaGrammar.from_string(text, verbose=False)
             except (ValueError, RuntimeError) as exc:

@@ -121,6 +121,10 @@ class OpenAIModel:
         self._openai = openai
         self._client = openai.OpenAI(base_url=self.base_url, api_key=key, timeout=timeout, max_retries=max_retries)
 
+    def close(self) -> None:
+        """Close the HTTP client's connections (a server's model cache drops models it no longer keeps)."""
+        self._client.close()
+
     # -- capabilities (from the server kind; ``auto`` probes once) ------------------
 
     @property

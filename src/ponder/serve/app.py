@@ -34,12 +34,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PonderError
+from ..errors import (
+    ModelCallError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    PonderError,
+    PromptTooLong,
+    RunInterruptedError,
+)
 from ..numbers import loads_json
 from ..runner import ModelCache
 from ..spec import ModelSpec
 from ..store import RunStore, StoreError
 from ..strategies import entries
+from ..tools import close_tools, parse_tool_specs
 from . import chunks
 from .config import ServeConfig
 from .gate import Gate
@@ -54,12 +62,15 @@ class Server:
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
-        self.models = ModelCache()
+        self.models = ModelCache(config.max_models)
         self.gate = Gate(config.max_concurrent, config.max_queue, config.retry_after)
         self.jobs: set[Job] = set()
         #: held open while the server runs, so the store's log and its checkpoint count outlive each run's
         #: own connection (without it, every run that ends alone pays SQLite's checkpoint-on-last-close)
         self._store: RunStore | None = None
+        self._warmed = False
+        self._stopping: asyncio.TimerHandle | None = None
+        self._closed = False
 
     # -- the app ------------------------------------------------------------
 
@@ -75,20 +86,33 @@ class Server:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(self._warm)
+        if not self._warmed:
+            await run_in_threadpool(self.warm)
         yield
         await self._shutdown()
 
-    def _warm(self) -> None:
-        """Load the server's model and open (create, migrate) its store before the first request, so a bad
-        --model or --store fails at start, not per request."""
-        self.models.get(ModelSpec(self.config.model, self.config.base_url))
+    def warm(self) -> None:
+        """Load the server's model, check its tools, and open (create, migrate) its store before the first
+        request, so a bad --model, --tools or --store fails at start (one line), not per request."""
+        self.models.get(ModelSpec(self.config.model, self.config.base_url), pin=True)
+        close_tools(parse_tool_specs(",".join(self.config.tools)))
         if self.config.record:
             self._store = RunStore(self.config.store)
+        self._warmed = True
 
-    async def _shutdown(self) -> None:
+    def stopping(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTERM: the runs still going after the grace period are interrupted, so each request gets its
+        answer (an error in the OpenAI shape) before the server stops taking connections."""
+        if self._stopping is None:
+            self._stopping = loop.call_later(self.config.grace, self._interrupt_all)
+
+    def _interrupt_all(self) -> None:
+        self._closed = True  # a request still queued gets no run now
         for job in list(self.jobs):
             job.interrupt("the server shut down before the run finished (resume it with ponder resume)")
+
+    async def _shutdown(self) -> None:
+        self._interrupt_all()
         for job in list(self.jobs):
             await run_in_threadpool(job.thread.join, 30)
         if self._store is not None:
@@ -118,7 +142,8 @@ class Server:
     # -- routes -------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok", "running": self.gate.active, "waiting": self.gate.waiting})
+        load = {"running": self.gate.active, "waiting": self.gate.waiting, "models_loaded": len(self.models)}
+        return JSONResponse({"status": "ok", **load})
 
     async def list_models(self, request: Request) -> Response:
         created = int(time.time())
@@ -142,6 +167,10 @@ class Server:
         return HTMLResponse(render_html(events, info))
 
     def _stored(self, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if not self.config.record:  # --no-store: no store on any route (none is opened, or created)
+            raise ApiError(
+                404, f"no run {run_id!r}: this server stores no runs (--no-store)", "run_id", "run_not_found"
+            )
         try:
             with RunStore(self.config.store) as store:
                 return store.run(run_id), store.events(run_id)
@@ -150,9 +179,12 @@ class Server:
 
     async def chat(self, request: Request) -> Response:
         body = await self._body(request)
-        asked = chat_request(body, self.config)
-        await self.gate.enter()
+        # off the event loop: checking a grammar or compiling a pattern must not hold up /health
+        asked = await run_in_threadpool(chat_request, body, self.config)
+        await self._enter(request)
         try:
+            if self._closed:
+                raise ApiError(503, "the server is shutting down", type="server_error", code="server_shutting_down")
             job = Job(
                 asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job), stream=asked.stream
             )
@@ -166,6 +198,21 @@ class Server:
             return StreamingResponse(self._stream(job, asked, cid), media_type="text/event-stream")
         return await self._complete(job, asked, cid, request)
 
+    async def _enter(self, request: Request) -> None:
+        """A run slot for ``request``; a client that leaves while it waits in the queue frees its place."""
+        entering = asyncio.ensure_future(self.gate.enter())
+        while True:
+            done, _ = await asyncio.wait({entering}, timeout=0.25)
+            if done:
+                entering.result()  # 429 when the queue is full
+                return
+            if await request.is_disconnected():
+                entering.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ApiError):
+                    await entering
+                    self.gate.leave()  # it got the slot just as the client left
+                raise ApiError(499, "the client disconnected while waiting for a run slot", code="client_closed")
+
     def _ended(self, job: Job) -> None:
         self.jobs.discard(job)
         self.gate.leave()
@@ -176,10 +223,16 @@ class Server:
         if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
         raw = bytearray()
-        async for piece in request.stream():
-            raw += piece
-            if len(raw) > limit:
-                raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
+        try:
+            async with asyncio.timeout(self.config.body_seconds):  # a client that sends slowly holds no more
+                async for piece in request.stream():
+                    raw += piece
+                    if len(raw) > limit:
+                        raise ApiError(413, f"the request body is larger than {limit} bytes", code="request_too_large")
+        except TimeoutError:
+            raise ApiError(
+                408, f"the request body took longer than {self.config.body_seconds:g} s", code="request_timeout"
+            ) from None
         try:
             return loads_json(raw)
         except ValueError as exc:  # bad JSON, not UTF-8, NaN, a 5000-digit number, nesting too deep
@@ -232,6 +285,10 @@ def _sse(data: dict[str, Any]) -> str:
 def _run_error(item: Progress) -> ApiError:
     """A run that raised, as the error a client gets."""
     error = item.error
+    if isinstance(error, PromptTooLong):
+        return ApiError(400, str(error), "messages", "context_length_exceeded")
+    if isinstance(error, RunInterruptedError):
+        return ApiError(503, str(error), type="server_error", code="server_shutting_down")
     if isinstance(error, ModelNotFoundError):
         return ApiError(404, str(error), "model", "model_not_found")
     if isinstance(error, ModelUnavailableError | ModelCallError):
@@ -242,5 +299,6 @@ def _run_error(item: Progress) -> ApiError:
 
 
 def create_app(config: ServeConfig) -> Starlette:
-    """The app for ``config`` (``uvicorn.run(create_app(ServeConfig(model="scripted")))``)."""
+    """The app for ``config`` (``uvicorn.run(create_app(ServeConfig(model="scripted")))``); the model,
+    tools and store are made ready when it starts."""
     return Server(config).app()

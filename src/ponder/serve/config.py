@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
 from ..prices import PriceTable
+from ..spec import BudgetSpec, ModelSpec, RunSpec
+from ..spec.client import OperatorPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,12 @@ class ServeConfig:
     time limit (a request may ask for less); ``max_body``: the largest request
     body in bytes (413 above); ``grace``: seconds SIGTERM lets running requests
     finish before the rest are interrupted (stored unfinished, resumable).
+
+    What a client may set is :func:`~ponder.spec.client.client_spec`'s: ``allow_models``
+    (backend specs besides ``model``; ``openai:*`` any of the upstream's), ``allow_verifiers``
+    (operator-only verifiers opened: ``python``, ``tests:FILE``, ``grounded:FILE``) and ``allow_code``
+    (recursive code mode) open more; ``max_models`` bounds the models kept loaded (least recently used
+    evicted); ``body_seconds``: the longest a client may take to send its body (408 after).
     """
 
     model: str = DEFAULT_MODEL
@@ -37,6 +45,13 @@ class ServeConfig:
     retry_after: int = 1
     #: the models' prices (``--prices FILE``): each run's cost in its usage, and ``max_usd`` a request may set
     prices: PriceTable | None = None
+    allow_models: tuple[str, ...] = ()
+    allow_verifiers: tuple[str, ...] = ()
+    allow_code: bool = False
+    max_models: int = 4
+    body_seconds: float = 30.0
+    #: the most model calls one request's run may make
+    max_calls: int = 512
 
     def __post_init__(self) -> None:
         if self.max_concurrent < 1:
@@ -49,3 +64,41 @@ class ServeConfig:
             raise ConfigError(f"the body limit must be at least 1024 bytes, got {self.max_body}")
         if self.api_key is not None and not self.api_key.strip():
             raise ConfigError("the API key is empty")
+        if self.grace < 0:
+            raise ConfigError(f"--grace must be >= 0, got {self.grace}")
+        if not self.body_seconds > 0:
+            raise ConfigError(f"--body-seconds must be > 0, got {self.body_seconds}")
+        if self.max_calls < 1:
+            raise ConfigError(f"--max-calls must be >= 1, got {self.max_calls}")
+        if self.max_models < 1:
+            raise ConfigError(f"--max-models must be >= 1, got {self.max_models}")
+        self.policy()  # a bad --allow-verifier fails at start
+
+    def policy(self) -> OperatorPolicy:
+        """What a client may set (see :mod:`ponder.spec.client`), made once per config."""
+        made = _POLICIES.get(id(self))
+        if made is None or made[0] is not self:
+            made = _POLICIES[id(self)] = (self, _policy(self))
+        return made[1]
+
+
+#: policies by config (the config is kept with its policy, so its id is not reused while it is here)
+_POLICIES: dict[int, tuple[ServeConfig, OperatorPolicy]] = {}
+
+
+def _policy(config: ServeConfig) -> OperatorPolicy:
+    base = RunSpec(
+        models={"root": ModelSpec(config.model, config.base_url)},
+        store=config.store,
+        record=config.record,
+        budget=BudgetSpec(max_seconds=config.max_seconds),
+        prices=config.prices,
+    )
+    return OperatorPolicy(
+        base=base,
+        tools=config.tools,
+        models=config.allow_models,
+        max_model_calls=config.max_calls,
+        verifiers=config.allow_verifiers,
+        allow_code=config.allow_code,
+    )

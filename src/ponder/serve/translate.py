@@ -12,9 +12,10 @@
 * ``ponder`` (the ``extra_body`` of the openai SDK) holds a partial run spec:
   a ``strategy`` tree, ``budget``, ``options``, ``memory``, and any strategy
   option by name (placed on the outermost strategy of the tree that declares
-  it, like a ``ponder ask`` flag). What touches the server's machine
-  (``store``, ``trace``, ``context``, ``models``, ``tools``, ``stop``) is the
-  server's to set, not a request's;
+  it, like a ``ponder ask`` flag). Only what is declared client-safe is taken,
+  at every depth of the tree (:func:`ponder.spec.client.client_spec`); what
+  touches the server's machine (files, models, tools, code, the store) is the
+  operator's, and a refused field is a 400 that names it;
 * a field that would change the meaning of the answer and that ponder does not
   do (``n`` > 1, client-side ``tools``, ``logprobs``, ...) is a 400 that says so.
 """
@@ -25,8 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, PonderError, StrategyNotFoundError
-from ..spec import RunSpec, StrategySpec
+from ..errors import PonderError, StrategyNotFoundError
+from ..spec import RunSpec
+from ..spec.client import ClientSpecError, client_spec
 from ..strategies import entries
 from .config import ServeConfig
 
@@ -54,10 +56,6 @@ _REFUSED = {
     "modalities": "only text output is supported",
     "prediction": "predicted outputs are not supported",
 }
-_SPEC_KEYS = frozenset({"strategy", "budget", "options", "memory"})
-_SERVER_KEYS = frozenset(
-    {"store", "record", "trace", "context", "models", "tools", "stop", "max_concurrency", "prices"}
-)
 
 
 @dataclass
@@ -86,13 +84,18 @@ class ChatRequest:
 
 
 def parse_model(name: str, config: ServeConfig) -> tuple[str, str]:
-    """(strategy, backend spec) that a request's ``model`` names; 404 for a name that is not a strategy."""
+    """(strategy, backend spec) that a request's ``model`` names; 404 for a name that is not a strategy,
+    400 for a backend the operator did not list (``--allow-model``): the same answer whether or not it exists."""
     strategy, _, backend = name.partition("/")
     if strategy not in entries():
         known = ", ".join(entries())
         raise ApiError(404, f"The model {name!r} does not exist: use a strategy ({known}), or STRATEGY/MODEL",
                        "model", "model_not_found")  # fmt: skip
-    return strategy, backend or config.model
+    backend = backend.strip() or config.model
+    if not config.policy().allows_model(backend):
+        raise ApiError(400, f"the model {backend!r} is not served here (the operator lists the models: --allow-model)",
+                       "model", "model_not_allowed")  # fmt: skip
+    return strategy, backend
 
 
 def chat_request(body: Any, config: ServeConfig) -> ChatRequest:
@@ -107,22 +110,44 @@ def chat_request(body: Any, config: ServeConfig) -> ChatRequest:
             raise ApiError(400, why, key)
     if body.get("n") not in (None, 1):
         raise ApiError(400, "n > 1 is not supported: one run gives one answer (use the consistency strategy)", "n")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool | None):
+        raise ApiError(400, f"stream must be true or false, got {stream!r}", "stream")
     strategy, backend = parse_model(model.strip(), config)
     question, history = _conversation(body.get("messages"))
-    data = _base_spec(config, strategy, backend, question, history)
-    _apply_options(data, body)
-    _apply_ponder(data, body.get("ponder"), config)
-    recursive_context(data)
+    partial: dict[str, Any] = {"strategy": strategy, "question": question, "history": history}
+    if backend != config.model:
+        partial["models"] = {"root": backend}
+    partial["options"] = _options(body)
+    _apply_ponder(partial, body.get("ponder"))
+    recursive_context(partial)
     try:
-        spec = RunSpec.from_dict(data)
+        spec = client_spec(partial, config.policy())
     except StrategyNotFoundError as exc:
-        raise ApiError(404, str(exc), "ponder", "model_not_found") from None
+        raise ApiError(404, str(exc), "ponder.strategy", "model_not_found") from None
+    except ClientSpecError as exc:
+        raise ApiError(400, str(exc), _param(exc.field, body)) from None
     except PonderError as exc:
         raise ApiError(400, str(exc), "ponder") from None
     options = body.get("stream_options") or {}
-    return ChatRequest(
-        spec, model, bool(body.get("stream")), bool(isinstance(options, Mapping) and options.get("include_usage"))
-    )
+    return ChatRequest(spec, model, bool(stream), bool(isinstance(options, Mapping) and options.get("include_usage")))
+
+
+#: the fields of a client's spec that came from the request itself, not from ``ponder``
+_FROM_BODY = {"question": "messages", "history": "messages", "context_text": "messages", "models": "model",
+              "models.root": "model"}  # fmt: skip
+
+
+def _param(field: str, body: Mapping[str, Any]) -> str:
+    """The request field a refused spec field came from: ``ponder.X``, or the request's own (``model``)."""
+    given = body.get("ponder")
+    extra: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    top, _, rest = field.partition(".")
+    if top == "options" and rest not in extra.get("options", {}) and rest in body:
+        return rest
+    if field in _FROM_BODY and top not in extra:
+        return _FROM_BODY[field]
+    return f"ponder.{field}" if field else "ponder"
 
 
 def _conversation(messages: Any) -> tuple[str, list[dict[str, str]]]:
@@ -154,25 +179,8 @@ def _text(content: Any, i: int) -> str:
     raise ApiError(400, f"messages[{i}].content must be text", f"messages[{i}]")
 
 
-def _base_spec(
-    config: ServeConfig, strategy: str, backend: str, question: str, history: list[dict[str, str]]
-) -> dict[str, Any]:
-    data = RunSpec().to_dict()
-    data["question"] = question
-    data["history"] = history
-    data["strategy"] = {"strategy": strategy}
-    data["models"] = {"root": {"model": backend, "base_url": config.base_url}}
-    data["tools"] = list(config.tools) if StrategySpec.parse(strategy).takes_tools() else []
-    data["store"] = config.store
-    data["record"] = config.record
-    data["budget"]["max_seconds"] = config.max_seconds
-    if config.prices is not None:
-        data["prices"] = config.prices.to_dict()
-    return data
-
-
-def _apply_options(data: dict[str, Any], body: Mapping[str, Any]) -> None:
-    options = data["options"]
+def _options(body: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
     for field in ("temperature", "seed", "top_p"):
         if body.get(field) is not None:
             options[field] = body[field]
@@ -181,54 +189,39 @@ def _apply_options(data: dict[str, Any], body: Mapping[str, Any]) -> None:
         options["max_tokens"] = tokens
     stop = body.get("stop")
     if stop is not None:
-        options["stop"] = [stop] if isinstance(stop, str) else list(stop)
+        options["stop"] = [stop] if isinstance(stop, str) else stop
     unknown = sorted(set(body) - _IGNORED - set(_REFUSED) - {"model", "messages", "stream", "n", "ponder"}
                      - {"temperature", "seed", "top_p", "max_tokens", "max_completion_tokens", "stop"})  # fmt: skip
     if unknown:
         raise ApiError(400, f"unsupported field {unknown[0]!r}", unknown[0])
+    return options
 
 
-def _apply_ponder(data: dict[str, Any], extra: Any, config: ServeConfig) -> None:
+def _apply_ponder(partial: dict[str, Any], extra: Any) -> None:
+    """The ``ponder`` object (a partial run spec) over what the request's own fields said; what it may
+    hold is decided by :func:`~ponder.spec.client.client_spec`."""
     if extra is None:
         return
     if not isinstance(extra, Mapping):
         raise ApiError(400, "ponder must be an object (a partial run spec)", "ponder")
-    for key in sorted(set(extra) & _SERVER_KEYS):
-        raise ApiError(400, f"ponder.{key} is set by the server (ponder serve), not by a request", f"ponder.{key}")
-    if "strategy" in extra:
-        data["strategy"] = extra["strategy"]
-    for key in ("options", "budget"):
-        if isinstance(extra.get(key), Mapping):
-            data[key] = {**data[key], **extra[key]}
-        elif key in extra:
-            raise ApiError(400, f"ponder.{key} must be an object", f"ponder.{key}")
-    if "memory" in extra:
-        data["memory"] = extra["memory"]
-    limit, asked = config.max_seconds, data["budget"].get("max_seconds")
-    if limit is not None and (asked is None or (isinstance(asked, int | float) and asked > limit)):
-        data["budget"]["max_seconds"] = limit  # a request may ask for less time than the server allows, not more
-    try:
-        tree = StrategySpec.parse(data["strategy"])
-        for key, value in extra.items():
-            if key in _SPEC_KEYS:
-                continue
-            placed = tree.place(key, value)
-            if placed is None:
-                raise ApiError(400, f"ponder.{key} does not apply to {' + '.join(tree.names())}", f"ponder.{key}")
-            tree = placed
-    except StrategyNotFoundError as exc:
-        raise ApiError(404, str(exc), "ponder.strategy", "model_not_found") from None
-    except ConfigError as exc:
-        raise ApiError(400, str(exc), "ponder") from None
-    data["strategy"] = tree.to_dict()
-    if tree.takes_tools() and not data["tools"]:
-        data["tools"] = list(config.tools)
+    for key in ("question", "history", "context_text"):
+        if key in extra:
+            raise ApiError(400, f"ponder.{key} comes from messages", f"ponder.{key}")
+    for key, value in extra.items():
+        if key == "options":
+            if not isinstance(value, Mapping):
+                raise ApiError(400, "ponder.options must be an object", "ponder.options")
+            partial["options"] = {**partial["options"], **value}
+        else:
+            partial[str(key)] = value
 
 
 def recursive_context(data: dict[str, Any]) -> None:
     """A recursive run reads its long input from the conversation: the earlier messages are its context
     (kept in the sandbox, read in slices), not a prefix of every call."""
-    if data["strategy"].get("strategy") != "recursive":
+    strategy = data.get("strategy")
+    name = strategy.get("strategy") if isinstance(strategy, Mapping) else strategy
+    if name != "recursive":
         return
     text = "\n\n".join(m["content"] for m in data["history"] if m["content"].strip())
     if not text:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..gbnf import check_grammar
 from ..numbers import loads_json, whole
 from ..prices import PriceTable
 from ..strategies.entry import ROLES
@@ -133,6 +134,8 @@ class RunSpec:
             )
         if self.cache and not self.record:
             raise ConfigError("--cache keeps completions in the run store; it does not go with --no-store")
+        if self.options.grammar is not None:
+            check_grammar(self.options.grammar)  # llama.cpp's sampler crashes the process on a grammar it refuses
         if self.memory is not None and not root.memory:
             raise ConfigError(f"--memory does not apply to {root.name} (use it with --strategy react or refine)")
 

@@ -10,6 +10,7 @@ names can be chosen (:data:`PROMPTS`), so a spec from a client never names a fil
 from __future__ import annotations
 
 from .. import prompts
+from ..access import CLIENT
 from ..tasks.base import chat_prompt
 from ..types import Message, system, user
 from .entry import Option
@@ -33,4 +34,5 @@ PROMPT_OPTION = Option(
     "--prompt",
     choices=PROMPTS,
     nullable=True,
+    access=CLIENT,
 )

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from .. import steps
+from ..access import CLIENT
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
 from ..numbers import finite, whole
@@ -276,7 +277,16 @@ ENTRY = StrategyEntry(
     Consistency,
     "sample several answers, extract, vote, stop early on consensus (self-consistency)",
     options=(
-        Option("samples", int, "consistency: most samples (default 5).", "--samples", minimum=1, maximum=MAX_SAMPLES),
+        Option(
+            "samples",
+            int,
+            "consistency: most samples (default 5).",
+            "--samples",
+            minimum=1,
+            maximum=MAX_SAMPLES,
+            access=CLIENT,
+            client_max=64,
+        ),
         Option(
             "temperature",
             float,
@@ -284,23 +294,48 @@ ENTRY = StrategyEntry(
             "--sample-temperature",
             minimum=0,
             open_min=True,
+            maximum=100,
+            access=CLIENT,
         ),
-        Option("extract", str, "Answer extraction: last_number, regex:PATTERN, answer or lm.", "--extract"),
-        Option("vote", str, "consistency: vote.", "--vote", choices=("majority", "weighted")),
-        Option("adaptive", bool, "consistency: draw every sample (no early stop).", "--no-adaptive", flag_value=False),
+        # the kind of extraction a client may name is checked against the operator's policy (ponder.spec.client)
+        Option(
+            "extract", str, "Answer extraction: last_number, regex:PATTERN, answer or lm.", "--extract", access=CLIENT
+        ),
+        Option("vote", str, "consistency: vote.", "--vote", choices=("majority", "weighted"), access=CLIENT),
+        Option(
+            "adaptive",
+            bool,
+            "consistency: draw every sample (no early stop).",
+            "--no-adaptive",
+            flag_value=False,
+            access=CLIENT,
+        ),
         Option(
             "anchor",
             bool,
             "consistency: sample 0 is the greedy answer; another answer needs a majority to replace it.",
             "--anchor",
             flag_value=True,
+            access=CLIENT,
         ),
-        Option("margin", float, "Stop at this lead.", "--margin", minimum=0, open_min=True, nullable=True),
-        Option("seed", int, "consistency: the first sample's seed (default: the run's --seed)."),
-        Option("answer", str, "consistency: the sample's text or the extracted key.", choices=("sample", "extracted")),
+        Option(
+            "margin", float, "Stop at this lead.", "--margin", minimum=0, open_min=True, nullable=True, access=CLIENT
+        ),
+        Option("seed", int, "consistency: the first sample's seed (default: the run's --seed).", access=CLIENT),
+        Option(
+            "answer",
+            str,
+            "consistency: the sample's text or the extracted key.",
+            choices=("sample", "extracted"),
+            access=CLIENT,
+        ),
         PROMPT_OPTION,
     ),
-    slots=(Slot("inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner"),),
+    slots=(
+        Slot(
+            "inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner", access=CLIENT
+        ),
+    ),
     verifier_field="weigh",  # the spec key is "verifier" (as everywhere); "weigh" is the field
     verifier_help="consistency: the verifier that weighs each sample (with --vote weighted).",
     stop_state="consistency",

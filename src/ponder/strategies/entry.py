@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..access import Access
 from ..errors import ConfigError
 from ..numbers import MAX_INT, finite, whole
 
@@ -69,12 +70,23 @@ class Option:
     #: the strategy's own default, when a flag may be given with it where no strategy takes the option
     #: (``--tool-protocol auto`` without react changes nothing, so it is no error)
     default: Any = None
+    #: who may set it (None: undeclared, which a server treats as the operator's; every built-in declares)
+    access: Access | None = None
+    #: the largest value a client may give (a count: samples, rounds, widths); None: ``maximum``
+    client_max: float | None = None
+    #: the longest string (a marker, a pattern); longer is a ConfigError
+    max_length: int = 1000
 
-    def check(self, strategy: str, value: Any) -> Any:
-        """``value`` as this option's type, or a ConfigError that names the strategy and option."""
+    def check(self, strategy: str, value: Any, *, client: bool = False) -> Any:
+        """``value`` as this option's type, or a ConfigError that names the strategy and option.
+
+        The one place an option's declared bounds are checked; ``client``: with the client bound
+        (``client_max``) of a request to ``ponder serve``."""
         if value is None and self.nullable:
             return None
         where = f"{strategy}: {self.name}"
+        if client and self.client_max is not None and _number(value) and value > self.client_max:
+            raise ConfigError(f"{where} may be at most {self.client_max:g} in a request, got {value!r}")
         if self.type is bool:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where} must be true or false, got {value!r}")
@@ -85,6 +97,8 @@ class Option:
             value = finite(where, value, maximum=self.maximum)
         elif not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, got {value!r}")
+        elif len(value) > self.max_length:
+            raise ConfigError(f"{where} must be at most {self.max_length} characters, got {len(value)}")
         if self.choices and value not in self.choices:
             raise ConfigError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}")
         if self.minimum is not None and (value <= self.minimum if self.open_min else value < self.minimum):
@@ -103,6 +117,8 @@ class Slot:
     flag: str | None = None
     default: str | None = None
     role: Role | None = None
+    #: who may fill it (a client's strategy in a slot is checked like the root, at every depth)
+    access: Access | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +198,10 @@ class StrategyEntry:
         if self.verifier_field is not None:
             keys.append("verifier")
         return tuple(keys)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def is_plain(value: Any) -> bool:

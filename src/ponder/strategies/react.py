@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import payload, prompts, steps
+from ..access import CLIENT
 from ..errors import ConfigError, PromptTooLong, StopRun
 from ..memory import Memory
 from ..requests import CallTool, Generate, Outcome, Record, Request, StrategyGen
@@ -310,8 +311,9 @@ ENTRY = StrategyEntry(
             "--tool-protocol",
             choices=("auto", "text", "native"),
             default="auto",
+            access=CLIENT,
         ),
-        Option("constrained", bool, "react: constrain text-protocol steps with a grammar."),
+        Option("constrained", bool, "react: constrain text-protocol steps with a grammar.", access=CLIENT),
         Option(
             "ground",
             bool,
@@ -319,18 +321,54 @@ ENTRY = StrategyEntry(
             " (by default the calculator's are grounded in them).",
             "--no-ground",
             flag_value=False,
+            access=CLIENT,
         ),
-        Option("max_format_errors", int, "react: malformed steps allowed before the run stops.", minimum=1),
+        Option(
+            "max_format_errors",
+            int,
+            "react: malformed steps allowed before the run stops.",
+            minimum=1,
+            maximum=1000,
+            access=CLIENT,
+            client_max=20,
+        ),
         Option(
             "fallback_after",
             int,
             "react: native replies without a tool call before the text protocol takes over (0: never).",
             "--fallback-after",
             minimum=0,
+            maximum=1000,
+            access=CLIENT,
+            client_max=20,
         ),
-        Option("loop_threshold", int, "react: repeats of one action that count as a loop.", minimum=2),
-        Option("max_observation", int, "react: characters of a tool result shown to the model.", minimum=1),
-        Option("examples_per_tool", int, "react: few-shot examples per tool.", minimum=0),
+        Option(
+            "loop_threshold",
+            int,
+            "react: repeats of one action that count as a loop.",
+            minimum=2,
+            maximum=1000,
+            access=CLIENT,
+            client_max=20,
+        ),
+        Option(
+            "max_observation",
+            int,
+            "react: characters of a tool result shown to the model.",
+            minimum=1,
+            maximum=10_000_000,
+            access=CLIENT,
+            client_max=100_000,
+        ),
+        Option(
+            "examples_per_tool",
+            int,
+            "react: few-shot examples per tool.",
+            minimum=0,
+            maximum=100,
+            access=CLIENT,
+            client_max=10,
+        ),
     ),
     takes_tools=True,
     memory=True,

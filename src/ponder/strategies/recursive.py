@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..access import CLIENT, OPERATOR
 from ..context import Context, open_context
 from ..errors import ConfigError
 from ..models.base import Model
@@ -196,6 +197,7 @@ ENTRY = StrategyEntry(
             choices=("auto", "plan", "code"),
             default="auto",
             requires="--context",
+            access=CLIENT,  # code mode runs model-written code: a server's policy says whether it may
         ),
         Option(
             "aggregate",
@@ -205,6 +207,7 @@ ENTRY = StrategyEntry(
             choices=("auto", "count", "none"),
             default="auto",
             requires="--context",
+            access=CLIENT,
         ),
         Option(
             "fallback_after",
@@ -212,7 +215,10 @@ ENTRY = StrategyEntry(
             "recursive auto mode: code blocks that fail (or replies without code) before plan mode takes over (0: never).",
             "--fallback-after",
             minimum=0,
+            maximum=1000,
             requires="--context",
+            access=CLIENT,
+            client_max=20,
         ),
         Option(
             "max_iterations",
@@ -220,7 +226,10 @@ ENTRY = StrategyEntry(
             "recursive code mode: root-model turns before it stops without FINAL.",
             "--max-iterations",
             minimum=1,
+            maximum=10_000,
             requires="--context",
+            access=CLIENT,
+            client_max=50,
         ),
         Option(
             "rlm_concurrency",
@@ -228,7 +237,9 @@ ENTRY = StrategyEntry(
             "recursive code mode: child runs of one rlm_query_batched running at once.",
             "--rlm-concurrency",
             minimum=1,
+            maximum=1000,
             requires="--context",
+            access=OPERATOR,  # threads of the server
         ),
         Option(
             "code_grammar",
@@ -237,20 +248,55 @@ ENTRY = StrategyEntry(
             "--no-code-grammar",
             flag_value=False,
             requires="--context",
+            access=CLIENT,
         ),
         Option(
             "loop_limit",
             int,
             "recursive code mode: repeated replies (or code with the same output) before the run stops (reason loop).",
             minimum=1,
+            maximum=1000,
+            access=CLIENT,
+            client_max=20,
         ),
-        Option("final_call", bool, "recursive code mode: ask once for the answer when the turns run out."),
         Option(
-            "max_output", int, "recursive code mode: characters of a block's output shown (head and tail).", minimum=200
+            "final_call", bool, "recursive code mode: ask once for the answer when the turns run out.", access=CLIENT
         ),
-        Option("chunk_bytes", int, "recursive plan: bytes per chunk.", minimum=100),
-        Option("top_k", int, "recursive plan: chunks kept by the filter.", minimum=1),
-        Option("context_path", str, "recursive: a file or folder (a run spec's ``context`` sets it).", nullable=True),
+        Option(
+            "max_output",
+            int,
+            "recursive code mode: characters of a block's output shown (head and tail).",
+            minimum=200,
+            maximum=10_000_000,
+            access=CLIENT,
+            client_max=100_000,
+        ),
+        Option(
+            "chunk_bytes",
+            int,
+            "recursive plan: bytes per chunk.",
+            minimum=100,
+            maximum=100_000_000,
+            access=CLIENT,
+            client_max=1_000_000,
+        ),
+        Option(
+            "top_k",
+            int,
+            "recursive plan: chunks kept by the filter.",
+            minimum=1,
+            maximum=10_000,
+            access=CLIENT,
+            client_max=64,
+        ),
+        Option(
+            "context_path",
+            str,
+            "recursive: a file or folder (a run spec's ``context`` sets it).",
+            nullable=True,
+            access=OPERATOR,  # a path on the server's disk
+            max_length=4096,
+        ),
     ),
     takes_tools=True,
     tools_optional=True,

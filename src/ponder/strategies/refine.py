@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import prompts, steps
+from ..access import CLIENT
 from ..errors import StopRun
 from ..memory import Memory
 from ..requests import Generate, Outcome, Record, Request, StrategyGen
@@ -148,10 +149,20 @@ ENTRY = StrategyEntry(
             int,
             "refine: most critique-revise rounds (default: until converged).",
             minimum=1,
+            maximum=1000,
             nullable=True,
+            access=CLIENT,
+            client_max=16,
         ),
-        Option("same_ratio", float, "refine: similarity at which a revision counts as unchanged.", minimum=0),
-        Option("no_issues", str, "refine: the critique's marker for nothing to fix."),
+        Option(
+            "same_ratio",
+            float,
+            "refine: similarity at which a revision counts as unchanged.",
+            minimum=0,
+            maximum=1,
+            access=CLIENT,
+        ),
+        Option("no_issues", str, "refine: the critique's marker for nothing to fix.", access=CLIENT, max_length=200),
     ),
     memory=True,
     stop_state="refine",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import steps
+from ..access import CLIENT
 from ..errors import StopRun
 from ..requests import Child, Outcome, Record, Strategy, StrategyGen
 from ..verifiers.agreement import Agreement
@@ -83,8 +84,14 @@ ENTRY = StrategyEntry(
     Route,
     "answer fast; escalate to a slower strategy when a check fails (System 1 / System 2)",
     slots=(
-        Slot("fast", "route: the fast strategy (default single).", default="single", role="fast"),
-        Slot("slow", "route: the slow strategy (default consistency).", flag="--escalate-to", default="consistency"),
+        Slot("fast", "route: the fast strategy (default single).", default="single", role="fast", access=CLIENT),
+        Slot(
+            "slow",
+            "route: the slow strategy (default consistency).",
+            flag="--escalate-to",
+            default="consistency",
+            access=CLIENT,
+        ),
     ),
     verifier_field="check",  # the spec key is "verifier" (as everywhere); "check" is the field
     verifier_help="route: the check of the fast answer (default agree:3:0.6).",

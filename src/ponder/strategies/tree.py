@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .. import steps
+from ..access import CLIENT
 from ..errors import ConfigError, StopRun
 from ..numbers import finite, whole
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
@@ -48,6 +49,8 @@ Steps = Generator[Request, Any, None]
 #: the most a beam, a branching factor, evaluations per state or the depth may be, and the most calls one
 #: level may make (beam × branch × samples_per_eval): a level's requests are built at once
 MAX_WIDTH = 1000
+#: the widest a client of ``ponder serve`` may make a level (beam, branch, depth, evaluations)
+CLIENT_WIDTH = 16
 MAX_LEVEL_CALLS = 10_000
 
 
@@ -321,16 +324,54 @@ ENTRY = StrategyEntry(
     Tree,
     "Tree of Thoughts: propose, evaluate, search (BFS beam or DFS with pruning)",
     options=(
-        Option("beam", int, "tree: beam width (states kept per level).", "--beam", minimum=1, maximum=MAX_WIDTH),
-        Option("depth", int, "tree: depth limit.", "--depth", minimum=1, maximum=MAX_WIDTH, nullable=True),
-        Option("branch", int, "tree: thoughts proposed per state.", "--branch", minimum=1, maximum=MAX_WIDTH),
-        Option("search", str, "tree: search order.", "--search", choices=("bfs", "dfs")),
-        Option("prune", float, "tree (dfs): prune states valued below this.", "--prune", nullable=True),
-        Option("task", str, "tree: the task (auto, generic, game24, ...).", nullable=True),
-        Option("evaluator", str, "tree: how states are valued.", choices=("value", "vote")),
-        Option("samples_per_eval", int, "tree: evaluation calls per state.", minimum=1, maximum=MAX_WIDTH),
-        Option("generate", str, "tree: how thoughts are made.", choices=("propose", "sample")),
-        Option("temperature", float, "tree: sampling temperature.", minimum=0),
+        Option(
+            "beam",
+            int,
+            "tree: beam width (states kept per level).",
+            "--beam",
+            minimum=1,
+            maximum=MAX_WIDTH,
+            access=CLIENT,
+            client_max=CLIENT_WIDTH,
+        ),
+        Option(
+            "depth",
+            int,
+            "tree: depth limit.",
+            "--depth",
+            minimum=1,
+            maximum=MAX_WIDTH,
+            nullable=True,
+            access=CLIENT,
+            client_max=CLIENT_WIDTH,
+        ),
+        Option(
+            "branch",
+            int,
+            "tree: thoughts proposed per state.",
+            "--branch",
+            minimum=1,
+            maximum=MAX_WIDTH,
+            access=CLIENT,
+            client_max=CLIENT_WIDTH,
+        ),
+        Option("search", str, "tree: search order.", "--search", choices=("bfs", "dfs"), access=CLIENT),
+        Option("prune", float, "tree (dfs): prune states valued below this.", "--prune", nullable=True, access=CLIENT),
+        Option(
+            "task", str, "tree: the task (auto, generic, game24, ...).", nullable=True, access=CLIENT, max_length=100
+        ),
+        Option("evaluator", str, "tree: how states are valued.", choices=("value", "vote"), access=CLIENT),
+        Option(
+            "samples_per_eval",
+            int,
+            "tree: evaluation calls per state.",
+            minimum=1,
+            maximum=MAX_WIDTH,
+            access=CLIENT,
+            client_max=CLIENT_WIDTH,
+        ),
+        Option("generate", str, "tree: how thoughts are made.", choices=("propose", "sample"), access=CLIENT),
+        Option("temperature", float, "tree: sampling temperature.", minimum=0, maximum=100, access=CLIENT),
     ),
     calls=_call_count,
 )

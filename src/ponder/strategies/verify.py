@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import prompts, steps
+from ..access import CLIENT
 from ..errors import ConfigError, StopRun
 from ..requests import Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
 from ..types import Message, assistant, system, user
@@ -109,8 +110,23 @@ ENTRY = StrategyEntry(
     "verify",
     Verify,
     "generate, verify, revise with the verifier's feedback",
-    options=(Option("max_rounds", int, "verify: most generate-verify rounds (default 3).", "--rounds", minimum=1),),
-    slots=(Slot("inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner"),),
+    options=(
+        Option(
+            "max_rounds",
+            int,
+            "verify: most generate-verify rounds (default 3).",
+            "--rounds",
+            minimum=1,
+            maximum=1000,
+            access=CLIENT,
+            client_max=16,
+        ),
+    ),
+    slots=(
+        Slot(
+            "inner", "consistency/verify: the strategy to sample or verify (e.g. react).", flag="--inner", access=CLIENT
+        ),
+    ),
     verifier_field="verifier",
     verifier_help="verify: the verifier (default judge).",
     calls=_call_count,

@@ -9,12 +9,12 @@ else; a programmatic one yields nothing and returns at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
+from ..patterns import user_pattern
 from ..requests import Request
 
 VerifierGen = Generator[Request, Any, "Verdict"]
@@ -101,11 +101,9 @@ def contains(text: str, *, case_sensitive: bool = False) -> Check:
 
 
 def matches(pattern: str) -> Check:
-    """A check that the answer matches the regular expression ``pattern`` somewhere."""
-    try:
-        compiled = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        raise ConfigError(f"bad verifier pattern {pattern!r}: {exc}") from None
+    """A check that the answer matches the regular expression ``pattern`` somewhere (time-bounded: a
+    match that runs out of time fails the check, see :mod:`ponder.patterns`)."""
+    compiled = user_pattern(pattern, "verifier pattern")
 
     def fn(_question: str, answer: str) -> CheckResult:
         if compiled.search(answer):

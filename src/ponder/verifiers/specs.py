@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..access import CLIENT, OPERATOR, Access
 from ..errors import ConfigError
+from ..numbers import finite, whole
 from ..tools import python_tool
 from ..tools.python import SandboxLike
 from ..tools.specs import default_sandbox
@@ -31,6 +33,27 @@ from .grounded import Grounded
 from .judge import Judge
 
 KNOWN = "judge, contains:TEXT, regex:PATTERN, grounded:FILE, python, tests:FILE, examples, agree[:K[:T]]"
+#: who may choose each kind (see :mod:`ponder.access`): a file on the server's disk or code execution is the
+#: operator's (``ponder serve --allow-verifier python``, ``--allow-verifier tests:FILE``)
+ACCESS: dict[str, Access] = {
+    "judge": CLIENT,
+    "contains": CLIENT,
+    "regex": CLIENT,
+    "agree": CLIENT,
+    "grounded": OPERATOR,
+    "python": OPERATOR,
+    "tests": OPERATOR,
+    "examples": OPERATOR,  # runs the answer's code in the sandbox
+}
+#: the most fresh samples of one ``agree:K`` check, and the most a client of ``ponder serve`` may ask for
+MAX_AGREE = 1000
+CLIENT_AGREE = 32
+
+
+def verifier_kind(spec: str) -> str:
+    """The kind a verifier spec names (``agree:5`` -> ``agree``; ``agreement`` is ``agree``)."""
+    name = spec.strip().partition(":")[0].strip().lower()
+    return "agree" if name == "agreement" else name
 
 
 def parse_verifier(
@@ -77,6 +100,11 @@ def _agreement(arg: str, options: dict[str, Any]) -> Agreement:
             options["threshold"] = float(parts[1])
     except ValueError:
         raise ConfigError(f"agree:K:T needs a whole number K and a number T, got agree:{arg}") from None
+    if "samples" in options:
+        whole("agree: K", options["samples"], minimum=1, maximum=MAX_AGREE)
+    for name in ("threshold", "temperature"):
+        if name in options:
+            finite(f"agree: {name}", options[name])
     return Agreement(**options)
 
 
