@@ -96,6 +96,9 @@ def test_query_reads_only_what_the_operator_allowed(tmp_path, files):
     )
     assert not found.is_error and found.structured_content["strategy"] == "recursive"
     assert found.structured_content["model_calls"] >= 1
+    with RunStore(str(tmp_path / "r.db")) as store:  # the operator's policy shaped it: no code mode unless allowed
+        spec = store.spec_data(found.structured_content["run_id"])
+    assert spec["strategy"]["mode"] == "plan" and spec["context"] == str((files / "log.txt").resolve())
     assert all(r.is_error for r in refused)
     assert [("not under" in text_of(r)) for r in refused] == [True, True, True, False]
     assert "cannot read" in text_of(refused[3])

@@ -27,6 +27,10 @@ from .numbers import FiniteFloat, Whole
 @click.option("--tools", "tool_spec", default="", help="Tools react gets: calculator,python,search:DIR,...")
 @click.option("--allow", "allowed", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A file or folder the query tool may read (repeat for more; none: query reads nothing).")  # fmt: skip
+@click.option("--allow-model", "allow_models", multiple=True, metavar="SPEC",
+              help="Another backend ask may name as STRATEGY/SPEC (repeatable), as for ponder serve.")  # fmt: skip
+@click.option("--allow-code", is_flag=True,
+              help="Let query use recursive code mode (model-written code in the sandbox); else plan mode.")  # fmt: skip
 @click.option("--store", "store_path", metavar="FILE|URL", default=None,
               help="Run store (default: $PONDER_STORE or the default file).")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not record runs.")
@@ -45,6 +49,8 @@ def mcp(
     base_url: str | None,
     tool_spec: str,
     allowed: tuple[Path, ...],
+    allow_models: tuple[str, ...],
+    allow_code: bool,
     store_path: str | None,
     no_store: bool,
     max_concurrent: int,
@@ -70,6 +76,8 @@ def mcp(
             max_concurrent=max_concurrent,
             max_queue=max_queue,
             max_seconds=max_seconds,
+            allow_models=tuple(m.strip() for m in allow_models if m.strip()),
+            allow_code=allow_code,
         ),
         allow=allowed,
     )

@@ -20,14 +20,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PonderError
 from ..runner import ModelCache
 from ..serve.config import ServeConfig
 from ..serve.failures import run_error
 from ..serve.gate import Gate
 from ..serve.job import Job
 from ..serve.translate import ApiError, chat_request
-from ..spec import ModelSpec, RunSpec, StrategySpec
+from ..spec import ModelSpec, RunSpec
+from ..spec.client import client_spec
 from ..store import RunStore
 
 
@@ -72,14 +73,14 @@ class PonderTools:
 
     def __init__(self, config: McpConfig) -> None:
         self.config = config
-        self.models = ModelCache()
         serve = config.serve
+        self.models = ModelCache(serve.max_models)
         self.gate = Gate(serve.max_concurrent, serve.max_queue, serve.retry_after)
 
     def warm(self) -> None:
         """Load the model and open (create, migrate) the store now, so a bad one fails at start."""
         serve = self.config.serve
-        self.models.get(ModelSpec(serve.model, serve.base_url))
+        self.models.get(ModelSpec(serve.model, serve.base_url), pin=True)
         if serve.record:
             RunStore(serve.store).close()
 
@@ -91,12 +92,14 @@ class PonderTools:
             raise ToolCallError(_named(error.message)) from None
 
     def query_spec(self, question: str, path: str) -> RunSpec:
+        """A recursive run over ``path``: the client's part (the question; the strategy's options as the
+        operator's policy sets them, e.g. plan mode without --allow-code) built by the one client-spec
+        builder, then the context, which only the operator's allowlist opens."""
         target = self.allowed(path)
-        base = self.ask_spec(question, "single")
-        tools = base.tools or self.config.serve.tools
         try:
-            return replace(base, strategy=StrategySpec("recursive"), context=str(target), tools=tuple(tools))
-        except ConfigError as exc:
+            spec = client_spec({"strategy": "recursive", "question": question}, self.config.serve.policy())
+            return replace(spec, context=str(target))
+        except PonderError as exc:
             raise ToolCallError(str(exc)) from None
 
     def allowed(self, path: str) -> Path:
