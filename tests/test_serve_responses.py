@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from servers import ProcessServer, free_port, start_process_server, stop_process
+from servers import FakeChatServer, ProcessServer, free_port, start_process_server, stop_process
 
 STRATEGIES = ("single", "refine", "react", "verify", "consistency", "route", "tree", "recursive")
 DOCUMENT = " ".join(f"Day {i}: the caravan rested." for i in range(300)) + " The code is 7312."
@@ -227,3 +227,20 @@ def test_without_a_store_previous_response_id_is_a_clear_400(tmp_path):
         assert caught.value.body["param"] == "previous_response_id"
     finally:
         stop_process(server.process)
+
+
+def test_a_run_that_fails_after_it_started_ends_the_stream_with_response_failed(tmp_path):
+    with FakeChatServer(faults=[401] * 20) as upstream:  # an upstream that refuses every call (not retried)
+        server = serve(tmp_path, "--model", "openai:up", "--base-url", upstream.url)
+        try:
+            api = client(server)
+            with pytest.raises(openai.APIStatusError) as caught:
+                api.responses.create(model="single", input="Hi")
+            assert caught.value.status_code == 502 and caught.value.body["code"] == "upstream_error"
+            events = list(api.responses.create(model="single", input="Hi", stream=True))
+            assert [e.type for e in events][:2] == ["response.created", "response.in_progress"]
+            failed = events[-1]
+            assert failed.type == "response.failed" and failed.response.status == "failed"
+            assert failed.response.error.code == "upstream_error" and "upstream" in failed.response.error.message
+        finally:
+            stop_process(server.process)
