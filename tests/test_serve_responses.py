@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,5 +244,40 @@ def test_a_run_that_fails_after_it_started_ends_the_stream_with_response_failed(
             failed = events[-1]
             assert failed.type == "response.failed" and failed.response.status == "failed"
             assert failed.response.error.code == "upstream_error" and "upstream" in failed.response.error.message
+        finally:
+            stop_process(server.process)
+
+
+def latest_root(db: Path, strategy: str, timeout: float = 20.0) -> tuple[str, str, str]:
+    """(status, stop_reason, detail) of the newest top-level run of ``strategy``, once it has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(
+                "SELECT status, stop_reason, detail FROM runs WHERE depth = 0 AND strategy = ? ORDER BY started DESC"
+                " LIMIT 1",
+                (strategy,),
+            ).fetchone()
+        if row is not None and row[0] in ("finished", "error"):
+            return row
+        assert time.monotonic() < deadline, f"no ended {strategy} run"
+        time.sleep(0.1)
+
+
+def test_a_client_that_goes_away_cancels_its_run_streamed_or_not(tmp_path):
+    with FakeChatServer(delay=0.25) as upstream:
+        server = serve(tmp_path, "--model", "openai:up", "--base-url", upstream.url)
+        long_run = {"ponder": {"samples": 12, "adaptive": False, "inner": "refine"}}
+        try:
+            stream = client(server).responses.create(model="consistency", input="Hi", stream=True, extra_body=long_run)
+            events = iter(stream)
+            assert [next(events).type for _ in range(3)][:2] == ["response.created", "response.in_progress"]
+            stream.close()
+            assert latest_root(tmp_path / "runs.db", "consistency")[:2] == ("finished", "cancelled")
+            impatient = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=1.5)
+            with pytest.raises(openai.APITimeoutError):
+                impatient.responses.create(model="tree", input="Hi", extra_body={"ponder": {"beam": 4, "depth": 4}})
+            status, stop_reason, detail = latest_root(tmp_path / "runs.db", "tree")
+            assert (status, stop_reason) == ("finished", "cancelled") and "disconnected" in detail
         finally:
             stop_process(server.process)
