@@ -89,9 +89,10 @@ def test_query_reads_only_what_the_operator_allowed(tmp_path, files):
             out.append(await session.call_tool("query", {"question": "What is in it?", "path": path}))
         out.append(await session.call_tool("ask", {"question": "x", "strategy": "nope"}))
         out.append(await session.call_tool("ask", {"question": "   "}))
+        out.append(await session.call_tool("ask", {"question": "What?", "strategy": "recursive"}))
         return out
 
-    found, *refused, unknown, empty = run(
+    found, *refused, unknown, empty, recursive = run(
         ("--model", "scripted", "--store", str(tmp_path / "r.db"), "--allow", str(files)), body
     )
     assert not found.is_error and found.structured_content["strategy"] == "recursive"
@@ -104,6 +105,7 @@ def test_query_reads_only_what_the_operator_allowed(tmp_path, files):
     assert "cannot read" in text_of(refused[3])
     assert unknown.is_error and "does not exist" in text_of(unknown) and "strategy" in text_of(unknown).lower()
     assert empty.is_error and "question" in text_of(empty)
+    assert recursive.is_error and "use the query tool" in text_of(recursive)
 
 
 def test_query_without_allowed_paths_reads_nothing(tmp_path, files):

@@ -85,6 +85,8 @@ class PonderTools:
             RunStore(serve.store).close()
 
     def ask_spec(self, question: str, strategy: str) -> RunSpec:
+        if strategy.partition("/")[0].strip() == "recursive":
+            raise ToolCallError("recursive reads a file or folder: use the query tool (question and path)")
         body = {"model": strategy, "messages": [{"role": "user", "content": question}]}
         try:
             return chat_request(body, self.config.serve).spec
