@@ -79,8 +79,8 @@ class ResponsesRoute:
     async def _stream(self, job: Job, builder: ResponseBuilder, first: Progress) -> AsyncIterator[str]:
         ended = False
         try:
-            for event in builder.start():
-                yield _sse(event)
+            # the events of one progress item go out as one write (a send per event costs more than the event)
+            yield "".join(_sse(event) for event in builder.start())
             item = first
             while True:
                 if item.kind == "error":
@@ -90,8 +90,8 @@ class ResponsesRoute:
                     events, ended = builder.finish(item.result, item.answer_tokens), True
                 else:
                     events = builder.progress(item)
-                for event in events:
-                    yield _sse(event)
+                if events:
+                    yield "".join(_sse(event) for event in events)
                 if ended:
                     return
                 item = await job.queue.get()
