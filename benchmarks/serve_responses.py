@@ -3,7 +3,8 @@
 One ``ponder serve --model scripted --no-store`` process; one client (the
 official ``openai`` SDK, sync) sends R requests per cell, the cells interleaved
 round by round (chat, responses; streamed and not; ``single`` and ``refine``)
-so the machine's noise falls on all of them alike. Reported: p50 and p99
+so the machine's noise falls on all of them alike; the streams are also read as
+raw SSE lines (httpx, no SDK parsing), which is the server's share. Reported: p50 and p99
 latency per cell and the ratio responses / chat of the p50s. The model is the
 scripted fake, so the figures are the server's own work: translating the
 request, running the engine, and shaping the answer (a completion and its
@@ -25,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import httpx
 import openai
 
 from servers import free_port, start_process_server, stop_process
@@ -32,14 +34,24 @@ from servers import free_port, start_process_server, stop_process
 QUESTION = "How many legs do 3 spiders have?"
 
 
-def cells(api: openai.OpenAI, strategy: str) -> dict[str, Callable[[], object]]:
+def cells(api: openai.OpenAI, raw: httpx.Client, strategy: str) -> dict[str, Callable[[], object]]:
     messages = [{"role": "user", "content": QUESTION}]
+    chat_body = {"model": strategy, "messages": messages, "stream": True}
+    responses_body = {"model": strategy, "input": QUESTION, "stream": True}
     return {
         "chat": lambda: api.chat.completions.create(model=strategy, messages=messages),  # type: ignore[arg-type]
         "responses": lambda: api.responses.create(model=strategy, input=QUESTION),
         "chat, stream": lambda: list(api.chat.completions.create(model=strategy, messages=messages, stream=True)),  # type: ignore[arg-type]
         "responses, stream": lambda: list(api.responses.create(model=strategy, input=QUESTION, stream=True)),
+        # the same streams read as raw SSE lines (httpx, no SDK parsing): the server's share
+        "chat, stream, raw": lambda: _lines(raw, "/chat/completions", chat_body),
+        "responses, stream, raw": lambda: _lines(raw, "/responses", responses_body),
     }
+
+
+def _lines(raw: httpx.Client, path: str, body: dict[str, object]) -> list[str]:
+    with raw.stream("POST", path, json=body) as response:
+        return [line for line in response.iter_lines() if line.startswith("data:")]
 
 
 def measure(requests: int) -> list[tuple[str, str, float, float]]:
@@ -48,7 +60,8 @@ def measure(requests: int) -> list[tuple[str, str, float, float]]:
     server = start_process_server(command, port, ready_path="/health", wait=120)
     try:
         api = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=60)
-        table = {(s, name): call for s in ("single", "refine") for name, call in cells(api, s).items()}
+        raw = httpx.Client(base_url=server.base_url, timeout=60)
+        table = {(s, name): call for s in ("single", "refine") for name, call in cells(api, raw, s).items()}
         for call in table.values():  # warm: connections, the first run of each path
             call()
         times: dict[tuple[str, str], list[float]] = {key: [] for key in table}
