@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,8 @@ class ResponsesRoute:
         first = await self._next(job, request)
         if first.kind == "error" and job.run_id is None:  # it never started: an error before any stream
             raise run_error(first)
-        builder = ResponseBuilder(f"{RESPONSE_PREFIX}{job.run_id}", asked.chat.model, {
+        run_id = job.run_id or uuid.uuid4().hex[:12]  # (a run reports its id before anything else)
+        builder = ResponseBuilder(f"{RESPONSE_PREFIX}{run_id}", asked.chat.model, {
             **asked.echo, "instructions": asked.instructions, "previous_response_id": asked.previous_response_id,
         })  # fmt: skip
         if asked.chat.stream:
