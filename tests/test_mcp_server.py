@@ -85,7 +85,7 @@ def test_stdio_lists_the_tools_and_ask_runs_a_strategy_with_progress_and_a_store
 def test_query_reads_only_what_the_operator_allowed(tmp_path, files):
     async def body(session: ClientSession) -> list[Any]:
         out = [await session.call_tool("query", {"question": "What is the code?", "path": "log.txt"})]
-        for path in (str(tmp_path / "secret.txt"), "link.txt", "../secret.txt", "missing.txt"):
+        for path in (str(tmp_path / "secret.txt"), "link.txt", "../secret.txt", "missing.txt", "a\x00b"):
             out.append(await session.call_tool("query", {"question": "What is in it?", "path": path}))
         out.append(await session.call_tool("ask", {"question": "x", "strategy": "nope"}))
         out.append(await session.call_tool("ask", {"question": "   "}))
@@ -101,8 +101,8 @@ def test_query_reads_only_what_the_operator_allowed(tmp_path, files):
         spec = store.spec_data(found.structured_content["run_id"])
     assert spec["strategy"]["mode"] == "plan" and spec["context"] == str((files / "log.txt").resolve())
     assert all(r.is_error for r in refused)
-    assert [("not under" in text_of(r)) for r in refused] == [True, True, True, False]
-    assert "cannot read" in text_of(refused[3])
+    assert [("not under" in text_of(r)) for r in refused] == [True, True, True, False, False]
+    assert "cannot read" in text_of(refused[3]) and "cannot read" in text_of(refused[4])
     assert unknown.is_error and "does not exist" in text_of(unknown) and "strategy" in text_of(unknown).lower()
     assert empty.is_error and "question" in text_of(empty)
     assert recursive.is_error and "use the query tool" in text_of(recursive)

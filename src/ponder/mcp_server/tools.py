@@ -114,7 +114,7 @@ class PonderTools:
             given = (roots[0] if roots[0].is_dir() else roots[0].parent) / given
         try:
             real = given.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, ValueError) as exc:  # missing, a symlink loop, a NUL in the name
             raise ToolCallError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
         if not any(real == root or real.is_relative_to(root) for root in roots):
             shown = ", ".join(str(r) for r in roots)
