@@ -13,27 +13,36 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from ..spec import RunSpec
 from ..store import RunStore, StoreError
+from .config import ServeConfig
 from .failures import run_error
 from .job import Job, Progress
 from .response_events import ResponseBuilder
 from .responses import RESPONSE_PREFIX, conversation_of, previous_run_id, responses_request
 from .translate import ApiError
 
-if TYPE_CHECKING:
-    from .app import Server
+
+class Host(Protocol):
+    """What the route needs of the server (:class:`ponder.serve.app.Server`)."""
+
+    config: ServeConfig
+
+    async def read_body(self, request: Request) -> Any: ...
+
+    async def start_job(self, spec: RunSpec, request: Request, *, stream: bool) -> Job: ...
 
 
 class ResponsesRoute:
     """The handler of ``POST /v1/responses`` for ``server``."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
 
     async def create(self, request: Request) -> Response:
