@@ -116,9 +116,10 @@ def test_query_without_allowed_paths_reads_nothing(tmp_path, files):
     assert result.is_error and "allowed none" in text_of(result)
 
 
-def test_a_bad_model_fails_at_start_with_one_line(tmp_path):
+@pytest.mark.parametrize("bad", [["--model", "gguf:/nonexistent.gguf"], ["--model", "scripted", "--tools", "nosuch"]])
+def test_a_bad_model_or_tool_fails_at_start_with_one_line(tmp_path, bad):
     done = subprocess.run(
-        [sys.executable, "-m", "ponder", "mcp", "--model", "gguf:/nonexistent.gguf"],
+        [sys.executable, "-m", "ponder", "mcp", *bad],
         capture_output=True,
         text=True,
         timeout=60,

@@ -30,6 +30,7 @@ from ..serve.translate import ApiError, chat_request
 from ..spec import ModelSpec, RunSpec
 from ..spec.client import client_spec
 from ..store import RunStore
+from ..tools import close_tools, parse_tool_specs
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ class PonderTools:
         self.gate = Gate(serve.max_concurrent, serve.max_queue, serve.retry_after)
 
     def warm(self) -> None:
-        """Load the model and open (create, migrate) the store now, so a bad one fails at start."""
+        """Load the model, check the tools and open (create, migrate) the store now, so a bad one fails at
+        start (one line), not at the first call."""
         serve = self.config.serve
         self.models.get(ModelSpec(serve.model, serve.base_url), pin=True)
+        close_tools(parse_tool_specs(",".join(serve.tools)))
         if serve.record:
             RunStore(serve.store).close()
 
