@@ -103,6 +103,17 @@ def test_serve_load_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> Non
     assert "runs in the store, finished, for the 200s: 2/2" in out
 
 
+def test_serve_responses_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("serve_responses")
+    assert bench.main(["--requests", "1"]) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    cells = {(r[0].strip(), r[1].strip()) for r in rows[2:]}
+    assert cells == {(s, route) for s in ("single", "refine") for route in
+                     ("chat", "responses", "chat, stream", "responses, stream", "chat, stream, raw",
+                      "responses, stream, raw")}  # fmt: skip
+    assert all(re.fullmatch(NUMBER, r[4].strip()) for r in rows[2:])
+
+
 def test_remote_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("remote_overhead")
     assert bench.main(["--runs", "2", "--repeats", "1"]) == 0

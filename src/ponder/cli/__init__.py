@@ -21,6 +21,7 @@ from ..text import for_terminal
 from .ask import ask
 from .demo import demo
 from .eval import eval_command, generate
+from .mcp import mcp
 from .models import models
 from .resume import resume
 from .runs import runs
@@ -39,6 +40,7 @@ cli.add_command(ask)
 cli.add_command(demo)
 cli.add_command(eval_command)
 cli.add_command(generate)
+cli.add_command(mcp)
 cli.add_command(models)
 cli.add_command(runs)
 cli.add_command(resume)

@@ -4,6 +4,7 @@
 route                    what it answers
 =======================  ====================================================
 POST /v1/chat/completions  a run of the strategy the ``model`` field names (JSON, or SSE with ``stream``)
+POST /v1/responses       the same run in the Responses API's shape (:mod:`~ponder.serve.responses_route`)
 GET  /v1/models          every strategy over the server's model, with a description
 GET  /v1/runs/{id}       a stored run as JSON (its events: every prompt and result)
 GET  /runs/{id}          the same run as the HTML viewer page
@@ -34,24 +35,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import (
-    ModelCallError,
-    ModelNotFoundError,
-    ModelUnavailableError,
-    PonderError,
-    PromptTooLong,
-    RunInterruptedError,
-)
 from ..numbers import loads_json
 from ..runner import ModelCache
-from ..spec import ModelSpec
+from ..spec import ModelSpec, RunSpec
 from ..store import RunStore, StoreError
 from ..strategies import entries
 from ..tools import close_tools, parse_tool_specs
 from . import chunks
 from .config import ServeConfig
+from .failures import run_error
 from .gate import Gate
-from .job import Job, Progress
+from .job import Job
+from .responses_route import ResponsesRoute
 from .translate import ApiError, ChatRequest, chat_request
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -77,6 +72,7 @@ class Server:
     def app(self) -> Starlette:
         routes = [
             Route("/v1/chat/completions", self._guard(self.chat), methods=["POST"]),
+            Route("/v1/responses", self._guard(ResponsesRoute(self).create), methods=["POST"]),
             Route("/v1/models", self._guard(self.list_models), methods=["GET"]),
             Route("/v1/runs/{run_id}", self._guard(self.run_json), methods=["GET"]),
             Route("/runs/{run_id}", self._guard(self.run_html), methods=["GET"]),
@@ -178,21 +174,10 @@ class Server:
             raise ApiError(404, str(exc), "run_id", "run_not_found") from None
 
     async def chat(self, request: Request) -> Response:
-        body = await self._body(request)
+        body = await self.read_body(request)
         # off the event loop: checking a grammar or compiling a pattern must not hold up /health
         asked = await run_in_threadpool(chat_request, body, self.config)
-        await self._enter(request)
-        try:
-            if self._closed:
-                raise ApiError(503, "the server is shutting down", type="server_error", code="server_shutting_down")
-            job = Job(
-                asked.spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job), stream=asked.stream
-            )
-            self.jobs.add(job)
-            job.start()
-        except BaseException:
-            self.gate.leave()
-            raise
+        job = await self.start_job(asked.spec, request, stream=asked.stream)
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if asked.stream:
             return StreamingResponse(self._stream(job, asked, cid), media_type="text/event-stream")
@@ -213,11 +198,26 @@ class Server:
                     self.gate.leave()  # it got the slot just as the client left
                 raise ApiError(499, "the client disconnected while waiting for a run slot", code="client_closed")
 
+    async def start_job(self, spec: RunSpec, request: Request, *, stream: bool) -> Job:
+        """A run of ``spec`` in a worker thread, once the gate lets ``request`` in (429 when the queue is full)."""
+        await self._enter(request)
+        try:
+            if self._closed:
+                raise ApiError(503, "the server is shutting down", type="server_error", code="server_shutting_down")
+            job = Job(spec, self.models, asyncio.get_running_loop(), lambda: self._ended(job), stream=stream)
+            self.jobs.add(job)
+            job.start()
+        except BaseException:
+            self.gate.leave()
+            raise
+        return job
+
     def _ended(self, job: Job) -> None:
         self.jobs.discard(job)
         self.gate.leave()
 
-    async def _body(self, request: Request) -> Any:
+    async def read_body(self, request: Request) -> Any:
+        """The request's JSON body, bounded by ``max_body`` (413 above), 400 when it is not JSON."""
         limit = self.config.max_body
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
@@ -247,7 +247,7 @@ class Server:
                     job.cancel("the client disconnected")
                 continue
             if item.kind == "error":
-                raise _run_error(item)
+                raise run_error(item)
             assert item.result is not None
             body = chunks.completion(cid, asked.model, item.result, item.text.strip(), item.answer_tokens)
             return JSONResponse(body)
@@ -262,7 +262,7 @@ class Server:
                     yield _sse(chunks.chunk(cid, asked.model, chunks.reasoning_delta(item.text)))
                     continue
                 if item.kind == "error":
-                    yield _sse(_run_error(item).body())
+                    yield _sse(run_error(item).body())
                 else:
                     result = item.result
                     assert result is not None
@@ -280,22 +280,6 @@ class Server:
 
 def _sse(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _run_error(item: Progress) -> ApiError:
-    """A run that raised, as the error a client gets."""
-    error = item.error
-    if isinstance(error, PromptTooLong):
-        return ApiError(400, str(error), "messages", "context_length_exceeded")
-    if isinstance(error, RunInterruptedError):
-        return ApiError(503, str(error), type="server_error", code="server_shutting_down")
-    if isinstance(error, ModelNotFoundError):
-        return ApiError(404, str(error), "model", "model_not_found")
-    if isinstance(error, ModelUnavailableError | ModelCallError):
-        return ApiError(502, f"the upstream model failed: {error}", type="upstream_error", code="upstream_error")
-    if isinstance(error, PonderError):
-        return ApiError(400, str(error))
-    return ApiError(500, f"internal error: {type(error).__name__}: {error}", type="server_error")
 
 
 def create_app(config: ServeConfig) -> Starlette:
