@@ -88,8 +88,12 @@ class Models(ModelCache):
         super().__init__()
         self.scripted = scripted
 
-    def get(self, wanted: ponder.ModelSpec) -> ponder.Model:
-        return self.scripted if self.scripted is not None else super().get(wanted)
+    def get(self, wanted: ponder.ModelSpec, *, pin: bool = False) -> ponder.Model:
+        return self.scripted if self.scripted is not None else super().get(wanted, pin=pin)
+
+    def release(self, wanted: ponder.ModelSpec) -> None:
+        if self.scripted is None:
+            super().release(wanted)
 
 
 # -- one ponder trial (in its own process) -------------------------------------------------------

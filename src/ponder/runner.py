@@ -225,7 +225,7 @@ def _close_model(model: Model) -> None:
 def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Model]:
     """The model of every role the spec names, each distinct model loaded once (roles not named use the root's);
     ``cache`` keeps them across runs (held until :meth:`ModelCache.release`: :func:`open_run` releases them)."""
-    cache = cache or ModelCache()
+    cache = cache if cache is not None else ModelCache()  # an empty cache is falsy (it has a length)
     out: dict[str, Model] = {}
     try:
         for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models

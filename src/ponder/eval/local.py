@@ -47,7 +47,7 @@ class Threads:
 
     def __init__(self, workers: int, models: ModelCache | None = None) -> None:
         self.workers = workers
-        self.models = models or ModelCache()
+        self.models = models if models is not None else ModelCache()  # an empty cache is falsy
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ponder-eval")
         self._running: dict[Future[ItemResult], Cancellation] = {}
         self._lock = threading.Lock()
