@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import ponder
-from ponder.runner import ModelCache, open_run
+from ponder.builder import ModelCache, open_run
 from ponder.tasks.long_context import KINDS, LongTask, generate
 
 HERE = Path(__file__).resolve().parent

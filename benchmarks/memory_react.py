@@ -16,9 +16,9 @@ import argparse
 from collections.abc import Sequence
 
 import ponder
-from ponder.memory import Memory
 from ponder.steps import COMPACT
 from ponder.strategies import React
+from ponder.strategies.memory import Memory
 from ponder.tools import tool
 from ponder.types import Message
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from ponder import Batch, Engine, Generate, Outcome, RunSpec, ScriptedModel, open_run
-from ponder.cache import cache_key
+from ponder.engine.call_cache import cache_key
 from ponder.models.openai_compat import OpenAIModel
 from ponder.requests import StrategyGen
 from ponder.store import RunStore

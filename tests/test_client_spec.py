@@ -9,8 +9,8 @@ import pytest
 
 from ponder.access import CLIENT, OPERATOR
 from ponder.extract import ACCESS as EXTRACT_ACCESS
-from ponder.gbnf import GrammarError, check_grammar
-from ponder.patterns import PatternTimeoutError, user_pattern
+from ponder.grammar.check import GrammarError, check_grammar
+from ponder.guards.patterns import PatternTimeoutError, user_pattern
 from ponder.spec import BudgetSpec, MemorySpec, RunSpec, access
 from ponder.spec.client import ClientSpecError, OperatorPolicy, client_spec
 from ponder.strategies import entries

@@ -10,7 +10,7 @@ import pytest
 
 from gbnf import admits
 from ponder import Budget, Engine, ScriptedModel, prompts
-from ponder.constraints import Constraint
+from ponder.grammar.constraint import Constraint
 from ponder.models.request_fields import extra_fields
 from ponder.models.servers import ServerInfo
 from ponder.spec import StrategySpec

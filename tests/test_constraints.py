@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ponder.constraints import Constraint
+from ponder.grammar.constraint import Constraint
 from ponder.strategies.react_format import grammar
 from ponder.strategies.recursive_count import YES_NO_GRAMMAR
 from ponder.tasks.base import VALUE_GRAMMAR, vote_grammar

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from ponder import Budget, Engine, ScriptedModel
-from ponder.budget import Cancellation
-from ponder.deadline import Overdue, call_with_deadline
+from ponder.engine.budget import Cancellation
+from ponder.engine.deadline import Overdue, call_with_deadline
 from ponder.store import RunStore
 from ponder.strategies import React, Single
 from ponder.strategies.consistency import Consistency

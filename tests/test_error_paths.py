@@ -25,7 +25,7 @@ import pytest
 
 from ponder.cli import main
 from ponder.errors import ConfigError
-from ponder.netloc import format_host_port, parse_host_port
+from ponder.guards.netloc import format_host_port, parse_host_port
 from ponder.store import RunStore
 from ponder.tools import parse_tool_specs
 from ponder.tools.base import ToolError

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ponder import Budget, Engine, ScriptedModel, strategies
+from ponder.builder import run
 from ponder.cli import main
-from ponder.runner import run
 from ponder.store import RunStore
 from ponder.store.export_chat import chat_record
 from ponder.strategies.recursive_code import RecursiveCode

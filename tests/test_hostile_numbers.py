@@ -1,6 +1,6 @@
 """User numbers (issue 12, class 5): NaN, infinities and huge integers are refused at every boundary.
 
-Policy (see :mod:`ponder.numbers`): a float from outside must be finite, a whole number at most
+Policy (see :mod:`ponder.guards.numbers`): a float from outside must be finite, a whole number at most
 ``MAX_INT`` (2**63 - 1) and within its option's range; the CLI (click types), the run spec (and the
 typed configs under it) and the HTTP translation each give one line (a usage error, a ConfigError, an
 OpenAI-shaped 400). Work is sized before it is allocated: a consistency wave never holds more than
@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from ponder import Budget, Engine, GenerationOptions, RunSpec, ScriptedModel
 from ponder.cli import main
 from ponder.errors import ConfigError
-from ponder.numbers import MAX_INT, loads_json
+from ponder.guards.numbers import MAX_INT, loads_json
 from ponder.serve.app import create_app
 from ponder.serve.config import ServeConfig
 from ponder.serve.translate import ApiError, chat_request

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ponder import Budget, Engine, ScriptedModel
-from ponder.payload import PayloadError, check_json, loads
+from ponder.guards.payload import PayloadError, check_json, loads
 from ponder.sandbox import HostCallRejected, Sandbox, SandboxConfig
 from ponder.sandbox.exchange import serve_call
 from ponder.sandbox.protocol import HEADER, HostChannel, ProtocolError

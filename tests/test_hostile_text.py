@@ -1,6 +1,6 @@
 """Hostile text (issue 12, classes 1 and 2): invalid Unicode and terminal escapes through every boundary.
 
-Policy (see :mod:`ponder.text`): text entering ponder is made valid Unicode where it enters (a lone
+Policy (see :mod:`ponder.guards.text`): text entering ponder is made valid Unicode where it enters (a lone
 surrogate becomes ``\\ud800``, an undecodable byte ``\\x80``, NUL ``\\x00``); text shown on a terminal
 that did not come from ponder has its control characters shown as escapes and is never rich markup.
 The property tests push seeded random strings (surrogates, NUL, escape sequences, markup, any code
@@ -27,9 +27,9 @@ from ponder import CallTool, Completion, Engine, JsonlTrace, Outcome, Record, Ru
 from ponder.cli import main
 from ponder.cli.live import LiveView
 from ponder.events import StepRecorded, StepStarted, ToolCalled
+from ponder.guards.text import clean, clean_tree, decode, decode_slice, for_terminal, is_clean, terminal_text
 from ponder.requests import Generate
 from ponder.sandbox.protocol import HEADER, HostChannel
-from ponder.text import clean, clean_tree, decode, decode_slice, for_terminal, is_clean, terminal_text
 from ponder.tools import tool
 from ponder.types import ToolCall, user
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from ponder import Budget, ConfigError, Engine, ScriptedModel
-from ponder.memory import Memory
 from ponder.strategies import React
+from ponder.strategies.memory import Memory
 from ponder.tools import tool
 from ponder.types import Message
 

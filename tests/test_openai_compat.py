@@ -454,7 +454,7 @@ def test_cli_ask_against_the_server(llama_server, capsys):
 def test_server_is_probed_as_llamacpp_and_honours_the_grammar(served):
     import re
 
-    from ponder.constraints import Constraint
+    from ponder.grammar.constraint import Constraint
 
     assert served.info.kind == "llamacpp" and served.supports_grammar
     assert served.preferred_tool_protocol == "text"

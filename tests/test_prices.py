@@ -17,11 +17,11 @@ import openai
 import pytest
 
 from ponder import Batch, Budget, ConfigError, Engine, Generate, GenerationOptions, Outcome, ScriptedModel, StopRun
+from ponder.builder import open_run
 from ponder.cli import main
+from ponder.engine.prices import Price, PriceTable, cost_line, dollars, reported_cost
 from ponder.models import smollm2_path
 from ponder.models.openai_compat import OpenAIModel
-from ponder.prices import Price, PriceTable, cost_line, dollars, reported_cost
-from ponder.runner import open_run
 from ponder.serve.config import ServeConfig
 from ponder.serve.translate import ApiError, chat_request
 from ponder.spec import RunSpec

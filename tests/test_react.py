@@ -160,7 +160,7 @@ def test_grammar_lists_every_tool_and_final():
 
 
 def test_native_tool_calls_are_compacted_with_each_result_after_its_call():
-    from ponder.memory import Memory
+    from ponder.strategies.memory import Memory
 
     @tool
     def page(n: int) -> str:

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from ponder import Budget, Engine, ScriptedModel
+from ponder.builder import resume
 from ponder.cli import cli
 from ponder.errors import ConfigError, ModelCallError
-from ponder.runner import resume
 from ponder.spec import RunSpec
 from ponder.store import RunStore
 from ponder.store.sessions import SessionStore

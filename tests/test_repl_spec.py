@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ponder.builder import open_run
 from ponder.errors import ConfigError
-from ponder.runner import open_run
 from ponder.spec import RunSpec
 from ponder.strategies.recursive import CODE_SUB_CALLS
 

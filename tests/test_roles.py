@@ -7,8 +7,8 @@ import json
 import pytest
 
 from ponder import Budget, Engine, RunSpec, ScriptedModel, StopRun, open_run, strategies
-from ponder.budget import BudgetMeter
 from ponder.cli import main
+from ponder.engine.budget import BudgetMeter
 from ponder.errors import DepthLimit
 from ponder.requests import Child, Generate, Outcome
 from ponder.types import Usage, user

@@ -1,7 +1,7 @@
 """Hostile requests against ``ponder serve`` on the real embedded model (SmolLM2-135M).
 
 A malformed grammar used to reach llama.cpp, whose sampler returned nothing for it, and llama-cpp-python
-used that nothing: the server died with SIGSEGV. Now ponder reads the grammar first (:mod:`ponder.gbnf`).
+used that nothing: the server died with SIGSEGV. Now ponder reads the grammar first (:mod:`ponder.grammar.check`).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from ponder import Batch, Engine, Generate, Outcome, ScriptedModel, strategies
+from ponder.engine.telemetry import OtelSink
 from ponder.requests import Child
-from ponder.telemetry import OtelSink
 from ponder.tools import calculator_tool
 from ponder.types import user
 

@@ -12,13 +12,14 @@ the engine and budgets, the model backends, every strategy, the verifiers,
 the memory manager, the run store and the learned stop policy, and a run as
 data (:class:`RunSpec`, :func:`run`, :func:`open_run`, :func:`resume`). Helpers used
 less often stay in their modules (:mod:`ponder.tools`, :mod:`ponder.extract`,
-:mod:`ponder.context`, :mod:`ponder.tasks`, :mod:`ponder.telemetry`, ...).
+:mod:`ponder.context`, :mod:`ponder.tasks`, :mod:`ponder.engine.telemetry`, ...).
 
 Importing this package has no side effects and loads no model.
 """
 
-from .budget import Budget
-from .engine import Engine
+from .builder import OpenRun, open_run, resume, run
+from .engine.budget import Budget
+from .engine.core import Engine
 from .errors import (
     ConfigError,
     ModelCallError,
@@ -31,11 +32,9 @@ from .errors import (
     StrategyNotFoundError,
 )
 from .events import JsonlTrace, read_trace
-from .memory import Memory
 from .models import Model, ScriptedModel, list_backends, load_model
 from .requests import Batch, CallTool, Child, Children, Generate, Outcome, Record
 from .result import RunResult, Step
-from .runner import OpenRun, open_run, resume, run
 from .spec import ModelSpec, RunSpec, StrategySpec, get_strategy
 from .stop import LearnedStop
 from .store import RunStore, StoreError
@@ -51,6 +50,7 @@ from .strategies import (
     Verify,
     close_strategy,
 )
+from .strategies.memory import Memory
 from .types import Completion, GenerationOptions, Message, Usage
 from .verifiers import Agreement, Check, CodeCheck, Grounded, Judge, Verdict, Verifier, parse_verifier
 

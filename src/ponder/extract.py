@@ -26,7 +26,7 @@ from typing import Any
 from . import prompts, steps
 from .access import CLIENT, Access
 from .errors import ConfigError
-from .patterns import user_pattern
+from .guards.patterns import user_pattern
 from .requests import Batch, Generate, Request
 from .types import user
 
@@ -75,7 +75,7 @@ def last_number(text: str) -> str | None:
 
 def regex(pattern: str) -> Extractor:
     """An extractor returning the last match of ``pattern`` (its first group when it has groups); the
-    pattern runs time-bounded (:mod:`ponder.patterns`): one that runs out of time abstains."""
+    pattern runs time-bounded (:mod:`ponder.guards.patterns`): one that runs out of time abstains."""
     compiled = user_pattern(pattern, "extraction pattern")
 
     def extract(text: str) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .text import clean, is_clean
+from .guards.text import clean, is_clean
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
@@ -28,7 +28,7 @@ class ToolCall:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
     def cleaned(self) -> ToolCall:
-        """This call with valid Unicode text (:func:`ponder.text.clean`)."""
+        """This call with valid Unicode text (:func:`ponder.guards.text.clean`)."""
         return self if self.is_clean() else ToolCall(clean(self.id), clean(self.name), clean(self.arguments))
 
     def is_clean(self) -> bool:
@@ -58,7 +58,7 @@ class Message:
 
 
 def clean_messages(messages: Sequence[Message]) -> tuple[Message, ...]:
-    """``messages`` with valid Unicode text (:func:`ponder.text.clean`); the same tuple when nothing changes."""
+    """``messages`` with valid Unicode text (:func:`ponder.guards.text.clean`); the same tuple when nothing changes."""
     for m in messages:  # the common case, on every call: one C-speed scan per message, nothing built
         if not is_clean(m.content) or (m.tool_calls and not all(c.is_clean() for c in m.tool_calls)):
             break
@@ -87,9 +87,9 @@ class Usage:
 
     ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
     backend actually had to process (smaller when a cached KV prefix was reused).
-    ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.cache`),
+    ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.engine.call_cache`),
     which cost no tokens and no model call. ``cost`` is in US dollars: what the server reported,
-    or the model's price (:mod:`ponder.prices`); None when neither is known (for a sum: the
+    or the model's price (:mod:`ponder.engine.prices`); None when neither is known (for a sum: the
     calls with a known cost).
     """
 
@@ -140,7 +140,7 @@ class GenerationOptions:
     top_p: float = 1.0
     #: a GBNF grammar constraining the output. A hint: honoured by backends with
     #: ``supports_grammar`` (the embedded/GGUF backend; servers in the form they take, see
-    #: :mod:`ponder.constraints`), ignored by the others.
+    #: :mod:`ponder.grammar.constraint`), ignored by the others.
     grammar: str | None = None
     #: with native tools: ``auto`` (the model may answer in text) or ``required`` (it must call a tool);
     #: sent to servers that take ``tool_choice``, ignored by the others. None: the server's default.
@@ -148,7 +148,7 @@ class GenerationOptions:
 
     def __post_init__(self) -> None:
         from .errors import ConfigError
-        from .numbers import finite, whole
+        from .guards.numbers import finite, whole
 
         finite("temperature", self.temperature)
         finite("top_p", self.top_p)
@@ -177,7 +177,7 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
 
     def cleaned(self) -> Completion:
-        """This completion with valid Unicode text (:func:`ponder.text.clean`): what a backend returned is
+        """This completion with valid Unicode text (:func:`ponder.guards.text.clean`): what a backend returned is
         text from outside. The same object when it already is."""
         if is_clean(self.text) and (not self.tool_calls or all(c.is_clean() for c in self.tool_calls)):
             return self

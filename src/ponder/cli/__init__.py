@@ -17,7 +17,7 @@ from typing import TextIO
 import click
 
 from ..errors import PonderError
-from ..text import for_terminal
+from ..guards.text import for_terminal
 from .ask import ask
 from .demo import demo
 from .eval import eval_command, generate

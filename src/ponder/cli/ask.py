@@ -15,11 +15,11 @@ from typing import Any
 import click
 from rich.console import Console
 
+from ..builder import open_run
 from ..events import EventSink
-from ..runner import open_run
+from ..guards.text import for_terminal
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
-from ..text import for_terminal
 from .live import LiveView
 from .progress import ChunkProgress
 from .spec_options import given_flags, spec_options

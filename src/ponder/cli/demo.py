@@ -31,12 +31,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..builder import ModelCache, open_run
 from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
 from ..errors import PonderError
+from ..guards.text import terminal_text
 from ..result import RunResult
-from ..runner import ModelCache, open_run
 from ..spec import ModelSpec, RunSpec, StrategySpec
-from ..text import terminal_text
 from .live import LiveView
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")

@@ -10,17 +10,17 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from ..engine.prices import cost_line
 from ..events import Event, StepRecorded, StepStarted, ToolCalled
-from ..prices import cost_line
+from ..guards.text import for_terminal, terminal_text
 from ..result import RunResult
-from ..text import for_terminal, terminal_text
 
 
 class LiveView:
     """An event sink plus a text observer that print a run as it happens.
 
     Everything it shows that did not come from ponder (model text, tool output, the answer, a model's
-    name) goes through :func:`ponder.text.terminal_text`: no escape sequence reaches the terminal and no
+    name) goes through :func:`ponder.guards.text.terminal_text`: no escape sequence reaches the terminal and no
     rich markup in it is interpreted."""
 
     def __init__(self, console: Console) -> None:

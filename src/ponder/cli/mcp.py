@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..guards.numbers import MAX_SECONDS
 from ..models import DEFAULT_MODEL
-from ..numbers import MAX_SECONDS
 from .numbers import FiniteFloat, Whole
 
 

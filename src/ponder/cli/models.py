@@ -8,8 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..guards.text import terminal_text
 from ..models import list_backends
-from ..text import terminal_text
 
 
 @click.command()
@@ -22,6 +22,6 @@ def models(as_json: bool) -> None:
         return
     table = Table("model", "available", "detail")
     for b in backends:
-        # a plugin's spec and detail are not ponder's text: shown literally (ponder.text)
+        # a plugin's spec and detail are not ponder's text: shown literally (ponder.guards.text)
         table.add_row(terminal_text(b.spec, one_line=True), "yes" if b.available else "no", terminal_text(b.detail))
     Console().print(table)

@@ -1,4 +1,4 @@
-"""Click types for numbers: finite floats and bounded whole numbers (see :mod:`ponder.numbers`).
+"""Click types for numbers: finite floats and bounded whole numbers (see :mod:`ponder.guards.numbers`).
 
 ``click.FloatRange`` accepts ``nan`` and ``inf`` (NaN compares false with every bound) and
 ``click.IntRange`` any size of integer; these reject both with click's one-line usage error.
@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..numbers import MAX_INT
+from ..guards.numbers import MAX_INT
 
 
 class FiniteFloat(click.FloatRange):
@@ -27,7 +27,7 @@ class FiniteFloat(click.FloatRange):
 
 
 class Whole(click.IntRange):
-    """A whole number in a range, at most :data:`~ponder.numbers.MAX_INT` (or ``max``)."""
+    """A whole number in a range, at most :data:`~ponder.guards.numbers.MAX_INT` (or ``max``)."""
 
     name = "integer"
 

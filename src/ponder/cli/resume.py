@@ -8,8 +8,8 @@ from contextlib import ExitStack
 import click
 from rich.console import Console
 
-from ..runner import resume as resume_run
-from ..text import for_terminal
+from ..builder import resume as resume_run
+from ..guards.text import for_terminal
 from .live import LiveView
 from .store_options import open_store, store_options
 

@@ -12,10 +12,10 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from ..engine.prices import cost_line, dollars
 from ..errors import PonderError
-from ..prices import cost_line, dollars
+from ..guards.text import for_terminal
 from ..store import RunStore, StoreError
-from ..text import for_terminal
 from .numbers import COUNT, FiniteFloat
 from .store_options import open_store, store_options
 
@@ -43,7 +43,7 @@ def _short(text: object, width: int) -> str:
 
 
 def _shown(text: object, *, one_line: bool = False) -> str:
-    """Stored text, safe for a terminal (see :func:`ponder.text.for_terminal`); None is ``-``."""
+    """Stored text, safe for a terminal (see :func:`ponder.guards.text.for_terminal`); None is ``-``."""
     return "-" if text is None else for_terminal(text, one_line=one_line)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ..numbers import MAX_SECONDS
+from ..guards.numbers import MAX_SECONDS
+from ..guards.text import clean_tree, for_terminal
 from ..sandbox import ExecResult, IsolationWarning, Sandbox, SandboxConfig
-from ..text import clean_tree, for_terminal
 from .numbers import FiniteFloat, Whole
 
 #: the largest --memory-mb (1 TiB): beyond it the limit means nothing and overflows the kernel's
@@ -72,7 +72,7 @@ def _read_source(source: str) -> str:
 
 
 def _print(result: ExecResult, as_json: bool) -> None:
-    """The code's output, neutralised for the terminal (:func:`ponder.text.for_terminal`: its escape
+    """The code's output, neutralised for the terminal (:func:`ponder.guards.text.for_terminal`: its escape
     sequences are shown, not obeyed); ``--json`` is the faithful record (JSON escapes control characters)."""
     if as_json:
         click.echo(json.dumps(clean_tree(result.to_dict()), ensure_ascii=False))

@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
+from ..engine.prices import PriceTable
 from ..errors import ConfigError
+from ..guards.numbers import MAX_SECONDS
 from ..models import DEFAULT_MODEL
-from ..numbers import MAX_SECONDS
-from ..prices import PriceTable
 from .numbers import FiniteFloat, Whole
 
 

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..budget import MAX_USD
+from ..engine.budget import MAX_USD
+from ..guards.numbers import MAX_SECONDS
 from ..models import DEFAULT_MODEL
 from ..models.servers import SERVER_KINDS
-from ..numbers import MAX_SECONDS
 from .memory_option import memory_options
 from .numbers import COUNT, FiniteFloat, Whole
 from .stop_option import stop_option

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..text import decode_slice
+from ..guards.text import decode_slice
 from .reader import Blocks, ContextFile, ContextWarning
 
 #: files in a folder that are skipped (binary or bulky formats)
@@ -23,7 +23,7 @@ class Document:
 
     Offsets are byte offsets (UTF-8); :meth:`read` decodes a slice, dropping a
     character cut in half at either edge (other bytes that are not UTF-8 become
-    visible ``\\xNN`` escapes: :func:`ponder.text.decode_slice`). A file's size is fixed when it is
+    visible ``\\xNN`` escapes: :func:`ponder.guards.text.decode_slice`). A file's size is fixed when it is
     opened; reading a file that has since shrunk or vanished raises
     :class:`~ponder.context.ContextChangedError`.
     """

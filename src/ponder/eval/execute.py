@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..budget import Cancellation
+from ..builder import ModelCache, open_run
+from ..engine.budget import Cancellation
 from ..errors import ConfigError, PonderError, RunInterruptedError
 from ..events import Event, RunFinished, RunStarted
-from ..runner import ModelCache, open_run
 from ..spec import RunSpec
 from ..types import Usage
 from .data import Item

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..engine.prices import dollars
 from ..errors import ConfigError, PonderError
-from ..prices import dollars
 from .arms import Arm
 from .stats import ArmStats, Paired, arm_stats, paired
 

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelCallError, ModelUnavailableError, PonderError, PromptTooLong
-from ..gbnf import check_grammar
-from ..text import clean
+from ..grammar.check import check_grammar
+from ..guards.text import clean
 from ..types import Completion, GenerationOptions, Message, Usage
 from .base import BatchDone, TextCallback
 from .batching import resolve_batched, resolve_sequences
@@ -179,7 +179,7 @@ class LlamaCppModel:
 
     def _grammar(self, text: str) -> Any:
         """Compile (and cache) a GBNF grammar; a bad grammar is a ConfigError. The grammar is read first as
-        llama.cpp reads it (:mod:`ponder.gbnf`): llama.cpp's sampler crashes the process on one it refuses."""
+        llama.cpp reads it (:mod:`ponder.grammar.check`): llama.cpp's sampler crashes the process on one it refuses."""
         cached = self._grammars.get(text)
         if cached is None:
             from llama_cpp.llama_grammar import LlamaGrammar

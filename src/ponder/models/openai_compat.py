@@ -21,7 +21,7 @@ Usage: servers report token counts in the response; for streams we ask for
 them with ``stream_options.include_usage``. A server that sends none gets an
 estimate (about 4 characters per token), so budgets still work. A server that
 reports what the call cost (``usage.cost``, in US dollars: OpenRouter, LiteLLM
-proxies) is charged that (:mod:`ponder.prices`). A server that
+proxies) is charged that (:mod:`ponder.engine.prices`). A server that
 rejects ``stream_options`` altogether (a 400/422 naming it) is asked again
 without it, and is not sent it again.
 
@@ -44,8 +44,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..engine.prices import reported_cost
 from ..errors import ModelCallError, ModelNotFoundError, ModelUnavailableError, PromptTooLong
-from ..prices import reported_cost
 from ..types import Completion, GenerationOptions, Message, ToolCall, Usage
 from .base import TextCallback
 from .request_fields import Extra, extra_fields, rejected_field

@@ -1,6 +1,6 @@
 """The extra request fields an OpenAI-compatible call carries for one server: constraints and tool choice.
 
-:func:`extra_fields` turns a call's grammar (a :class:`~ponder.constraints.Constraint`)
+:func:`extra_fields` turns a call's grammar (a :class:`~ponder.grammar.constraint.Constraint`)
 and tool choice into the fields the server's kind takes (:mod:`ponder.models.servers`):
 
 =====================  ===================================================================
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..constraints import Constraint
+from ..grammar.constraint import Constraint
 from .servers import ConstraintStyle, ServerInfo
 
 #: the optional fields a call may carry, longest names first (matched against a server's 400 message)

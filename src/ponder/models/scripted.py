@@ -71,7 +71,7 @@ class ScriptedModel:
         self.supports_tools = supports_tools
         self.writes_code = writes_code
         #: a reply queue is a sequence, not a function of the prompt: identical calls are not cached
-        #: (:mod:`ponder.cache`) unless told so
+        #: (:mod:`ponder.engine.call_cache`) unless told so
         self.cacheable = cacheable
         #: the spec that loads this fake again by name (only the echo fake of ``load_model("scripted")`` has one)
         self.spec: str | None = None

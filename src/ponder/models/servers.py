@@ -15,7 +15,7 @@ result is kept in this process per base URL and, when ``PONDER_PROBE_CACHE``
 is set (``on``, or a file path), on disk for an hour.
 
 What each kind gets (:class:`ServerInfo`): the constraint fields of
-:mod:`ponder.constraints`, whether ``tool_choice`` is sent, whether native
+:mod:`ponder.grammar.constraint`, whether ``tool_choice`` is sent, whether native
 tool calls are trusted (``--tool-protocol auto``), a tokenizer endpoint for
 window checks, and the window where the server reports one. A field a server
 rejects (HTTP 400/422 naming it) is added to :attr:`ServerInfo.rejected` and

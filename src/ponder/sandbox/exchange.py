@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..payload import PayloadError, check_json
+from ..guards.payload import PayloadError, check_json
 from .process import WorkerProcess
 from .protocol import ProtocolError, WorkerGone, encode
 from .result import Failure
@@ -22,7 +22,7 @@ HostHandler = Callable[[str, Any], Any]
 """Serves ``host_call(name, payload)`` from sandboxed code; returns a JSON-able value.
 
 The payload is checked first (plain JSON, at most 32 levels deep, 100,000 values; see
-:mod:`ponder.payload`); a handler raises :class:`HostCallRejected` to refuse a payload
+:mod:`ponder.guards.payload`); a handler raises :class:`HostCallRejected` to refuse a payload
 of the wrong shape, and the code's ``host_call`` raises ``HostCallError`` with that message."""
 
 

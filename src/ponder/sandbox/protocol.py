@@ -15,7 +15,7 @@ import struct
 import time
 from typing import Any
 
-from ..text import clean_tree
+from ..guards.text import clean_tree
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
@@ -103,7 +103,9 @@ class HostChannel:
         body = bytes(self._buffer[HEADER.size : end])
         del self._buffer[:end]
         try:
-            message = clean_tree(json.loads(body))  # the worker's text is valid Unicode from here on (ponder.text)
+            message = clean_tree(
+                json.loads(body)
+            )  # the worker's text is valid Unicode from here on (ponder.guards.text)
         except ValueError as exc:
             raise ProtocolError(f"the worker sent invalid JSON: {exc}") from exc
         except RecursionError:  # only code writing to the protocol descriptor by hand gets here

@@ -35,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..numbers import loads_json
-from ..runner import ModelCache
+from ..builder import ModelCache
+from ..guards.numbers import loads_json
 from ..spec import ModelSpec, RunSpec
 from ..store import RunStore, StoreError
 from ..strategies import entries

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engine.prices import PriceTable
 from ..errors import ConfigError
 from ..models import DEFAULT_MODEL
-from ..prices import PriceTable
 from ..spec import BudgetSpec, ModelSpec, RunSpec
 from ..spec.client import OperatorPolicy
 

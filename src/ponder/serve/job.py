@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..budget import Cancellation
+from ..builder import ModelCache, open_run
+from ..engine.budget import Cancellation
 from ..events import Event, ModelCalled, RunStarted, StepRecorded, StepStarted, ToolCalled
 from ..result import RunResult
-from ..runner import ModelCache, open_run
 from ..spec import RunSpec
 
 Kind = Literal["header", "text", "done", "error"]

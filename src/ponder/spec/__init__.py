@@ -11,7 +11,7 @@ module                 what it holds
 :mod:`.legacy`         what a store holds for a run (a spec, or an old recipe) -> a spec
 =====================  ==========================================================
 
-:func:`ponder.open_run` (in :mod:`ponder.runner`) turns a spec into a running engine.
+:func:`ponder.open_run` (in :mod:`ponder.builder`) turns a spec into a running engine.
 """
 
 from .build import build_strategy, get_strategy, make_verifier, place_options

@@ -12,7 +12,7 @@ client-safe (:mod:`ponder.access`), at every depth of the strategy tree:
   plugin's, until it declares) is refused, naming the field;
 * every count is checked against its client bound (``Option.client_max``; ``agree:K``); the budget may be
   smaller than the operator's limits, not larger; a grammar is read as llama.cpp reads it
-  (:mod:`ponder.gbnf`), a pattern compiled with a time bound (:mod:`ponder.patterns`);
+  (:mod:`ponder.grammar.check`), a pattern compiled with a time bound (:mod:`ponder.guards.patterns`);
 * a verifier, an extraction and a model are chosen from what the operator allowed: the client-safe kinds,
   plus what ``--allow-verifier`` / ``--allow-model`` opened; recursive code mode (model-written code in the
   sandbox) only with ``--allow-code``, else ``auto`` means plan mode.
@@ -32,8 +32,8 @@ from typing import Any
 from ..access import CLIENT
 from ..errors import ConfigError, PonderError
 from ..extract import ACCESS as EXTRACT_ACCESS
-from ..gbnf import check_grammar
-from ..patterns import user_pattern
+from ..grammar.check import check_grammar
+from ..guards.patterns import user_pattern
 from ..strategies.registry import entries
 from ..types import GenerationOptions
 from ..verifiers.specs import ACCESS as VERIFIER_ACCESS

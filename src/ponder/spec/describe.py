@@ -17,12 +17,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from ..budget import Budget
-from ..memory import Memory
+from ..engine.budget import Budget
+from ..engine.prices import PriceTable
 from ..models.base import Model
-from ..prices import PriceTable
 from ..requests import Strategy
 from ..strategies.entry import is_plain
+from ..strategies.memory import Memory
 from ..strategies.registry import entry_of
 from ..types import GenerationOptions
 from .node import StrategySpec

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.prices import PriceTable
 from ..errors import ConfigError
-from ..prices import PriceTable
 from ..strategies.entry import Option, Slot
 from ..strategies.registry import entries
 from .build import place_slots

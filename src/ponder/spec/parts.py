@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ..budget import Budget
+from ..engine.budget import Budget
 from ..errors import ConfigError
+from ..guards.numbers import finite
 from ..models.registry import DEFAULT_MODEL
 from ..models.servers import SERVER_KINDS
-from ..numbers import finite
 from .node import BASE_STEPS
 
 

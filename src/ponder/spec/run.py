@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ..engine.prices import PriceTable
 from ..errors import ConfigError
-from ..gbnf import check_grammar
-from ..numbers import loads_json, whole
-from ..prices import PriceTable
+from ..grammar.check import check_grammar
+from ..guards.numbers import loads_json, whole
+from ..guards.text import clean
 from ..strategies.entry import ROLES
-from ..text import clean
 from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 from .parts import BudgetSpec, MemorySpec, ModelSpec, depth_of
@@ -66,18 +66,18 @@ class RunSpec:
     #: a JSONL trace file to write the events to
     trace: str | None = None
     max_concurrency: int = 8
-    #: the conversation the question ends: a system prompt and earlier turns (see :mod:`ponder.conversation`)
+    #: the conversation the question ends: a system prompt and earlier turns (see :mod:`ponder.engine.conversation`)
     history: tuple[Message, ...] = ()
     #: a named REPL session of recursive code mode, kept in the store across questions (``--session NAME``)
     session: str | None = None
-    #: what the models' tokens cost (``--prices FILE``; see :mod:`ponder.prices`): the run's cost and ``max_usd``
+    #: what the models' tokens cost (``--prices FILE``; see :mod:`ponder.engine.prices`): the run's cost and ``max_usd``
     prices: PriceTable | None = None
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         _check_types(self)
-        # text from the user, a spec file or a client is valid Unicode from here on (ponder.text)
+        # text from the user, a spec file or a client is valid Unicode from here on (ponder.guards.text)
         for name in ("question", "context_text"):
             value = getattr(self, name)
             if value is not None:

@@ -1,11 +1,11 @@
-"""Reading the store's rows back: JSON text from a file anyone could have edited (see :mod:`ponder.text`)."""
+"""Reading the store's rows back: JSON text from a file anyone could have edited (see :mod:`ponder.guards.text`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ..text import clean_tree
+from ..guards.text import clean_tree
 
 
 class StoreWarning(UserWarning):
@@ -14,7 +14,7 @@ class StoreWarning(UserWarning):
 
 def loads_row(data: str) -> Any:
     """A stored JSON value, its text valid Unicode (a ``"\\ud800"`` escape written by hand is one more way in:
-    see :mod:`ponder.text`), a ``NaN`` or ``Infinity`` (not JSON; rows written before ponder refused them)
+    see :mod:`ponder.guards.text`), a ``NaN`` or ``Infinity`` (not JSON; rows written before ponder refused them)
     read as null, so every output made from it is JSON; None when it is not JSON."""
     try:
         return clean_tree(json.loads(data, parse_constant=lambda _constant: None))

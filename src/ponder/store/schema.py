@@ -16,7 +16,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ..text import decode
+from ..guards.text import decode
 from .db import Database, is_url, redact
 from .errors import StoreError
 
@@ -74,7 +74,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outcomes ADD COLUMN score REAL;
     """,
-    # 4 -> 5: completions of deterministic calls, reused by later runs (--cache; see ponder.cache)
+    # 4 -> 5: completions of deterministic calls, reused by later runs (--cache; see ponder.engine.call_cache)
     """
     CREATE TABLE completions (key TEXT PRIMARY KEY, model TEXT NOT NULL, completion TEXT NOT NULL, time REAL NOT NULL);
     """,
@@ -170,7 +170,7 @@ def connect(location: Path | str, *, upto: int = SCHEMA_VERSION, readonly: bool 
 
 
 def _text(data: bytes) -> str:
-    """A TEXT value as read: a row written by hand may hold bytes that are not UTF-8 (see :mod:`ponder.text`)."""
+    """A TEXT value as read: a row written by hand may hold bytes that are not UTF-8 (see :mod:`ponder.guards.text`)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

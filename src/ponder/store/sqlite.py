@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Event, RunFinished
-from ..text import clean_tree, is_clean
+from ..guards.text import clean_tree, is_clean
 from .checkpoint import Checkpointer, attach, detach
 from .db import Database, is_url
 from .errors import StoreError
@@ -136,7 +136,7 @@ class RunStore:
     # -- the completion cache (--cache) --------------------------------------------
 
     def cached_completion(self, key: str) -> dict[str, Any] | None:
-        """The completion stored under ``key`` (see :mod:`ponder.cache`), or None."""
+        """The completion stored under ``key`` (see :mod:`ponder.engine.call_cache`), or None."""
         with self._tx() as conn:
             row = conn.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row is not None else None

@@ -5,7 +5,7 @@
   llama.cpp backend; llama.cpp and vLLM servers through
   :mod:`ponder.models.request_fields`). The ``code`` rule is recursive on
   purpose: a recursive grammar has no regular-expression form
-  (:class:`~ponder.constraints.Constraint`), so a server that takes only a JSON
+  (:class:`~ponder.grammar.constraint.Constraint`), so a server that takes only a JSON
   schema (OpenAI, Ollama) is sent no constraint and answers as before.
 * :class:`LoopGuard`: the same reply without code, or the same code with the
   same output, seen again is a repeat; each repeat gets an observation that

@@ -64,7 +64,7 @@ from .. import steps
 from ..access import CLIENT
 from ..errors import ConfigError, StopRun
 from ..extract import Extractor, extract_all, extractor
-from ..numbers import finite, whole
+from ..guards.numbers import finite, whole
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
 from ..stop import Tally, VoteStopPolicy, next_wave, require_state, vote_state
 from ..types import Completion

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..access import Access
 from ..errors import ConfigError
-from ..numbers import MAX_INT, finite, whole
+from ..guards.numbers import MAX_INT, finite, whole
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -49,7 +49,7 @@ class Option:
 
     ``flag_value`` makes a value-less flag (``--anchor`` sets True, ``--no-adaptive`` sets False).
     ``minimum`` and ``maximum`` bound numbers (``open_min``: strictly above the minimum; numbers are
-    always finite and whole numbers at most :data:`ponder.numbers.MAX_INT`); ``choices`` bounds strings;
+    always finite and whole numbers at most :data:`ponder.guards.numbers.MAX_INT`); ``choices`` bounds strings;
     ``nullable``: ``null`` is a valid value (e.g. tree's ``depth``: the task's own).
     ``requires``: the flag only makes sense with another one (``--aggregate`` needs ``--context``).
     """
@@ -61,7 +61,7 @@ class Option:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     open_min: bool = False
-    #: the largest value (None: whole numbers up to :data:`ponder.numbers.MAX_INT`, any finite float)
+    #: the largest value (None: whole numbers up to :data:`ponder.guards.numbers.MAX_INT`, any finite float)
     maximum: float | None = None
     flag_value: bool | None = None
     nullable: bool = False

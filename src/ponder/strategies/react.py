@@ -35,10 +35,10 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import payload, prompts, steps
+from .. import prompts, steps
 from ..access import CLIENT
 from ..errors import ConfigError, PromptTooLong, StopRun
-from ..memory import Memory
+from ..guards import payload
 from ..requests import CallTool, Generate, Outcome, Record, Request, StrategyGen
 from ..stop import LoopDetector
 from ..tools import Tool, ToolResult, tool
@@ -46,6 +46,7 @@ from ..tools.grounding import Material, Rule, grounded_text
 from ..types import Completion, Message, system, user
 from . import react_format as fmt
 from .entry import BuildContext, Option, StrategyEntry
+from .memory import Memory
 
 
 @tool(name="final_answer")

@@ -17,7 +17,7 @@ Stops with
 * ``max_steps`` / ``budget`` when the engine's budget ends the run; the latest
   draft is the answer.
 
-With a :class:`~ponder.memory.Memory`, a conversation that outgrows its token
+With a :class:`~ponder.strategies.memory.Memory`, a conversation that outgrows its token
 budget has its older passes folded into notes before the next call (the
 system prompt and the question stay verbatim; the events keep everything).
 """
@@ -31,11 +31,11 @@ from typing import Any
 from .. import prompts, steps
 from ..access import CLIENT
 from ..errors import StopRun
-from ..memory import Memory
 from ..requests import Generate, Outcome, Record, Request, StrategyGen
 from ..stop import PassState, StopPolicy, require_state, similarity
 from ..types import Completion, Message, assistant, system, user
 from .entry import Option, StrategyEntry
+from .memory import Memory
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from .. import steps
 from ..access import CLIENT
 from ..errors import ConfigError, StopRun
-from ..numbers import finite, whole
+from ..guards.numbers import finite, whole
 from ..requests import Batch, Generate, Outcome, Record, Request, StrategyGen
 from ..tasks import Rejected, ThoughtTask, get_task
 from ..tasks.base import parse_value, parse_vote

@@ -23,7 +23,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from .. import payload
+from ..guards import payload
 from .validate import ArgumentError
 
 _FENCE_RE = re.compile(r"^```[\w+-]*[ \t]*\n(.*?)\n?```$", re.DOTALL)

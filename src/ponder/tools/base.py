@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, overload
 
 from ..errors import ConfigError
-from ..payload import PayloadError, check_json
+from ..guards.payload import PayloadError, check_json
 from .action_input import parse_action_input
 from .grounding import Grounding
 from .schema import converters, function_schema

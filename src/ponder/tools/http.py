@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import ConfigError
-from ..netloc import format_host_port, parse_host_port
+from ..guards.netloc import format_host_port, parse_host_port
 from .base import DEFAULT_MAX_OUTPUT, Tool, ToolError, ToolResult
 
 MAX_REDIRECTS = 5

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
-from ..patterns import user_pattern
+from ..guards.patterns import user_pattern
 from ..requests import Request
 
 VerifierGen = Generator[Request, Any, "Verdict"]
@@ -102,7 +102,7 @@ def contains(text: str, *, case_sensitive: bool = False) -> Check:
 
 def matches(pattern: str) -> Check:
     """A check that the answer matches the regular expression ``pattern`` somewhere (time-bounded: a
-    match that runs out of time fails the check, see :mod:`ponder.patterns`)."""
+    match that runs out of time fails the check, see :mod:`ponder.guards.patterns`)."""
     compiled = user_pattern(pattern, "verifier pattern")
 
     def fn(_question: str, answer: str) -> CheckResult:

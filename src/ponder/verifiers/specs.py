@@ -21,7 +21,7 @@ from typing import Any
 
 from ..access import CLIENT, OPERATOR, Access
 from ..errors import ConfigError
-from ..numbers import finite, whole
+from ..guards.numbers import finite, whole
 from ..tools import python_tool
 from ..tools.python import SandboxLike
 from ..tools.specs import default_sandbox

@@ -5,23 +5,23 @@ sends it the result of each request, and is the one place that
 
 * executes model calls (one at a time, or a :class:`~ponder.requests.Batch`
   concurrently when the backend allows it, or decoded together on a backend with
-  ``supports_batch``; see :mod:`ponder.engine_calls` and :mod:`ponder.calls`), each on
+  ``supports_batch``; see :mod:`ponder.engine.model_calls` and :mod:`ponder.engine.dispatch`), each on
   the model of the role it names (``root``, ``sub``, ``fast``, ``judge``;
   a role without a model of its own uses the root model),
-* asks the :class:`~ponder.budget.BudgetMeter` to admit every model call, tool
+* asks the :class:`~ponder.engine.budget.BudgetMeter` to admit every model call, tool
   call and child run (and to price each call: ``prices``); when a limit is reached it throws
   :class:`~ponder.errors.StopRun` into the strategy, which may catch it and
   return its best answer so far,
 * records every step and model call as typed events, delivered to the sinks
   as they happen,
 * runs child strategies (``Child``, or a group at once: ``Children``; see
-  :mod:`ponder.engine_children`) with the shared budget, up to a depth limit,
-* keeps every call inside its deadline (see :mod:`ponder.deadline`): a tool call is
+  :mod:`ponder.engine.children`) with the shared budget, up to a depth limit,
+* keeps every call inside its deadline (see :mod:`ponder.engine.deadline`): a tool call is
   abandoned after its tool's ``timeout`` (the model is told), and a run's
   ``max_seconds`` (or its cancellation) ends the run even while a tool or a model
   call is stuck: the strategy gets :class:`~ponder.errors.StopRun` and returns
   its best answer so far,
-* answers identical deterministic calls once (:mod:`ponder.cache`): from a
+* answers identical deterministic calls once (:mod:`ponder.engine.call_cache`): from a
   per-run cache, and from a longer-lived one (the store's, ``--cache``) when given,
 * throws :class:`~ponder.errors.PromptTooLong` (a prompt the model's window cannot
   hold, found before the call) into the strategy, which may send less instead.
@@ -34,23 +34,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
+from ..errors import ConfigError
+from ..events import Event, EventSink, RunFinished, RunStarted, StepRecorded
+from ..guards.text import clean, clean_tree
+from ..models.base import Model
+from ..requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
+from ..result import RunResult, Step
+from ..spec.describe import describe_run
+from ..types import GenerationOptions, Message, clean_messages
 from .budget import Budget, BudgetMeter, Cancellation
-from .cache import CompletionCache, MemoryCache
-from .calls import TextObserver
-from .engine_calls import generate
-from .engine_children import run_child, run_children
-from .engine_tools import call_tool
-from .errors import ConfigError
-from .events import Event, EventSink, RunFinished, RunStarted, StepRecorded
-from .models.base import Model
+from .call_cache import CompletionCache, MemoryCache
+from .children import run_child, run_children
+from .dispatch import TextObserver
+from .model_calls import generate
 from .prices import PriceTable
-from .requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
-from .result import RunResult, Step
 from .run_loop import RunLoop
 from .run_state import Replay, RunState
-from .spec.describe import describe_run
-from .text import clean, clean_tree
-from .types import GenerationOptions, Message, clean_messages
+from .tool_calls import call_tool
 
 
 class Engine:
@@ -91,7 +91,7 @@ class Engine:
         #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
         #: across runs (the store's); False: every call is made
         self.cache = cache
-        #: what each model's tokens cost (:mod:`ponder.prices`): the runs' costs, and the budget's ``max_usd``
+        #: what each model's tokens cost (:mod:`ponder.engine.prices`): the runs' costs, and the budget's ``max_usd``
         self.prices = prices
         self._cache: MemoryCache | None = None
         self._seq = 0
@@ -116,7 +116,7 @@ class Engine:
         ``run_started`` event, so a store can resume the run); without it the engine
         records the spec it can describe when it has sinks (see :func:`ponder.spec.describe_run`).
         ``history`` is the conversation the question ends (a client's system prompt and earlier
-        turns; see :mod:`ponder.conversation`); ``cancellation`` lets another thread stop the run
+        turns; see :mod:`ponder.engine.conversation`); ``cancellation`` lets another thread stop the run
         at its next request.
 
         Raises :class:`~ponder.errors.PonderError` for problems a person must fix
@@ -124,7 +124,7 @@ class Engine:
         """
         if not question or not question.strip():
             raise ConfigError("the question is empty")
-        question = clean(question)  # text entering a run is valid Unicode from here on (ponder.text)
+        question = clean(question)  # text entering a run is valid Unicode from here on (ponder.guards.text)
         self._seq = 0
         self._index = 0
         self._spec = clean_tree(dict(spec)) if spec is not None else self._describe(strategy, question)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: the longest grammar ponder passes on (a client of ``ponder serve`` gets less, see ponder.spec.client)
 MAX_GRAMMAR = 64 * 1024

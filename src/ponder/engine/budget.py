@@ -5,7 +5,7 @@ A :class:`Budget` is typed, validated configuration. The engine checks it
 records which limit ended the run (stop reason ``max_steps`` for the step
 limit, ``budget`` for every other limit).
 
-Dollars (``max_usd``) are counted from each call's cost (:mod:`ponder.prices`: the
+Dollars (``max_usd``) are counted from each call's cost (:mod:`ponder.engine.prices`: the
 server's reported cost, else the model's price). Before a call of a priced model, the
 gate holds back what the call could cost at most (its prompt, plus ``max_tokens``
 completion tokens), cutting ``max_tokens`` to what the money left buys, and refuses
@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
-from .numbers import MAX_SECONDS, finite, whole
+from ..errors import ConfigError, DepthLimit, RunInterruptedError, StopRun
+from ..guards.numbers import MAX_SECONDS, finite, whole
+from ..types import Usage
 from .prices import PriceTable, dollars
-from .types import Usage
 
 #: the largest dollar limit (a typo guard; far above any run)
 MAX_USD = 1_000_000.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .types import Message, system
+from ..types import Message, system
 
 
 def with_history(messages: Sequence[Message], history: Sequence[Message]) -> tuple[Message, ...]:

@@ -20,20 +20,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from . import telemetry
-from .budget import Budget, Cancellation
-from .cache import StoreCache
-from .calls import TextObserver
 from .context.fingerprint import changes, fingerprint
-from .engine import Engine
+from .engine import telemetry
+from .engine.budget import Budget, Cancellation
+from .engine.call_cache import StoreCache
+from .engine.core import Engine
+from .engine.dispatch import TextObserver
+from .engine.run_state import Replay
 from .errors import ConfigError, PonderError
 from .events import EventSink, JsonlTrace
-from .memory import Memory
 from .models import load_model
 from .models.base import Model
 from .requests import Strategy
 from .result import RunResult
-from .run_state import Replay
 from .spec import RunSpec, build_strategy
 from .spec.legacy import spec_from_stored
 from .spec.parts import ModelSpec
@@ -42,6 +41,7 @@ from .store import Replayer, RunStore, StoreError
 from .store.sessions import SessionStore
 from .strategies import close_strategy
 from .strategies.entry import ROLES, BuildContext
+from .strategies.memory import Memory
 from .strategies.repl_session import ReplSession
 from .tools import close_tools, parse_tool_specs
 from .tools.base import Tool
@@ -249,7 +249,7 @@ def _check_priced(spec: RunSpec, roles: dict[str, Model]) -> None:
         if (spec.prices is None or spec.prices.get(model.name) is None) and not getattr(model, "reports_cost", False):
             raise ConfigError(
                 f"--max-usd needs a price for {model.name}: give --prices FILE (dollars per million tokens;"
-                " see ponder.prices)"
+                " see ponder.engine.prices)"
             )
 
 

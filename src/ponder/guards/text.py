@@ -110,7 +110,7 @@ def decode_slice(data: bytes | bytearray | memoryview) -> str:
 
 
 #: how deep :func:`clean_tree` goes; deeper data is returned as it is (every consumer refuses data nested
-#: that deep anyway, see :mod:`ponder.payload`), so a hostile structure cannot exhaust the stack here
+#: that deep anyway, see :mod:`ponder.guards.payload`), so a hostile structure cannot exhaust the stack here
 MAX_CLEAN_DEPTH = 64
 
 

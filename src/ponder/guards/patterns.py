@@ -17,7 +17,7 @@ from typing import Any
 
 import regex  # type: ignore[import-untyped]
 
-from .errors import ConfigError, PonderError
+from ..errors import ConfigError, PonderError
 
 #: the longest one match of a user's pattern may run
 SECONDS = 0.25

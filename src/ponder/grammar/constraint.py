@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: the property of the JSON object a schema-constrained reply is wrapped in
 ANSWER_KEY = "answer"

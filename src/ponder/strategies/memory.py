@@ -30,10 +30,10 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import prompts, steps
-from .errors import ConfigError
-from .requests import Generate, Record, Request
-from .types import Completion, Message, assistant, user
+from .. import prompts, steps
+from ..errors import ConfigError
+from ..requests import Generate, Record, Request
+from ..types import Completion, Message, assistant, user
 
 
 def _chars(messages: Sequence[Message]) -> int:

@@ -1,9 +1,9 @@
 """Tool calls for the engine: a :class:`~ponder.requests.CallTool` admitted, replayed or made, and recorded.
 
-A tool call is made within its deadline (see :mod:`ponder.deadline`): the tool's own
+A tool call is made within its deadline (see :mod:`ponder.engine.deadline`): the tool's own
 ``timeout`` (past it the call is abandoned and the model is told) and the run's time
 left (past it the run stops: :class:`~ponder.errors.StopRun`). Its output, error and
-arguments are cleaned to valid text (:mod:`ponder.text`) before they are recorded.
+arguments are cleaned to valid text (:mod:`ponder.guards.text`) before they are recorded.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ..events import Event, StepStarted, ToolCalled
+from ..guards.text import clean, clean_tree, is_clean
+from ..requests import CallTool
+from ..result import Step
+from ..tools.base import ToolResult
 from .budget import BudgetMeter
 from .deadline import Overdue, call_with_deadline
-from .events import Event, StepStarted, ToolCalled
-from .requests import CallTool
-from .result import Step
 from .run_state import Replay, RunState
-from .text import clean, clean_tree, is_clean
-from .tools.base import ToolResult
 
 
 class Engine(Protocol):
@@ -69,7 +69,7 @@ def call_tool(engine: Engine, request: CallTool, run: RunState, meter: BudgetMet
 
 
 def invoke(request: CallTool, meter: BudgetMeter) -> ToolResult:
-    """Call the tool within its own deadline and the run's time left (see :mod:`ponder.deadline`)."""
+    """Call the tool within its own deadline and the run's time left (see :mod:`ponder.engine.deadline`)."""
     tool, arguments = request.tool, request.arguments
 
     def call() -> ToolResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def parse_host_port(raw: str) -> tuple[str, int | None]:

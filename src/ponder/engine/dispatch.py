@@ -17,7 +17,7 @@ it before the batch ends), and a call that raised as its exception, so one
 failing call does not discard the others.
 
 When the run has a time limit or may be cancelled, live calls run on helper
-threads and the engine's thread waits for them (see :mod:`ponder.deadline`):
+threads and the engine's thread waits for them (see :mod:`ponder.engine.deadline`):
 once the limit passes, or the run is cancelled, the calls still running are
 abandoned and :class:`~ponder.errors.StopRun` is raised, even if a backend is
 stuck. A streaming call that is abandoned stops at its next piece of text.
@@ -32,12 +32,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
+from ..guards.text import clean
+from ..models.base import BatchCompleter, Model
+from ..requests import Generate
+from ..types import Completion, GenerationOptions
 from .budget import TEMPLATE_TOKENS, BudgetMeter
 from .deadline import POLL_SECONDS, Overdue, call_with_deadline
-from .models.base import BatchCompleter, Model
-from .requests import Generate
-from .text import clean
-from .types import Completion, GenerationOptions
 
 #: called with (step index, step kind, text piece) while a single model call streams
 TextObserver = Callable[[int, str, str], None]
@@ -107,7 +107,7 @@ def complete_all(
     """Make the calls of ``requests`` (each on its model in ``models``); ``on_done(i, result)`` is called
     on this thread as each one completes, replayed ones first, with the completion or the exception
     that call raised (after the backend's retries). ``on_text`` streams (only given for a single call).
-    With a ``meter`` that is :attr:`~ponder.budget.BudgetMeter.watched`, calls are bounded by the run's
+    With a ``meter`` that is :attr:`~ponder.engine.budget.BudgetMeter.watched`, calls are bounded by the run's
     time limit and cancellation (see the module docs). The calls in ``skip`` are not made (the caller
     serves them)."""
     watch = meter if meter is not None and meter.watched else None

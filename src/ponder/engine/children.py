@@ -2,7 +2,7 @@
 (:class:`~ponder.requests.Children`).
 
 A group is stepped on the engine's thread, in rounds: each running child is
-asked for its next request (:class:`~ponder.run_loop.RunLoop`), the model calls
+asked for its next request (:class:`~ponder.engine.run_loop.RunLoop`), the model calls
 of all of them (their ``Generate`` s and ``Batch`` es) go out as one batch,
 concurrently, and every other request (a record, a tool call, a nested child)
 is executed in child order. So the children's model calls overlap while the
@@ -23,18 +23,18 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
+from ..guards.text import clean
+from ..requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
+from ..result import RunResult
+from ..store.errors import StoreError
+from ..types import Completion, Usage
 from .budget import BudgetMeter
-from .calls import mix_seed
-from .engine_calls import Engine as CallingEngine
-from .engine_calls import generate
-from .errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
-from .requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
-from .result import RunResult
+from .dispatch import mix_seed
+from .model_calls import Engine as CallingEngine
+from .model_calls import generate
 from .run_loop import RunLoop
 from .run_state import RunState
-from .store.errors import StoreError
-from .text import clean
-from .types import Completion, Usage
 
 
 class Engine(CallingEngine, Protocol):

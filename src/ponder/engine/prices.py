@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .types import Usage
+from ..errors import ConfigError
+from ..types import Usage
 
 #: the most a price may be, in dollars per million tokens (far above any real one; a typo guard)
 MAX_PRICE = 10_000_000.0

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .types import Completion, GenerationOptions, Message, ToolCall, Usage
+from ..types import Completion, GenerationOptions, Message, ToolCall, Usage
 
 if TYPE_CHECKING:
-    from .models.base import Model
-    from .requests import Generate
+    from ..models.base import Model
+    from ..requests import Generate
 
 #: a completion and its seconds, as the engine hands them around
 Timed = tuple[Completion, float]

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .errors import StopRun
-from .events import Event
-from .result import Step
-from .types import Completion, GenerationOptions, Message, Usage
+from ..errors import StopRun
+from ..events import Event
+from ..result import Step
+from ..types import Completion, GenerationOptions, Message, Usage
 
 
 class Replay(Protocol):

@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: the largest whole number ponder takes from outside (SQLite's and C's 64-bit signed integers)
 MAX_INT = 2**63 - 1

@@ -15,7 +15,7 @@ engine's refusals into what the strategy sees next:
   more after that, the run ends with the stop's reason.
 
 The engine's own loop steps one run at a time; a group of child runs
-(:class:`~ponder.requests.Children`, see :mod:`ponder.engine_children`) steps
+(:class:`~ponder.requests.Children`, see :mod:`ponder.engine.children`) steps
 several loops in turn, so their model calls can go out together.
 """
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import DepthLimit, PromptTooLong, StopRun
-from .requests import Outcome, Request, StrategyGen
+from ..errors import DepthLimit, PromptTooLong, StopRun
+from ..requests import Outcome, Request, StrategyGen
 from .run_state import RunState
 
 

@@ -3,7 +3,7 @@
 For each call: the conversation is added (not to recursive sub-calls on a slice), the role's model and
 the call's options are chosen, the budget takes the steps, a ``step_started`` event goes out; recorded
 results (a resume) are matched by step before anything is called; identical deterministic calls are
-answered once (:mod:`ponder.cache`); the live ones go out through :func:`ponder.calls.complete_all`,
+answered once (:mod:`ponder.engine.call_cache`); the live ones go out through :func:`ponder.engine.dispatch.complete_all`,
 and each completion is recorded (``model_call``, usage on the run and per model) as soon as it comes
 back, so it is durable before the strategy sees it. A call of a batch that fails is that element's
 error result while the others go on; a call that fails alone, or a whole batch, raises.
@@ -16,17 +16,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from ..errors import StopRun
+from ..events import Event, ModelCalled, StepStarted
+from ..models.base import Model
+from ..requests import Generate
+from ..result import Step
+from ..types import Completion, GenerationOptions, Message, Usage, clean_messages
 from .budget import BudgetMeter
-from .cache import MemoryCache, as_cached, lookup
-from .calls import TextObserver, Timed, call_options, complete_all
+from .call_cache import MemoryCache, as_cached, lookup
 from .conversation import with_history
-from .errors import StopRun
-from .events import Event, ModelCalled, StepStarted
-from .models.base import Model
-from .requests import Generate
-from .result import Step
+from .dispatch import TextObserver, Timed, call_options, complete_all
 from .run_state import Replay, RunState
-from .types import Completion, GenerationOptions, Message, Usage, clean_messages
 
 
 class Engine(Protocol):

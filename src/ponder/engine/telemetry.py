@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .events import Event, ModelCalled, RunFinished, RunStarted, ToolCalled
+from ..errors import ConfigError
+from ..events import Event, ModelCalled, RunFinished, RunStarted, ToolCalled
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
