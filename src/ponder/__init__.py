@@ -7,7 +7,7 @@ Wrap any language model in an engine that runs it in visible, budgeted steps:
     >>> ponder.Engine(model).run(ponder.Single(), "Capital of France?").answer
     'Paris'
 
-Everything a user needs for the README's examples is importable from here:
+Everything a user needs for the examples of the README and docs/ is importable from here:
 the engine and budgets, the model backends, every strategy, the verifiers,
 the memory manager, the run store and the learned stop policy, and a run as
 data (:class:`RunSpec`, :func:`run`, :func:`open_run`, :func:`resume`). Helpers used

@@ -86,7 +86,7 @@ def serve(
 
     A request sets only what is declared client-safe (its strategy tree, counts within bounds, sampling,
     a smaller budget); files, models, tools, code execution and the store are the operator's, opened
-    with the --allow-* flags (see the README's "Serving")."""
+    with the --allow-* flags (see docs/serving.md)."""
     if api_key is None:
         api_key = os.environ.get("PONDER_API_KEY")
         if api_key is not None and not api_key.strip():

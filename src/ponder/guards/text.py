@@ -1,6 +1,6 @@
 """Text that enters ponder is made valid, and text that leaves for a terminal is made harmless.
 
-Two policies, one function each, used at every boundary (see README "Hostile text"):
+Two policies, one function each, used at every boundary (see docs/security.md, "Hostile input"):
 
 **Entering** (:func:`clean`, :func:`decode`, :func:`clean_tree`). Everything ponder handles
 internally — prompts, the tokenizer, the store, ``--json``, traces, HTTP responses — is valid
