@@ -27,7 +27,7 @@ class Recorder:
     >>> recorder = Recorder([seen.append])
     >>> run = RunState(depth=0)
     >>> recorder.emit(run, StepStarted, recorder.take_index(), "draft", 0)
-    >>> (seen[0].seq, seen[0].index, run.events == seen)
+    >>> (seen[0].seq, seen[0].step, run.events == seen)
     (1, 0, True)
     """
 
