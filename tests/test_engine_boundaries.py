@@ -119,3 +119,21 @@ def test_the_engine_imports_neither_the_spec_nor_the_strategies():
                     stack.append(target)
     bad = {m: via for m, via in reached.items() if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)}
     assert bad == {}, f"the engine reaches (module: from which engine module) {bad}"
+
+
+def test_the_builder_describes_a_run_the_engine_was_given_as_objects():
+    import ponder
+    from ponder import builder
+
+    assert ponder.Engine.default_describe is builder.describe
+    asked: list[str] = []
+
+    def describe(strategy: ponder.Strategy, engine: ponder.Engine, question: str) -> dict[str, str]:
+        asked.append(question)
+        return {"strategy": strategy.name, "model": engine.model.name}
+
+    events: list[ponder.events.Event] = []
+    ponder.Engine(ponder.ScriptedModel(["a"]), sinks=[events.append], describe=describe).run(ponder.Single(), "q")
+    assert events[0].spec == {"strategy": "single", "model": "scripted"}  # type: ignore[attr-defined]
+    ponder.Engine(ponder.ScriptedModel(["a"]), describe=describe).run(ponder.Single(), "unseen")
+    assert asked == ["q"]  # a run without sinks is described for no one
