@@ -34,6 +34,7 @@ from .models.base import Model
 from .requests import Strategy
 from .result import RunResult
 from .spec import RunSpec, build_strategy
+from .spec.describe import describe_run
 from .spec.legacy import spec_from_stored
 from .spec.parts import ModelSpec
 from .stop import parse_stop
@@ -157,6 +158,18 @@ def run(spec: RunSpec | dict[str, Any], question: str | None = None) -> RunResul
     resolved = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
     with open_run(resolved) as opened:
         return opened.run(question)
+
+
+def describe(strategy: Strategy, engine: Engine, question: str) -> dict[str, Any] | None:
+    """The spec of a run the engine was given as objects (``Engine(model, sinks=[store.sink()]).run(...)``),
+    so a store can resume it, as plain data; None when some part cannot be built again from data (see
+    :func:`ponder.spec.describe_run`). Every engine made without a describer of its own uses this one."""
+    m = engine
+    described = describe_run(strategy, m.model, m.models, m.budget, m.options, question, m.prices)
+    return described.to_dict() if described is not None else None
+
+
+Engine.default_describe = describe  # the engine does not know the strategies or the spec; the builder does
 
 
 class ModelCache:

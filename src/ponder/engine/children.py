@@ -21,66 +21,30 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ConfigError, DepthLimit, PromptTooLong, RunInterruptedError, StopRun
 from ..guards.text import clean
-from ..requests import Batch, Child, Children, Generate, Outcome, Request, Strategy
+from ..requests import Batch, Child, Children, Generate, Outcome, Request
 from ..result import RunResult
 from ..store.errors import StoreError
 from ..types import Completion, Usage
-from .budget import BudgetMeter
 from .dispatch import mix_seed
-from .model_calls import Engine as CallingEngine
 from .model_calls import generate
 from .run_loop import RunLoop
 from .run_state import RunState
-
-
-class Engine(CallingEngine, Protocol):
-    """What running children needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
-
-    def _run(
-        self,
-        strategy: Strategy,
-        question: str,
-        meter: BudgetMeter,
-        depth: int,
-        parent: str | None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        role: str = "root",
-    ) -> RunResult: ...
-
-    def _open(
-        self,
-        strategy: Strategy,
-        question: str,
-        depth: int,
-        parent: str | None,
-        temperature: float | None,
-        seed: int | None,
-        role: str,
-    ) -> RunState: ...
-
-    def _fail(self, run: RunState, exc: BaseException) -> RunResult: ...
-
-    def _close(
-        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
-    ) -> RunResult: ...
-
-    def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any: ...
-
+from .runs import close_run, drive, fail_run, open_run
+from .scope import Scope
 
 #: failures that end the whole group (the run cannot go on), not just one child
 _FATAL = (RunInterruptedError, StoreError)
 
 
-def run_child(engine: Engine, request: Child, run: RunState, meter: BudgetMeter) -> Outcome:
+def run_child(scope: Scope, request: Child, run: RunState) -> Outcome:
     """Run one child to its end (the engine's ``Child`` request)."""
-    meter.admit_child(run.depth + 1)
+    scope.meter.admit_child(run.depth + 1)
     temperature, seed, role = _inherited(request, run)
-    child = engine._run(request.strategy, request.question, meter, run.depth + 1, run.run_id, temperature, seed, role)
+    child = drive(scope, request.strategy, request.question, run.depth + 1, run.run_id, temperature, seed, role)
     adopt(run, child)
     return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
 
@@ -101,7 +65,7 @@ class _Member:
     loop: RunLoop
 
 
-def run_children(engine: Engine, request: Children, run: RunState, meter: BudgetMeter) -> list[Outcome]:
+def run_children(scope: Scope, request: Children, run: RunState) -> list[Outcome]:
     """Run the group's children (see the module docs); their outcomes in request order."""
     if isinstance(request.max_concurrency, bool) or not isinstance(request.max_concurrency, int):
         raise ConfigError(f"Children.max_concurrency must be a whole number, got {request.max_concurrency!r}")
@@ -109,7 +73,7 @@ def run_children(engine: Engine, request: Children, run: RunState, meter: Budget
         raise ConfigError(f"Children.max_concurrency must be >= 1, got {request.max_concurrency}")
     if not request.children:
         return []
-    meter.admit_child(run.depth + 1)  # a group nesting too deep (DepthLimit), or no room at all, is refused whole
+    scope.meter.admit_child(run.depth + 1)  # a group nesting too deep (DepthLimit), or no room at all, is refused whole
     outcomes: list[Outcome | None] = [None] * len(request.children)
     waiting = deque(enumerate(request.children))
     active: list[_Member] = []
@@ -117,7 +81,7 @@ def run_children(engine: Engine, request: Children, run: RunState, meter: Budget
         while waiting or active:
             while waiting and len(active) < request.max_concurrency:
                 position, child = waiting.popleft()
-                member = _start(engine, position, child, run, meter)
+                member = _start(scope, position, child, run)
                 if isinstance(member, Outcome):
                     outcomes[position] = member
                 else:
@@ -129,11 +93,11 @@ def run_children(engine: Engine, request: Children, run: RunState, meter: Budget
                 except _FATAL:
                     raise
                 except Exception as exc:  # the child's strategy raised: that child fails
-                    outcomes[member.position] = _fail(engine, run, member, exc)
+                    outcomes[member.position] = _fail(scope, run, member, exc)
                     active.remove(member)
                     continue
                 if next_request is None:
-                    outcomes[member.position] = _end(engine, run, member)
+                    outcomes[member.position] = _end(scope, run, member)
                     active.remove(member)
                 else:
                     wanting.append((member, next_request))
@@ -144,12 +108,12 @@ def run_children(engine: Engine, request: Children, run: RunState, meter: Budget
             for member, other in wanting:
                 if id(member) in calling:
                     continue
-                _settle(engine, run, member, other, meter, outcomes, active)
+                _settle(scope, run, member, other, outcomes, active)
             if calls:
-                _call_together(engine, run, calls, meter, outcomes, active)
+                _call_together(scope, run, calls, outcomes, active)
     except BaseException as exc:
         for member in active:
-            engine._fail(member.run, exc)
+            fail_run(scope, member.run, exc)
             member.loop.close()
         raise
     return [o if o is not None else Outcome(None, "error", "the child did not run") for o in outcomes]
@@ -160,63 +124,61 @@ def _inherited(request: Child, run: RunState) -> tuple[float | None, int | None,
     return temperature, mix_seed(run.seed, request.seed), request.role or run.role
 
 
-def _start(engine: Engine, position: int, child: Child, run: RunState, meter: BudgetMeter) -> _Member | Outcome:
+def _start(scope: Scope, position: int, child: Child, run: RunState) -> _Member | Outcome:
     try:
-        meter.admit_child(run.depth + 1)
+        scope.meter.admit_child(run.depth + 1)
     except StopRun as stop:  # no room left in the budget: this child does not start
         return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
     temperature, seed, role = _inherited(child, run)
     question = clean(child.question)  # as the engine's own runs: valid text from here on
-    child_run = engine._open(child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
+    child_run = open_run(scope, child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
     try:
         gen = child.strategy.run(question)
     except Exception as exc:
-        result = engine._fail(child_run, exc)
+        result = fail_run(scope, child_run, exc)
         adopt(run, result)
         return Outcome(None, "error", result.detail)
     return _Member(position, child, child_run, RunLoop(gen, child_run))
 
 
-def _end(engine: Engine, run: RunState, member: _Member) -> Outcome:
+def _end(scope: Scope, run: RunState, member: _Member) -> Outcome:
     member.loop.close()
     assert member.loop.outcome is not None
-    result = engine._close(
-        member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
+    result = close_run(
+        scope, member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
     )
     adopt(run, result)
     return Outcome(result.answer, result.stop_reason, result.detail)  # type: ignore[arg-type]
 
 
-def _fail(engine: Engine, run: RunState, member: _Member, exc: Exception) -> Outcome:
+def _fail(scope: Scope, run: RunState, member: _Member, exc: Exception) -> Outcome:
     member.loop.close()
-    result = engine._fail(member.run, exc)
+    result = fail_run(scope, member.run, exc)
     adopt(run, result)
     return Outcome(None, "error", result.detail)
 
 
 def _settle(
-    engine: Engine,
+    scope: Scope,
     run: RunState,
     member: _Member,
     request: Request,
-    meter: BudgetMeter,
     outcomes: list[Outcome | None],
     active: list[_Member],
 ) -> None:
     try:
-        member.loop.settle(lambda: engine._execute(request, member.run, meter))
+        member.loop.settle(lambda: scope.execute(request, member.run))
     except _FATAL:
         raise
     except Exception as exc:
-        outcomes[member.position] = _fail(engine, run, member, exc)
+        outcomes[member.position] = _fail(scope, run, member, exc)
         active.remove(member)
 
 
 def _call_together(
-    engine: Engine,
+    scope: Scope,
     run: RunState,
     calls: list[tuple[_Member, Generate | Batch]],
-    meter: BudgetMeter,
     outcomes: list[Outcome | None],
     active: list[_Member],
 ) -> None:
@@ -231,13 +193,13 @@ def _call_together(
         owners.extend([member.run] * len(parts))
     failures: dict[int, Exception] = {}
     try:
-        meter.admit_calls(len(flat))
-        completions = generate(engine, flat, run, meter, stream=False, runs=owners, failures=failures)
+        scope.meter.admit_calls(len(flat))
+        completions = generate(scope, flat, run, stream=False, runs=owners, failures=failures)
     except DepthLimit:
         raise
     except StopRun:  # not all of them fit: each child asks on its own, so each gets its own stop
         for member, request in calls:
-            _settle(engine, run, member, request, meter, outcomes, active)
+            _settle(scope, run, member, request, outcomes, active)
         return
     for (member, request), (start, end) in zip(calls, spans, strict=True):
         mine: list[Completion] = completions[start:end]
@@ -246,7 +208,7 @@ def _call_together(
             member.loop.pending = failed[0]  # thrown into that child's strategy, as for a call of its own
             continue
         if failed and len(failed) == end - start:  # its call failed alone, or its whole batch: the child fails
-            outcomes[member.position] = _fail(engine, run, member, failed[0])
+            outcomes[member.position] = _fail(scope, run, member, failed[0])
             active.remove(member)
             continue
         value: Any = mine[0] if isinstance(request, Generate) else mine

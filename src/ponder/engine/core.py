@@ -29,18 +29,16 @@ sends it the result of each request, and is the one place that
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
-from ..events import Event, EventSink, RunFinished, RunStarted, StepRecorded
+from ..events import EventSink, StepRecorded
 from ..guards.text import clean, clean_tree
 from ..models.base import Model
-from ..requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Outcome, Record, Request, Strategy
+from ..requests import Batch, CallTool, Checkpoint, Child, Children, Generate, Record, Request, Strategy
 from ..result import RunResult, Step
-from ..spec.describe import describe_run
 from ..types import GenerationOptions, Message, clean_messages
 from .budget import Budget, BudgetMeter, Cancellation
 from .call_cache import CompletionCache, MemoryCache
@@ -48,9 +46,15 @@ from .children import run_child, run_children
 from .dispatch import TextObserver
 from .model_calls import generate
 from .prices import PriceTable
-from .run_loop import RunLoop
+from .recorder import Recorder
 from .run_state import Replay, RunState
+from .runs import drive
+from .scope import Scope
 from .tool_calls import call_tool
+
+#: describes a run given as objects, for its sinks: (strategy, engine, question) -> the run's spec as
+#: plain data, or None when some part of it cannot be built again from data
+Describe = Callable[[Strategy, "Engine", str], Mapping[str, Any] | None]
 
 
 class Engine:
@@ -61,6 +65,10 @@ class Engine:
     >>> engine.run(strategies.Single(), "Capital of France?").answer
     'Paris'
     """
+
+    #: the describer of an engine made without one: the builder's (:func:`ponder.builder.describe`), set
+    #: when :mod:`ponder` is imported; the engine itself does not know the strategies or the spec
+    default_describe: ClassVar[Describe | None] = None
 
     def __init__(
         self,
@@ -75,6 +83,7 @@ class Engine:
         replay: Replay | None = None,
         cache: bool | CompletionCache = True,
         prices: PriceTable | None = None,
+        describe: Describe | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -93,13 +102,8 @@ class Engine:
         self.cache = cache
         #: what each model's tokens cost (:mod:`ponder.engine.prices`): the runs' costs, and the budget's ``max_usd``
         self.prices = prices
-        self._cache: MemoryCache | None = None
-        self._seq = 0
-        self._index = 0
-        self._spec: dict[str, Any] | None = None
-        self._history: tuple[Message, ...] = ()
-
-    # -- public -------------------------------------------------------------
+        #: describes a run given without a spec for the sinks (a store can then resume it); None: the default
+        self.describe = describe
 
     def run(
         self,
@@ -114,7 +118,7 @@ class Engine:
 
         ``spec`` is the run's :class:`~ponder.spec.RunSpec` as plain data (recorded in the
         ``run_started`` event, so a store can resume the run); without it the engine
-        records the spec it can describe when it has sinks (see :func:`ponder.spec.describe_run`).
+        records the spec its describer gives when it has sinks (see :func:`ponder.builder.describe`).
         ``history`` is the conversation the question ends (a client's system prompt and earlier
         turns; see :mod:`ponder.engine.conversation`); ``cancellation`` lets another thread stop the run
         at its next request.
@@ -125,16 +129,22 @@ class Engine:
         if not question or not question.strip():
             raise ConfigError("the question is empty")
         question = clean(question)  # text entering a run is valid Unicode from here on (ponder.guards.text)
-        self._seq = 0
-        self._index = 0
-        self._spec = clean_tree(dict(spec)) if spec is not None else self._describe(strategy, question)
-        self._history = clean_messages(history)
-        if self.cache is False:
-            self._cache = None
-        else:
-            self._cache = MemoryCache(None if self.cache is True else self.cache)
-        meter = BudgetMeter(self.budget, cancellation, self.prices)
-        return self._run(strategy, question, meter, depth=0, parent=None)
+        scope = Scope(
+            recorder=Recorder(self.sinks),
+            meter=BudgetMeter(self.budget, cancellation, self.prices),
+            options=self.options,
+            on_text=self.on_text,
+            max_concurrency=self.max_concurrency,
+            replay=self.replay,
+            cache=None if self.cache is False else MemoryCache(None if self.cache is True else self.cache),
+            history=clean_messages(history),
+            model_for=self.model_for,
+            role_names=self.role_names(),
+            limits=asdict(self.budget),  # every limit, None (unlimited) included
+            spec=clean_tree(dict(spec)) if spec is not None else self._described(strategy, question),
+            executor=execute,
+        )
+        return drive(scope, strategy, question, depth=0, parent=None)
 
     def model_for(self, role: str, level: int = 0) -> Model:
         """The model that answers calls of ``role`` (the root model for a role without one). A ``sub``
@@ -145,179 +155,49 @@ class Engine:
                 return by_depth
         return self.models.get(role) or self.model
 
-    def _model_of(self, request: Generate, run: RunState) -> Model:
-        """The model of one call: its role's; a ``sub`` call is one level below the run that makes it
-        (a ``recursive`` sub-query), a call of a ``sub`` run without a role of its own is at the run's depth."""
-        role = request.role or run.role
-        return self.model_for(role, run.depth + (1 if request.role == "sub" else 0))
-
-    def _describe(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
-        if not self.sinks:
-            return None
-        described = describe_run(strategy, self.model, self.models, self.budget, self.options, question, self.prices)
-        return described.to_dict() if described is not None else None
-
-    # -- internals ----------------------------------------------------------
-
-    def _emit(self, run: RunState, event: Event) -> None:
-        run.events.append(event)
-        for sink in self.sinks:
-            sink(event)
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def _run(
-        self,
-        strategy: Strategy,
-        question: str,
-        meter: BudgetMeter,
-        depth: int,
-        parent: str | None,
-        temperature: float | None = None,
-        seed: int | None = None,
-        role: str = "root",
-    ) -> RunResult:
-        question = clean(question)
-        run = self._open(strategy, question, depth, parent, temperature, seed, role)
-        loop = RunLoop(strategy.run(question), run)
-        try:
-            while (request := loop.next()) is not None:
-                loop.settle(lambda: self._execute(request, run, meter))
-        except BaseException as exc:
-            self._fail(run, exc)
-            raise
-        finally:
-            loop.close()
-        assert loop.outcome is not None
-        return self._close(run, loop.outcome, question, strategy, parent)
-
-    def _open(
-        self,
-        strategy: Strategy,
-        question: str,
-        depth: int,
-        parent: str | None,
-        temperature: float | None,
-        seed: int | None,
-        role: str,
-    ) -> RunState:
-        """A new run's state, its ``run_started`` recorded."""
-        run = RunState(depth, temperature, seed, role)
-        recorded_id = self.replay.run_id() if self.replay is not None else None
-        if recorded_id is not None:
-            run.run_id = recorded_id
-        budget = asdict(self.budget)  # every limit, None (unlimited) included
-        self._emit(
-            run,
-            RunStarted(
-                run.run_id,
-                self._next_seq(),
-                time.time(),
-                strategy.name,
-                self.model_for(role, depth).name,
-                question,
-                depth,
-                parent,
-                budget,
-                self._role_names(),
-                self._spec if parent is None else None,
-            ),
-        )
-        return run
-
-    def _fail(self, run: RunState, exc: BaseException) -> RunResult:
-        """End ``run`` with stop reason ``error`` (the exception's message), recorded."""
-        error = str(exc) or type(exc).__name__
-        return self._finish(run, Outcome(None, "error", error), error=error)
-
-    def _close(
-        self, run: RunState, outcome: Outcome, question: str, strategy: Strategy, parent: str | None
-    ) -> RunResult:
-        if self.replay is not None and parent is None:
-            try:
-                self.replay.finish()  # a rerun that ends before the record does has diverged
-            except BaseException as exc:
-                self._finish(run, Outcome(None, "error", str(exc)), error=str(exc))
-                raise
-        return self._finish(run, outcome, question=question, strategy=strategy.name)
-
-    def _finish(
-        self, run: RunState, outcome: Outcome, *, error: str | None = None, question: str = "", strategy: str = ""
-    ) -> RunResult:
-        seconds = time.perf_counter() - run.started
-        self._emit(
-            run,
-            RunFinished(
-                run.run_id,
-                self._next_seq(),
-                time.time(),
-                outcome.answer,
-                outcome.stop_reason,
-                outcome.detail,
-                run.usage,
-                seconds,
-                error,
-                dict(run.by_model),
-            ),
-        )
-        return RunResult(
-            run.run_id,
-            question,
-            outcome.answer,
-            outcome.stop_reason,
-            outcome.detail,
-            strategy,
-            self.model_for(run.role, run.depth).name,
-            run.steps,
-            run.usage,
-            seconds,
-            run.events,
-            run.by_model,
-        )
-
-    def _execute(self, request: Request, run: RunState, meter: BudgetMeter) -> Any:
-        if isinstance(request, Generate):
-            meter.admit_calls(1)
-            return generate(self, [request], run, meter, stream=True)[0]
-        if isinstance(request, Batch):
-            if not request.requests:
-                return []
-            meter.admit_calls(len(request.requests))
-            return generate(self, request.requests, run, meter, stream=False)
-        if isinstance(request, Record):
-            text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
-            if text is not request.text or data is not request.data:
-                request = replace(request, text=text, data=data)
-            step = Step(self._take_index(), request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
-            run.steps.append(step)
-            self._emit(
-                run,
-                StepRecorded(
-                    run.run_id, self._next_seq(), time.time(), step.index, request.kind, request.text, step.data
-                ),
-            )
-            return None
-        if isinstance(request, CallTool):
-            return call_tool(self, request, run, meter)
-        if isinstance(request, Checkpoint):
-            meter.check_running("the strategy's own work")
-            return meter.seconds_left()
-        if isinstance(request, Child):
-            return run_child(self, request, run, meter)
-        if isinstance(request, Children):
-            return run_children(self, request, run, meter)
-        raise TypeError(f"strategy yielded an unknown request: {request!r}")
-
-    def _role_names(self) -> dict[str, str]:
+    def role_names(self) -> dict[str, str]:
+        """The name of each role's model (``root`` always; another role only when its model is not the root's)."""
         names = {"root": self.model.name}
         for role, model in self.models.items():
             if model is not self.model:
                 names[role] = model.name
         return names
 
-    def _take_index(self) -> int:
-        index = self._index
-        self._index += 1
-        return index
+    def _described(self, strategy: Strategy, question: str) -> dict[str, Any] | None:
+        describe = self.describe or Engine.default_describe
+        if not self.sinks or describe is None:
+            return None
+        described = describe(strategy, self, question)
+        return dict(described) if described is not None else None
+
+
+def execute(scope: Scope, request: Request, run: RunState) -> Any:
+    """The result of one request of ``run``: the engine's dispatch (the :class:`Scope`'s ``executor``)."""
+    meter = scope.meter
+    if isinstance(request, Generate):
+        meter.admit_calls(1)
+        return generate(scope, [request], run, stream=True)[0]
+    if isinstance(request, Batch):
+        if not request.requests:
+            return []
+        meter.admit_calls(len(request.requests))
+        return generate(scope, request.requests, run, stream=False)
+    if isinstance(request, Record):
+        text, data = clean(request.text), clean_tree(request.data)  # text from outside, often
+        if text is not request.text or data is not request.data:
+            request = replace(request, text=text, data=data)
+        index = scope.recorder.take_index()
+        step = Step(index, request.kind, request.text, run.run_id, run.depth, data=dict(request.data))
+        run.steps.append(step)
+        scope.recorder.emit(run, StepRecorded, index, request.kind, request.text, step.data)
+        return None
+    if isinstance(request, CallTool):
+        return call_tool(scope, request, run)
+    if isinstance(request, Checkpoint):
+        meter.check_running("the strategy's own work")
+        return meter.seconds_left()
+    if isinstance(request, Child):
+        return run_child(scope, request, run)
+    if isinstance(request, Children):
+        return run_children(scope, request, run)
+    raise TypeError(f"strategy yielded an unknown request: {request!r}")

@@ -11,48 +11,26 @@ error result while the others go on; a call that fails alone, or a whole batch, 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from ..errors import StopRun
-from ..events import Event, ModelCalled, StepStarted
+from ..events import ModelCalled, StepStarted
 from ..models.base import Model
 from ..requests import Generate
 from ..result import Step
-from ..types import Completion, GenerationOptions, Message, Usage, clean_messages
-from .budget import BudgetMeter
-from .call_cache import MemoryCache, as_cached, lookup
+from ..types import Completion, Usage, clean_messages
+from .call_cache import as_cached, lookup
 from .conversation import with_history
-from .dispatch import TextObserver, Timed, call_options, complete_all
-from .run_state import Replay, RunState
-
-
-class Engine(Protocol):
-    """What making calls needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
-
-    options: GenerationOptions
-    on_text: TextObserver | None
-    max_concurrency: int
-    replay: Replay | None
-    _cache: MemoryCache | None
-    _history: tuple[Message, ...]
-
-    def _model_of(self, request: Generate, run: RunState) -> Model: ...
-
-    def _take_index(self) -> int: ...
-
-    def _next_seq(self) -> int: ...
-
-    def _emit(self, run: RunState, event: Event) -> None: ...
+from .dispatch import Timed, call_options, complete_all
+from .run_state import RunState
+from .scope import Scope
 
 
 def generate(
-    engine: Engine,
+    scope: Scope,
     requests: Sequence[Generate],
     run: RunState,
-    meter: BudgetMeter,
     stream: bool,
     *,
     runs: Sequence[RunState] | None = None,
@@ -67,47 +45,43 @@ def generate(
     of = list(runs) if runs is not None else [run] * len(requests)
     roles = [r.role or of[i].role for i, r in enumerate(requests)]
     requests = [r if (m := clean_messages(r.messages)) is r.messages else replace(r, messages=m) for r in requests]
-    if engine._history:  # the conversation reaches every call but recursive sub-calls on a slice
+    if scope.history:  # the conversation reaches every call but recursive sub-calls on a slice
         requests = [
-            r if role == "sub" else replace(r, messages=with_history(r.messages, engine._history))
+            r if role == "sub" else replace(r, messages=with_history(r.messages, scope.history))
             for r, role in zip(requests, roles, strict=True)
         ]
-    models = [engine._model_of(r, of[i]) for i, r in enumerate(requests)]
+    models = [scope.model_of(r, of[i]) for i, r in enumerate(requests)]
     try:
-        return _generate(engine, requests, run, meter, stream, of, roles, models, failures)
+        return _generate(scope, requests, stream, of, roles, models, failures)
     finally:
-        meter.release()  # the dollars held back for these calls: counted now, or never spent
+        scope.meter.release()  # the dollars held back for these calls: counted now, or never spent
 
 
 def _generate(
-    engine: Engine,
+    scope: Scope,
     requests: Sequence[Generate],
-    run: RunState,
-    meter: BudgetMeter,
     stream: bool,
     of: list[RunState],
     roles: list[str],
     models: list[Model],
     failures: dict[int, Exception] | None,
 ) -> list[Completion]:
+    meter, recorder, replay = scope.meter, scope.recorder, scope.replay
     options = [
-        call_options(r, engine.options, of[i].temperature, of[i].seed, meter, models[i]) for i, r in enumerate(requests)
+        call_options(r, scope.options, of[i].temperature, of[i].seed, meter, models[i]) for i, r in enumerate(requests)
     ]
     meter.take_steps(len(requests))
     indices = []
     for i, request in enumerate(requests):
-        index = engine._take_index()
+        index = recorder.take_index()
         indices.append(index)
-        started = StepStarted(
-            of[i].run_id, engine._next_seq(), time.time(), index, request.kind, of[i].depth, len(requests)
-        )
-        engine._emit(of[i], started)
+        recorder.emit(of[i], StepStarted, index, request.kind, of[i].depth, len(requests))
     # recorded results (resume) are matched by step, before any call is made
     replayed = [
-        engine.replay.model_call(index, r.messages, o, r.kind) if engine.replay is not None else None
+        replay.model_call(index, r.messages, o, r.kind) if replay is not None else None
         for index, r, o in zip(indices, requests, options, strict=True)
     ]
-    keys, cached, followers = lookup(engine._cache, requests, models, options, replayed)
+    keys, cached, followers = lookup(scope.cache, requests, models, options, replayed)
     done: dict[int, Completion] = {}
     steps: dict[int, Step] = {}
     errors: list[BaseException] = []
@@ -129,8 +103,8 @@ def _generate(
             data["cached"] = True
         completion, seconds = outcome
         key = keys[i]
-        if key is not None and i not in cached and completion.finish_reason != "error" and engine._cache:
-            engine._cache.put(key, name, completion)
+        if key is not None and i not in cached and completion.finish_reason != "error" and scope.cache:
+            scope.cache.put(key, name, completion)
         usage = meter.count(completion.usage, name)  # with its cost: the server's, else the model's price
         owner.usage.add(usage)
         owner.by_model.setdefault(name, Usage()).add(usage)
@@ -138,17 +112,13 @@ def _generate(
             indices[i], req.kind, completion.text, owner.run_id, owner.depth, usage, seconds,
             completion.finish_reason, data=data, model=name,
         )  # fmt: skip
-        engine._emit(
-            owner,
-            ModelCalled(
-                owner.run_id, engine._next_seq(), time.time(), indices[i], req.kind, req.messages, options[i],
-                completion.text, completion.finish_reason, usage, seconds, data, name, roles[i],
-                batch=len(requests), position=i,
-            ),
+        recorder.emit(
+            owner, ModelCalled, indices[i], req.kind, req.messages, options[i], completion.text,
+            completion.finish_reason, usage, seconds, data, name, roles[i], batch=len(requests), position=i,
         )  # fmt: skip
         done[i] = completion if usage is completion.usage else replace(completion, usage=usage)
 
-    on_text = engine.on_text if stream else None
+    on_text = scope.on_text if stream else None
     try:
         complete_all(
             models,
@@ -158,7 +128,7 @@ def _generate(
             indices,
             record,
             on_text=on_text,
-            max_concurrency=engine.max_concurrency,
+            max_concurrency=scope.max_concurrency,
             meter=meter,
             skip=set(followers),
         )

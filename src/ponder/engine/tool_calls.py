@@ -8,41 +8,28 @@ arguments are cleaned to valid text (:mod:`ponder.guards.text`) before they are 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
-from ..events import Event, StepStarted, ToolCalled
+from ..events import StepStarted, ToolCalled
 from ..guards.text import clean, clean_tree, is_clean
 from ..requests import CallTool
 from ..result import Step
 from ..tools.base import ToolResult
 from .budget import BudgetMeter
 from .deadline import Overdue, call_with_deadline
-from .run_state import Replay, RunState
+from .run_state import RunState
+from .scope import Scope
 
 
-class Engine(Protocol):
-    """What a tool call needs of :class:`~ponder.engine.Engine` (a protocol: no import cycle)."""
-
-    replay: Replay | None
-
-    def _take_index(self) -> int: ...
-
-    def _next_seq(self) -> int: ...
-
-    def _emit(self, run: RunState, event: Event) -> None: ...
-
-
-def call_tool(engine: Engine, request: CallTool, run: RunState, meter: BudgetMeter) -> Any:
+def call_tool(scope: Scope, request: CallTool, run: RunState) -> Any:
     """Run one tool call. Tool calls are steps, but only model calls count against max_steps."""
-    meter.admit_tool()
-    tool = request.tool
-    index = engine._take_index()
-    engine._emit(run, StepStarted(run.run_id, engine._next_seq(), time.time(), index, request.kind, run.depth))
-    replay = engine.replay
+    scope.meter.admit_tool()
+    tool, recorder, replay = request.tool, scope.recorder, scope.replay
+    index = recorder.take_index()
+    recorder.emit(run, StepStarted, index, request.kind, run.depth)
     replayed = replay.tool_call(index, tool.name, request.arguments) if replay is not None else None
-    result = replayed if replayed is not None else invoke(request, meter)
+    result = replayed if replayed is not None else invoke(request, scope.meter)
     if not (is_clean(result.output) and is_clean(result.error or "")):  # a tool's output is text from outside
         result = replace(result, output=clean(result.output), error=clean(result.error or "") or result.error)
     if (arguments := clean_tree(request.arguments)) is not request.arguments:
@@ -50,20 +37,8 @@ def call_tool(engine: Engine, request: CallTool, run: RunState, meter: BudgetMet
     data = {"tool": tool.name, "arguments": request.arguments, "ok": result.ok}
     step = Step(index, request.kind, result.observation, run.run_id, run.depth, seconds=result.seconds, data=data)
     run.steps.append(step)
-    engine._emit(
-        run,
-        ToolCalled(
-            run.run_id,
-            engine._next_seq(),
-            time.time(),
-            index,
-            tool.name,
-            request.arguments,
-            result.ok,
-            result.output,
-            result.error,
-            result.seconds,
-        ),
+    recorder.emit(
+        run, ToolCalled, index, tool.name, request.arguments, result.ok, result.output, result.error, result.seconds
     )
     return result
 
