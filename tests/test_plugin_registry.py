@@ -60,6 +60,10 @@ PLUGIN = textwrap.dedent(
         raise RuntimeError("no parrots today")
 
 
+    def no_model(arg, base_url, **options):
+        return "a string, not a model"
+
+
     @tool(name="rot13")
     def _rot13(text: str) -> str:
         """Rotate letters by 13.
@@ -98,6 +102,7 @@ alias = ponder_fake:STRATEGY
 [ponder.models]
 parrot = ponder_fake:parrot
 exploding = ponder_fake:exploding
+nomodel = ponder_fake:no_model
 gone = ponder_fake_missing:parrot
 wrong = ponder_fake:NOT_AN_ENTRY
 scripted = ponder_fake:parrot
@@ -201,6 +206,8 @@ def test_broken_plugins_fail_the_public_api_with_one_plugin_error(installed: Pat
         load_model("wrong:x")
     with pytest.raises(PluginError, match=r"^the model plugin 'exploding' failed: RuntimeError: no parrots today$"):
         load_model("exploding")
+    with pytest.raises(PluginError, match=r"^the model plugin 'nomodel' did not return a ponder Model$"):
+        load_model("nomodel")
     with pytest.raises(PluginError, match=r"^the tool plugin 'gone' "):
         parse_tool_specs("calculator,gone")
     with pytest.raises(PluginError, match=r"^the tool plugin 'nottools' did not return ponder tools$"):

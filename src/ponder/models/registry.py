@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelNotFoundError, ModelUnavailableError
-from ..plugins import Registry, names_of
+from ..plugins import PluginError, Registry, names_of
 from .base import Model
 
 DEFAULT_MODEL = "smollm2"
@@ -197,7 +197,10 @@ def load_model(spec: str = DEFAULT_MODEL, *, base_url: str | None = None, **opti
         *first, last = [e.shown for e in BUILTIN]
         plugins = "".join(f", {name}" for name in REGISTRY.plugins())
         raise ModelNotFoundError(f"unknown model {spec!r} (use {', '.join(first)} or {last}{plugins})")
-    return REGISTRY.call(found, lambda: found.factory(arg, base_url, **options))
+    model = REGISTRY.call(found, lambda: found.factory(arg, base_url, **options))
+    if found is not REGISTRY.builtin(kind) and not isinstance(model, Model):  # a plugin's code is not ponder's
+        raise PluginError(f"the model plugin {found.name!r} did not return a ponder Model")
+    return model
 
 
 @dataclass(frozen=True, slots=True)
