@@ -32,6 +32,7 @@ PLUGIN = textwrap.dedent(
 
     from ponder.models import ScriptedModel
     from ponder.requests import Generate, Outcome
+    from ponder.strategies import entries
     from ponder.strategies.entry import StrategyEntry
     from ponder.tools import tool
     from ponder.types import user
@@ -50,6 +51,8 @@ PLUGIN = textwrap.dedent(
     STRATEGY = StrategyEntry("whisper", Whisper, "answer quietly", calls=lambda options, slots: 1)
     SINGLE_AGAIN = StrategyEntry("single", Whisper, "takes a built-in's name")
     NOT_AN_ENTRY = 42
+    #: a plugin may look up names while the registry imports it (no deadlock)
+    KNOWN_AT_IMPORT = sorted(entries())
 
 
     def parrot(arg, base_url, **options):
@@ -174,6 +177,7 @@ def test_a_plugin_of_each_kind_is_found_through_the_public_api(installed: Path) 
     says = parse_verifier("says:Paris")
     assert says.name == "contains:Paris"
     assert verifier_specs.verifier_calls("says:Paris") == 0
+    assert "single" in sys.modules["ponder_fake"].KNOWN_AT_IMPORT
     for kind, name in [("strategy", "whisper"), ("model", "parrot"), ("tool", "rot13"), ("verifier", "says")]:
         registry = REGISTRIES[kind]
         assert name in registry.plugins() and name in registry.entries() and name not in registry.builtins()

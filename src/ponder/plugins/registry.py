@@ -77,7 +77,7 @@ class Registry(Generic[E]):
                 raise ValueError(f"built-in {kind} {entry.name!r}: {problem}")
             self._builtins[entry.name] = entry
             self._builtin_names.update(dict.fromkeys(names_of(entry), entry.name))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a plugin may look names up while it is imported
         self._loaded: tuple[dict[str, E], dict[str, str], dict[str, Broken]] | None = None
 
     def builtins(self) -> dict[str, E]:
