@@ -120,7 +120,7 @@ def test_a_plugin_strategy_and_backend_run_from_ponder_ask(plugin_path, tmp_path
 
 def test_a_plugin_tool_is_a_tools_item(plugin_path, tmp_path):
     code = "from ponder.tools import parse_tool_specs\n[t] = parse_tool_specs('reverse')\nprint(t.name, t.spec, t.invoke({'text': 'abc'}).output)"
-    env = {**os.environ, "PYTHONPATH": str(plugin_path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
     )

@@ -18,12 +18,11 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelNotFoundError, ModelUnavailableError
+from ..plugins import PluginError, Registry, names_of
 from .base import Model
 
 DEFAULT_MODEL = "smollm2"
@@ -93,56 +92,115 @@ def _scripted(arg: str, base_url: str | None, **options: Any) -> Model:
     return model
 
 
-BUILTIN: dict[str, Factory] = {
-    "smollm2": _smollm2,
-    "coder": _coder,
-    "qwen2.5-coder-1.5b": _coder,
-    "gguf": _gguf,
-    "hf": _hf,
-    "openai": _openai,
-    "scripted": _scripted,
-}
-#: backends named without an argument (``NAME``, never ``NAME:ARG``)
-BARE = frozenset({"smollm2", "coder", "qwen2.5-coder-1.5b", "scripted"})
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
-@cache
-def _plugins() -> dict[str, Factory]:
-    """Backends of installed plugins (entry-point group ``ponder.models``): name -> factory(arg, base_url, **options)."""
-    found: dict[str, Factory] = {}
-    for point in entry_points(group=GROUP):
-        if point.name not in BUILTIN:
-            found[point.name] = _lazy(point)
-    return found
+_NEEDS_LLAMA = "needs llama-cpp-python"
 
 
-def _lazy(point: EntryPoint) -> Factory:
-    def factory(arg: str, base_url: str | None, **options: Any) -> Model:
-        try:
-            loaded: Factory = point.load()
-        except Exception as exc:
-            raise ModelUnavailableError(f"the model plugin {point.name!r} failed to load: {exc}") from None
-        return loaded(arg, base_url, **options)
+def _smollm2_status() -> tuple[bool, str]:
+    if not _has("llama_cpp"):
+        return False, _NEEDS_LLAMA
+    try:
+        return True, f"embedded model at {smollm2_path()}"
+    except ModelUnavailableError as exc:
+        return False, str(exc)
 
-    return factory
+
+def _coder_status() -> tuple[bool, str]:
+    from .coder import CODER, NAME
+
+    ok, detail = CODER.status() if _has("llama_cpp") else (False, _NEEDS_LLAMA)
+    return ok, f"{detail} (also --model {NAME})"
+
+
+def _gguf_status() -> tuple[bool, str]:
+    return (True, "any local GGUF file") if _has("llama_cpp") else (False, _NEEDS_LLAMA)
+
+
+def _hf_status() -> tuple[bool, str]:
+    from .hub import INSTALL
+
+    if not _has("huggingface_hub"):
+        return False, f"needs huggingface_hub: {INSTALL}"
+    what = "a GGUF from Hugging Face: hf:OWNER/REPO/FILE.gguf or hf:OWNER/REPO[:QUANT], through its cache"
+    return _has("llama_cpp"), what
+
+
+def _openai_status() -> tuple[bool, str]:
+    if not _has("openai"):
+        return False, "needs the openai package"
+    return True, "OpenAI-compatible server (--base-url / OPENAI_BASE_URL, OPENAI_API_KEY)"
+
+
+def _plugin_status() -> tuple[bool, str]:
+    return True, "from an installed plugin"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendEntry:
+    """A backend kind: the ``NAME`` of ``--model NAME[:ARG]``, the factory that builds it, and how to list it.
+
+    A plugin's entry point (group ``ponder.models``) gives a ``BackendEntry`` or just its factory."""
+
+    name: str
+    factory: Factory
+    #: how ``ponder models`` shows it (``gguf:PATH``); "" for ``NAME:...``
+    usage: str = ""
+    #: it takes no argument (``smollm2``, never ``smollm2:X``)
+    bare: bool = False
+    #: whether it can be used on this machine, and one line of detail, found without loading a model
+    status: Callable[[], tuple[bool, str]] = _plugin_status
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        return self.usage or (self.name if self.bare else f"{self.name}:...")
+
+
+BUILTIN: tuple[BackendEntry, ...] = (
+    BackendEntry("smollm2", _smollm2, "smollm2", bare=True, status=_smollm2_status),
+    BackendEntry("coder", _coder, "coder", bare=True, status=_coder_status, aliases=("qwen2.5-coder-1.5b",)),
+    BackendEntry("gguf", _gguf, "gguf:PATH", status=_gguf_status),
+    BackendEntry("hf", _hf, "hf:REPO/FILE", status=_hf_status),
+    BackendEntry("openai", _openai, "openai:MODEL", status=_openai_status),
+    BackendEntry(
+        "scripted", _scripted, "scripted", bare=True, status=lambda: (True, "fake that echoes the last user message")
+    ),
+)
+
+
+def _admit(loaded: object, name: str) -> BackendEntry:
+    """What an entry point gives -> its entry: a ``BackendEntry``, or a factory ``(arg, base_url, **options)``."""
+    if isinstance(loaded, BackendEntry):
+        return loaded
+    if not callable(loaded):
+        raise TypeError(f"{name} gives a {type(loaded).__name__}, not a BackendEntry or a factory")
+    return BackendEntry(name, loaded)
+
+
+REGISTRY: Registry[BackendEntry] = Registry("model", GROUP, BUILTIN, _admit)
 
 
 def backends() -> dict[str, Factory]:
-    """Every backend kind by its spec prefix: the built-in ones, then plugins."""
-    return {**_plugins(), **BUILTIN}
+    """Every backend kind by its spec prefix (aliases too): the built-in ones, then plugins."""
+    return {name: e.factory for e in REGISTRY.entries().values() for name in names_of(e)}
 
 
 def load_model(spec: str = DEFAULT_MODEL, *, base_url: str | None = None, **options: Any) -> Model:
     """Build the backend that ``spec`` names (``KIND`` or ``KIND:ARG``). Extra keyword options go to the backend."""
     spec = spec.strip()
     kind, sep, arg = spec.partition(":")
-    factory = backends().get(kind)
-    if factory is None or (kind in BARE and sep):
-        plugins = "".join(f", {name}" for name in _plugins())
-        raise ModelNotFoundError(
-            f"unknown model {spec!r} (use smollm2, coder, gguf:PATH, hf:REPO/FILE, openai:MODEL or scripted{plugins})"
-        )
-    return factory(arg, base_url, **options)
+    found = REGISTRY.get(kind)
+    if found is None or (found.bare and sep):
+        *first, last = [e.shown for e in BUILTIN]
+        plugins = "".join(f", {name}" for name in REGISTRY.plugins())
+        raise ModelNotFoundError(f"unknown model {spec!r} (use {', '.join(first)} or {last}{plugins})")
+    model = REGISTRY.call(found, lambda: found.factory(arg, base_url, **options))
+    if found is not REGISTRY.builtin(kind) and not isinstance(model, Model):  # a plugin's code is not ponder's
+        raise PluginError(f"the model plugin {found.name!r} did not return a ponder Model")
+    return model
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,41 +211,15 @@ class BackendInfo:
 
 
 def list_backends() -> list[BackendInfo]:
-    """Each backend kind and whether it can be used on this machine, without loading any model."""
-    has_llama = importlib.util.find_spec("llama_cpp") is not None
-    has_openai = importlib.util.find_spec("openai") is not None
-    has_hub = importlib.util.find_spec("huggingface_hub") is not None
-    try:
-        smol = f"embedded model at {smollm2_path()}"
-        smol_ok = has_llama
-    except ModelUnavailableError as exc:
-        smol, smol_ok = str(exc), False
-    if not has_llama:
-        smol = "needs llama-cpp-python"
-    from .coder import ALIAS, CODER, NAME
-    from .hub import INSTALL as HUB_INSTALL
+    """Each backend kind and whether it can be used on this machine, without loading any model; a plugin
+    that failed to load is listed as unavailable, with why."""
+    listed = [BackendInfo(e.shown, *_status(e)) for e in REGISTRY.entries().values()]
+    return listed + [BackendInfo(f"{b.name}:...", False, b.message()) for b in REGISTRY.broken()]
 
-    coder_ok, coder = CODER.status()
-    if not has_llama:
-        coder_ok, coder = False, "needs llama-cpp-python"
-    return [
-        BackendInfo("smollm2", smol_ok, smol),
-        BackendInfo(ALIAS, coder_ok, f"{coder} (also --model {NAME})"),
-        BackendInfo("gguf:PATH", has_llama, "any local GGUF file" if has_llama else "needs llama-cpp-python"),
-        BackendInfo(
-            "hf:REPO/FILE",
-            has_llama and has_hub,
-            "a GGUF from Hugging Face: hf:OWNER/REPO/FILE.gguf or hf:OWNER/REPO[:QUANT], through its cache"
-            if has_hub
-            else f"needs huggingface_hub: {HUB_INSTALL}",
-        ),
-        BackendInfo(
-            "openai:MODEL",
-            has_openai,
-            "OpenAI-compatible server (--base-url / OPENAI_BASE_URL, OPENAI_API_KEY)"
-            if has_openai
-            else "needs the openai package",
-        ),
-        BackendInfo("scripted", True, "fake that echoes the last user message"),
-        *(BackendInfo(f"{name}:...", True, "from an installed plugin") for name in _plugins()),
-    ]
+
+def _status(entry: BackendEntry) -> tuple[bool, str]:
+    try:
+        ok, detail = entry.status()
+    except Exception as exc:  # a plugin's check must not break the listing
+        return False, f"its status check failed: {type(exc).__name__}: {exc}"
+    return bool(ok), str(detail)

@@ -9,17 +9,16 @@ function returning one)::
     [project.entry-points."ponder.strategies"]
     shout = "ponder_shout:ENTRY"
 
-Plugins are loaded on the first lookup; a plugin that fails to load is reported
-(by name, with its error) when it is asked for, and does not break the others.
+Built-ins and plugins go through one :class:`ponder.plugins.Registry`: a plugin that
+fails to load, is no ``StrategyEntry`` or takes a name already registered is
+reported (by name, entry point and group) when it is asked for, and does not
+break the others.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.metadata import entry_points
-from typing import Any
-
-from ..errors import PonderError, StrategyNotFoundError
+from ..errors import StrategyNotFoundError
+from ..plugins import Registry
 from ..verifiers.base import close_verifier
 from . import consistency, react, recursive, refine, route, single, tree, verify
 from .entry import StrategyEntry
@@ -37,42 +36,29 @@ BUILTIN: tuple[StrategyEntry, ...] = (
 )
 
 
-@cache
-def _plugins() -> tuple[dict[str, StrategyEntry], dict[str, str]]:
-    """The entries of installed plugins, and the errors of those that failed to load (by name)."""
-    found: dict[str, StrategyEntry] = {}
-    broken: dict[str, str] = {}
-    for point in entry_points(group=GROUP):
-        try:
-            loaded: Any = point.load()
-            entry = loaded() if callable(loaded) and not isinstance(loaded, StrategyEntry) else loaded
-            if not isinstance(entry, StrategyEntry):
-                raise TypeError(f"{point.value} is not a StrategyEntry")
-        except Exception as exc:  # a broken plugin must not break ponder
-            broken[point.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        found[entry.name] = entry
-    return found, broken
+def _admit(loaded: object, name: str) -> StrategyEntry:
+    """What an entry point gives -> its entry: a ``StrategyEntry``, or a function returning one."""
+    found = loaded() if callable(loaded) and not isinstance(loaded, StrategyEntry) else loaded
+    if not isinstance(found, StrategyEntry):
+        raise TypeError(f"{name} gives a {type(found).__name__}, not a StrategyEntry")
+    return found
+
+
+REGISTRY: Registry[StrategyEntry] = Registry("strategy", GROUP, BUILTIN, _admit)
 
 
 def entries() -> dict[str, StrategyEntry]:
     """Every registered strategy by name: the built-in ones first, then plugins (which cannot replace them)."""
-    out = {e.name: e for e in BUILTIN}
-    plugins, _ = _plugins()
-    for name, entry in plugins.items():
-        out.setdefault(name, entry)
-    return out
+    return REGISTRY.entries()
 
 
 def entry(name: str) -> StrategyEntry:
-    """The entry registered as ``name``; StrategyNotFoundError (listing the known names) otherwise."""
-    known = entries()
-    if name in known:
-        return known[name]
-    _, broken = _plugins()
-    if name in broken:
-        raise PonderError(f"the strategy plugin {name!r} failed to load: {broken[name]}")
-    raise StrategyNotFoundError(f"unknown strategy {name!r} (known: {', '.join(sorted(known))})")
+    """The entry registered as ``name``; StrategyNotFoundError (listing the known names) otherwise, and
+    PluginError for a plugin of that name that failed to load."""
+    found = REGISTRY.get(name)
+    if found is None:
+        raise StrategyNotFoundError(f"unknown strategy {name!r} (known: {', '.join(sorted(entries()))})")
+    return found
 
 
 def entry_of(strategy: object) -> StrategyEntry | None:
@@ -83,7 +69,7 @@ def entry_of(strategy: object) -> StrategyEntry | None:
 
 def refresh() -> None:
     """Forget the loaded plugins (after installing one in a running process, e.g. in tests)."""
-    _plugins.cache_clear()
+    REGISTRY.refresh()
 
 
 def close_strategy(strategy: object) -> None:

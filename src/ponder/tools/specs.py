@@ -12,9 +12,10 @@ item               tools
 ``mcp:FILE``       every tool of the MCP servers in config FILE
 =================  ==========================================================
 
-Installed plugins add items through the ``ponder.tools`` entry-point group
-(name -> a function of the argument returning a :class:`~ponder.tools.Tool`
-or a list of them). Unknown names, missing arguments and two tools with one name raise
+Each item is a :class:`ToolEntry` of one :class:`ponder.plugins.Registry`;
+installed plugins add items through the ``ponder.tools`` entry-point group (a
+``ToolEntry``, or a function of the argument returning a
+:class:`~ponder.tools.Tool` or a list of them). Unknown names, missing arguments and two tools with one name raise
 :class:`~ponder.errors.ConfigError`. The caller owns the tools: close them with
 :func:`~ponder.tools.close_tools` to stop sandboxes and servers.
 """
@@ -23,21 +24,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from functools import cache
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from ..errors import ConfigError, PonderError
+from ..errors import ConfigError
+from ..plugins import PluginError, Registry
 from .base import Tool, close_tools
 from .calculator import calculator_tool
 from .files import file_tools
 from .http import http_get_tool
 from .mcp import mcp_tools
 from .python import SandboxLike, python_tool
-
-KNOWN = "calculator, python, search:DIR, http:HOST|HOST, mcp:CONFIG.json"
-_BUILTIN = frozenset({"calculator", "python", "search", "http", "mcp"})
-_ALIASES = {"calc": "calculator", "files": "search", "http_get": "http", "py": "python"}
 
 
 def default_sandbox() -> SandboxLike:
@@ -64,15 +61,54 @@ def parse_tool_specs(spec: str, *, sandbox_factory: Callable[[], SandboxLike] | 
     return tools
 
 
-#: builds the tools of one ``--tools`` item from its argument (the text after ``NAME:``)
+#: builds the tools of one ``--tools`` item from its argument (the text after ``NAME:``) and a sandbox factory
+Build = Callable[[str, Callable[[], SandboxLike]], "Tool | Sequence[Tool]"]
+#: what a plugin's entry point may give instead of a ToolEntry: a function of the argument
 ToolFactory = Callable[[str], "Tool | Sequence[Tool]"]
+Arg = Literal["none", "required", "optional"]
 GROUP = "ponder.tools"
 
 
-@cache
-def _plugins() -> dict[str, EntryPoint]:
-    """Tool factories of installed plugins (entry-point group ``ponder.tools``), by item name."""
-    return {p.name: p for p in entry_points(group=GROUP) if p.name not in _BUILTIN}
+@dataclass(frozen=True, slots=True)
+class ToolEntry:
+    """A ``--tools`` item: its ``NAME``, what builds its tools, how it is written and whether it takes ``:ARG``.
+
+    A plugin's entry point (group ``ponder.tools``) gives a ``ToolEntry`` or a function of the argument."""
+
+    name: str
+    build: Build
+    #: how a list of known items shows it (``search:DIR``); "" for the name
+    usage: str = ""
+    #: ``none``: ``NAME`` only; ``required``: ``NAME:ARG`` only; ``optional``: either
+    arg: Arg = "optional"
+    #: an item to show when the argument is missing (``search:DIR``)
+    example: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+BUILTIN: tuple[ToolEntry, ...] = (
+    ToolEntry("calculator", lambda arg, sandbox: calculator_tool(), arg="none", aliases=("calc",)),
+    ToolEntry("python", lambda arg, sandbox: python_tool(sandbox(), owns_sandbox=True), arg="none", aliases=("py",)),
+    ToolEntry("search", lambda arg, sandbox: file_tools(arg), "search:DIR", "required", "search:DIR", ("files",)),
+    ToolEntry(
+        "http", lambda arg, sandbox: http_get_tool(arg), "http:HOST|HOST", "required", "http:example.com", ("http_get",)
+    ),
+    ToolEntry("mcp", lambda arg, sandbox: list(mcp_tools(arg)), "mcp:CONFIG.json", "required", "mcp:servers.json"),
+)
+KNOWN = ", ".join(e.usage or e.name for e in BUILTIN)
+
+
+def _admit(loaded: object, name: str) -> ToolEntry:
+    """What an entry point gives -> its entry: a ``ToolEntry``, or a function of the argument returning tools."""
+    if isinstance(loaded, ToolEntry):
+        return loaded
+    if not callable(loaded):
+        raise TypeError(f"{name} gives a {type(loaded).__name__}, not a ToolEntry or a function")
+    factory: ToolFactory = loaded
+    return ToolEntry(name, lambda arg, sandbox: factory(arg))
+
+
+REGISTRY: Registry[ToolEntry] = Registry("tool", GROUP, BUILTIN, _admit)
 
 
 def _one(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
@@ -83,40 +119,22 @@ def _one(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
 
 
 def _make(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
-    name, sep, arg = item.partition(":")
-    name = _ALIASES.get(name.strip().lower(), name.strip().lower())
-    arg = arg.strip()
-    if name in ("calculator", "python") and sep:
-        raise ConfigError(f"tool {name!r} takes no argument, got {item!r}")
-    if name == "calculator":
-        return [calculator_tool()]
-    if name == "python":
-        return [python_tool(sandbox_factory(), owns_sandbox=True)]
-    if name in ("search", "http", "mcp") and not arg:
-        example = {"search": "search:DIR", "http": "http:example.com", "mcp": "mcp:servers.json"}[name]
-        raise ConfigError(f"tool {name!r} needs an argument, like {example}")
-    if name == "search":
-        return file_tools(arg)
-    if name == "http":
-        return [http_get_tool(arg)]
-    if name == "mcp":
-        return list(mcp_tools(arg))
-    point = _plugins().get(name)
-    if point is not None:
-        return _from_plugin(point, arg)
-    plugins = "".join(f", {n}" for n in _plugins())
-    raise ConfigError(f"unknown tool {item.partition(':')[0]!r}; known: {KNOWN}{plugins}")
+    written, sep, arg = item.partition(":")
+    name, arg = written.strip().lower(), arg.strip()
+    found = REGISTRY.get(name)
+    if found is None:
+        plugins = "".join(f", {e.usage or e.name}" for e in REGISTRY.plugins().values())
+        raise ConfigError(f"unknown tool {written!r}; known: {KNOWN}{plugins}")
+    if found.arg == "none" and sep:
+        raise ConfigError(f"tool {found.name!r} takes no argument, got {item!r}")
+    if found.arg == "required" and not arg:
+        raise ConfigError(f"tool {found.name!r} needs an argument, like {found.example or found.name + ':ARG'}")
+    made = REGISTRY.call(found, lambda: _as_list(found.build(arg, sandbox_factory)))
+    if not all(isinstance(t, Tool) for t in made):
+        close_tools([t for t in made if isinstance(t, Tool)])
+        raise PluginError(f"the tool plugin {found.name!r} did not return ponder tools")
+    return made
 
 
-def _from_plugin(point: EntryPoint, arg: str) -> list[Tool]:
-    try:
-        factory: ToolFactory = point.load()
-        made = factory(arg)
-    except PonderError:
-        raise
-    except Exception as exc:
-        raise ConfigError(f"the tool plugin {point.name!r} failed: {type(exc).__name__}: {exc}") from None
-    tools = [made] if isinstance(made, Tool) else list(made)
-    if not all(isinstance(t, Tool) for t in tools):
-        raise ConfigError(f"the tool plugin {point.name!r} did not return ponder tools")
-    return tools
+def _as_list(made: Tool | Sequence[Tool]) -> list[Tool]:
+    return [made] if isinstance(made, Tool) else list(made)
