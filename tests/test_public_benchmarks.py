@@ -63,7 +63,7 @@ def test_game24_scorer_checks_the_expression_against_the_puzzle():
     assert not scorer.score("Answer: 24", item).correct
     assert not scorer.score(None, item).correct
     with pytest.raises(ConfigError, match="no Game of 24 puzzle"):
-        scorer.check(Item("q", "what?", None, record={}))  # type: ignore[attr-defined]
+        scorer.check(Item("q", "what?", None, record={}))
 
 
 def test_humaneval_scorer_runs_the_hidden_tests_in_the_sandbox():
