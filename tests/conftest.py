@@ -12,6 +12,17 @@ def echo_model() -> ScriptedModel:
     return ScriptedModel(lambda messages: f"reply to: {messages[-1].content}")
 
 
+@pytest.fixture(scope="module")
+def python():
+    """The python tool on a real sandbox (10 s a call), one per test module, closed after it."""
+    from ponder.sandbox import Sandbox, SandboxConfig
+    from ponder.tools import python_tool
+
+    tool = python_tool(Sandbox(SandboxConfig(timeout=10)), owns_sandbox=True)
+    yield tool
+    tool.close()
+
+
 @pytest.fixture(autouse=True)
 def _private_run_store(tmp_path_factory, monkeypatch):
     """Runs recorded by tests go to a temporary store, never to the user's data directory."""

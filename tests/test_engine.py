@@ -10,6 +10,7 @@ import time
 import pytest
 
 from inflight import InFlight
+from looper_strategy import Looper
 from ponder import (
     Batch,
     Budget,
@@ -28,20 +29,6 @@ from ponder import (
     read_trace,
 )
 from ponder.types import Message, user
-
-
-class Looper:
-    """Asks the model forever; returns its last reply when stopped."""
-
-    name = "looper"
-
-    def run(self, question):
-        last = None
-        try:
-            while True:
-                last = (yield Generate.of([user(question)], kind="pass")).text
-        except StopRun as stop:
-            return Outcome(last, stop.reason, stop.detail)
 
 
 class Stubborn:

@@ -16,6 +16,7 @@ import sys
 import openai
 import pytest
 
+from looper_strategy import Looper
 from ponder import Batch, Budget, ConfigError, Engine, Generate, GenerationOptions, Outcome, ScriptedModel, StopRun
 from ponder.builder import open_run
 from ponder.cli import main
@@ -30,20 +31,6 @@ from servers import FakeChatServer, free_port, start_process_server, stop_proces
 
 #: a dollar per prompt token, two per completion token: sums a test can do in its head
 DEAR = {"*": {"prompt": 1_000_000, "completion": 2_000_000}}
-
-
-class Looper:
-    """Asks the model until stopped; answers its last reply."""
-
-    name = "looper"
-
-    def run(self, question):
-        last = None
-        try:
-            while True:
-                last = (yield Generate.of([user(question)], kind="pass")).text
-        except StopRun as stop:
-            return Outcome(last, stop.reason, stop.detail)
 
 
 class Fan:

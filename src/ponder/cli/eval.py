@@ -22,6 +22,7 @@ from ..eval.scorers import SCORERS
 from ..spec import RunSpec
 from ..strategies import entries
 from .eval_progress import EvalProgress
+from .items_file import write_items
 from .public_data import COMMANDS
 from .spec_options import given_flags, spec_options
 
@@ -203,16 +204,6 @@ def generate_arithmetic(items: int, seed: int, output: Path) -> None:
     click.echo(f"wrote {items} problems to {output}")
 
 
-def _write_items(items: list[dict[str, Any]], output: Path) -> None:
-    try:
-        with output.open("w", encoding="utf-8") as stream:
-            for item in items:
-                stream.write(json.dumps(item, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"wrote {len(items)} problems to {output}")
-
-
 @generate.command("direct")
 @click.option("--items", "-n", type=click.IntRange(min=1, max=1_000_000), default=100, show_default=True)
 @click.option("--seed", type=int, default=HELDOUT, show_default=True, help=f"{HELDOUT}: held out; {TUNE}: tuning.")
@@ -220,7 +211,7 @@ def _write_items(items: list[dict[str, Any]], output: Path) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def generate_direct(items: int, seed: int, terms: int, output: Path) -> None:
     """Direct arithmetic ("What is 347 + 589 - 212?", 2 to --terms 3-digit terms, + - *), as JSONL."""
-    _write_items(direct(items, seed, terms=(2, terms)), output)
+    write_items(direct(items, seed, terms=(2, terms)), output)
 
 
 @generate.command("word")
@@ -229,4 +220,4 @@ def generate_direct(items: int, seed: int, terms: int, output: Path) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def generate_word(items: int, seed: int, output: Path) -> None:
     """Two-operation word problems (every pair of + - *, several phrasings, 2- and 3-digit numbers), as JSONL."""
-    _write_items(word_problems(items, seed), output)
+    write_items(word_problems(items, seed), output)

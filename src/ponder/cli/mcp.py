@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
 from ..guards.numbers import MAX_SECONDS
 from ..models import DEFAULT_MODEL
 from .numbers import FiniteFloat, Whole
+from .server_start import run_uvicorn, serve_config
 
 
 @click.command("mcp")
@@ -59,29 +59,22 @@ def mcp(
     require_isolation: bool,
 ) -> None:
     """Serve ponder's strategies as MCP tools: ask (a strategy over a question) and query (a file or folder)."""
-    if require_isolation:
-        from ..sandbox import require_isolation_everywhere
-
-        require_isolation_everywhere()
-    from ..mcp_server import McpConfig, PonderTools, build_server
-    from ..serve import ServeConfig
-
-    config = McpConfig(
-        ServeConfig(
-            model=model_spec,
-            base_url=base_url,
-            tools=tuple(t.strip() for t in tool_spec.split(",") if t.strip()),
-            store=store_path,
-            record=not no_store,
-            max_concurrent=max_concurrent,
-            max_queue=max_queue,
-            max_seconds=max_seconds,
-            allow_models=tuple(m.strip() for m in allow_models if m.strip()),
-            allow_code=allow_code,
-        ),
-        allow=allowed,
+    settings = serve_config(
+        require_isolation=require_isolation,
+        model_spec=model_spec,
+        base_url=base_url,
+        tool_spec=tool_spec,
+        store_path=store_path,
+        no_store=no_store,
+        allow_models=allow_models,
+        max_concurrent=max_concurrent,
+        max_queue=max_queue,
+        max_seconds=max_seconds,
+        allow_code=allow_code,
     )
-    tools = PonderTools(config)
+    from ..mcp_server import McpConfig, PonderTools, build_server
+
+    tools = PonderTools(McpConfig(settings, allow=allowed))
     with _stdout_to_stderr():  # nothing a backend prints while it loads may reach the stdio transport
         tools.warm()  # a bad --model or --store fails here, with one line, not at the first call
     server = build_server(tools)
@@ -93,10 +86,7 @@ def mcp(
 
     app = server.streamable_http_app(host=host)
     click.echo(f"ponder mcp: ask and query over {model_spec} on http://{host}:{port}/mcp", err=True)
-    running = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    running.run()
-    if running.started is False:
-        raise ConfigError(f"ponder mcp could not start on {host}:{port} (see the message above)")
+    run_uvicorn(uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")), "mcp", host, port)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..guards.numbers import MAX_SECONDS
 from ..models import DEFAULT_MODEL
 from .numbers import FiniteFloat, Whole
+from .server_start import run_uvicorn, serve_config
 
 
 @click.command()
@@ -93,29 +94,26 @@ def serve(
             raise ConfigError("PONDER_API_KEY is set but empty (unset it to serve without a key)")
     elif not api_key.strip():
         raise ConfigError("--api-key is empty (leave it out to serve without a key)")
-    if require_isolation:
-        from ..sandbox import require_isolation_everywhere
-
-        require_isolation_everywhere()
     try:
         import uvicorn
 
-        from ..serve import ServeConfig, Server
+        from ..serve import Server
     except ImportError as exc:  # pragma: no cover - declared dependencies
         raise ConfigError(f"ponder serve needs starlette and uvicorn ({exc.name} is missing)") from None
-    config = ServeConfig(
-        model=model_spec,
+    config = serve_config(
+        require_isolation=require_isolation,
+        model_spec=model_spec,
         base_url=base_url,
-        tools=tuple(t.strip() for t in tool_spec.split(",") if t.strip()),
-        store=store_path,
-        record=not no_store,
+        tool_spec=tool_spec,
+        store_path=store_path,
+        no_store=no_store,
+        allow_models=allow_models,
         api_key=api_key,
         max_concurrent=max_concurrent,
         max_queue=max_queue,
         max_seconds=max_seconds,
         grace=grace,
         prices=PriceTable.load(prices_path) if prices_path is not None else None,
-        allow_models=tuple(m.strip() for m in allow_models if m.strip()),
         allow_verifiers=tuple(v.strip() for v in allow_verifiers if v.strip()),
         allow_code=allow_code,
         max_models=max_models,
@@ -137,9 +135,7 @@ def serve(
     # one in place, a drained server exits 0 instead of dying by the signal
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, _stopped)
-    server.run()
-    if server.started is False:
-        raise ConfigError(f"ponder serve could not start on {host}:{port} (see the message above)")
+    run_uvicorn(server, "serve", host, port)
 
 
 def _uvicorn(config: Any, ponder_server: Any) -> Any:

@@ -88,10 +88,8 @@ def evaluate(
         raise ConfigError("nothing to evaluate: give --strategy or --spec")
     scorer_spec = pick_scorer(options.scorer, items)
     scorer = get_scorer(scorer_spec)
-    check = getattr(scorer, "check", None)  # scorers with needs of their own: fail now, with one line
-    if check is not None:
-        for item in items:
-            check(item)
+    for item in items:  # an item the scorer cannot score (no gold, no puzzle, no hidden tests) fails now
+        scorer.check(item)
     for arm in arms:  # a spec an item's context does not fit fails now, with its one line
         arm.for_item(items[0])
     out = options.out

@@ -29,7 +29,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from .. import prompts
 from ..errors import ConfigError, PonderError
@@ -39,23 +39,10 @@ from ..models.base import Model
 from ..types import GenerationOptions, user
 from ..verifiers.judge import GRAMMAR, parse_judgement
 from .data import Item
-from .score import Score
+from .score import Score, Scorer
+from .task_scorers import Game24Scorer, HumanEvalScorer
 
 SCORERS = ("exact", "number", "contains", "regex:PAT", "choice", "python:MODULE:FUNC", "judge", "game24", "humaneval")
-
-
-class Scorer(Protocol):
-    @property
-    def spec(self) -> str:
-        """The spec string that builds this scorer again (``number``, ``regex:...``)."""
-        ...
-
-    @property
-    def needs_judge(self) -> bool:
-        """Whether :meth:`score` needs the judge model."""
-        ...
-
-    def score(self, answer: str | None, item: Item, judge: Model | None = None) -> Score: ...
 
 
 def _score(ok: bool, detail: str = "") -> Score:
@@ -63,7 +50,7 @@ def _score(ok: bool, detail: str = "") -> Score:
 
 
 @dataclass(frozen=True, slots=True)
-class Compare:
+class Compare(Scorer):
     """A scorer from a comparison function (``exact``, ``number``, ``contains``, ``choice``)."""
 
     spec: str
@@ -133,7 +120,7 @@ def _choice(answer: str, gold: str) -> Score:
 
 
 @dataclass(frozen=True, slots=True)
-class Regex:
+class Regex(Scorer):
     spec: str
     needs_judge: bool = False
 
@@ -150,7 +137,7 @@ class Regex:
 
 
 @dataclass(frozen=True, slots=True)
-class Python:
+class Python(Scorer):
     """``python:MODULE:FUNC``: a function of (answer, gold, record) returning a bool, a number or a dict."""
 
     spec: str
@@ -193,7 +180,7 @@ def _from_value(value: Any, spec: str) -> Score:
 
 
 @dataclass(frozen=True, slots=True)
-class Judge:
+class Judge(Scorer):
     """An LM judge: the ``judge`` model is shown the question, the gold answer (if any) and the answer."""
 
     spec: str = "judge"
@@ -225,6 +212,10 @@ _COMPARE: dict[str, Callable[[str, str], Score]] = {
 }
 
 
+#: the scorers a name alone builds
+_NAMED: dict[str, Callable[[], Scorer]] = {"judge": Judge, "game24": Game24Scorer, "humaneval": HumanEvalScorer}
+
+
 def get_scorer(spec: str) -> Scorer:
     """The scorer named by ``spec`` (see the module docs); one clear error for an unknown one."""
     spec = spec.strip()
@@ -237,10 +228,6 @@ def get_scorer(spec: str) -> Scorer:
         scorer = Python(spec)
         scorer.function()
         return scorer
-    if spec == "judge":
-        return Judge()
-    if spec in ("game24", "humaneval"):
-        from .task_scorers import Game24Scorer, HumanEvalScorer
-
-        return Game24Scorer() if spec == "game24" else HumanEvalScorer()
+    if spec in _NAMED:
+        return _NAMED[spec]()
     raise ConfigError(f"unknown scorer {spec!r} (use {', '.join(SCORERS)})")

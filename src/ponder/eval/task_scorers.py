@@ -25,7 +25,7 @@ from ..models.base import Model
 from ..tasks.game24_math import check_expression, extract_expression, parse_puzzle
 from ..verifiers.code import code_of
 from .data import Item
-from .score import Score
+from .score import Score, Scorer
 
 #: seconds one item's hidden tests may run
 HUMANEVAL_TIMEOUT = 10.0
@@ -40,7 +40,7 @@ def _numbers(item: Item) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Game24Scorer:
+class Game24Scorer(Scorer):
     spec: str = "game24"
     needs_judge: bool = False
 
@@ -86,7 +86,7 @@ def _close_sandbox() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class HumanEvalScorer:
+class HumanEvalScorer(Scorer):
     spec: str = "humaneval"
     needs_judge: bool = False
 

@@ -139,25 +139,11 @@ class _Parser:
         return int(digits) if len(digits) <= 12 else 10**12
 
     def _char(self) -> int:
-        char = self._at()
-        if char == "":
-            raise _BadGrammarError("unexpected end of input")
-        if char != "\\":
-            self.pos += 1
-            return ord(char)
-        code = self._at(1)
-        simple = {"t": 9, "r": 13, "n": 10, "\\": 92, '"': 34, "[": 91, "]": 93, "-": 45}
-        if code in simple:
-            self.pos += 2
-            return simple[code]
-        size = {"x": 2, "u": 4, "U": 8}.get(code)
-        if size is None:
-            raise _BadGrammarError(f"unknown escape {self._where()}")
-        digits = self.text[self.pos + 2 : self.pos + 2 + size]
-        if len(digits) != size or any(c not in "0123456789abcdefABCDEF" for c in digits):
-            raise _BadGrammarError(f"expecting {size} hex digits {self._where()}")
-        self.pos += 2 + size
-        return int(digits, 16)
+        try:
+            code, self.pos = read_char(self.text, self.pos)
+        except ValueError as exc:
+            raise _BadGrammarError(f"{exc} {self._where()}" if self._at() else str(exc)) from None
+        return code
 
     # -- rules ------------------------------------------------------------------------
 
@@ -321,6 +307,32 @@ class _Parser:
         if chained is not None:
             out.append(_Ref(chained))
         return before * total
+
+
+#: the escapes that stand for one character (llama.cpp's ``parse_char``), and the hex escapes' digit counts
+_ESCAPES = {"t": 9, "r": 13, "n": 10, "\\": 92, '"': 34, "[": 91, "]": 93, "-": 45}
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def read_char(text: str, pos: int) -> tuple[int, int]:
+    """The code point of the character at ``text[pos]``, escapes read as llama.cpp's ``parse_char`` reads
+    them (``\\n``, ``\\"``, ``\\x41``, ``\\u00e9`` ...), and the position after it; ValueError for an
+    unknown escape, too few hex digits, or the end of the text."""
+    char = text[pos : pos + 1]
+    if char == "":
+        raise ValueError("unexpected end of input")
+    if char != "\\":
+        return ord(char), pos + 1
+    code = text[pos + 1 : pos + 2]
+    if code in _ESCAPES:
+        return _ESCAPES[code], pos + 2
+    size = _HEX_ESCAPES.get(code)
+    if size is None:
+        raise ValueError("unknown escape")
+    digits = text[pos + 2 : pos + 2 + size]
+    if len(digits) != size or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"expecting {size} hex digits")
+    return int(digits, 16), pos + 2 + size
 
 
 def _word(char: str) -> bool:

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import ConfigError
+from .check import read_char
 
 #: the property of the JSON object a schema-constrained reply is wrapped in
 ANSWER_KEY = "answer"
@@ -244,28 +245,12 @@ class _Parser:
         self.pos += 1
         out: list[str] = []
         while self.pos < len(self.text) and self.text[self.pos] != '"':
-            if self.text[self.pos] == "\\":
-                out.append(self._escape())
-            else:
-                out.append(self.text[self.pos])
-                self.pos += 1
+            code, self.pos = read_char(self.text, self.pos)
+            out.append(chr(code))
         if self.pos >= len(self.text):
             raise ValueError("unclosed string")
         self.pos += 1
         return "".join(out)
-
-    def _escape(self) -> str:
-        code = self.text[self.pos + 1 : self.pos + 2]
-        simple = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "[": "[", "]": "]"}
-        if code in simple:
-            self.pos += 2
-            return simple[code]
-        size = {"x": 2, "u": 4, "U": 8}.get(code)
-        if size is None:
-            raise ValueError(f"unknown escape \\{code}")
-        digits = self.text[self.pos + 2 : self.pos + 2 + size]
-        self.pos += 2 + size
-        return chr(int(digits, 16))
 
     def _class(self) -> str:
         start = self.pos + 1

@@ -18,6 +18,9 @@ are read once per step. The :class:`Scheduler` runs every generate call of one
 
 The KV cells of ended sequences stay as a cache (:mod:`ponder.models.llama_slots`), so the
 next call that starts the same way evaluates only its new tokens, as on the sequential path.
+
+This module is the loop and the callers' side; which calls go on which slots is
+:mod:`ponder.models.llama_admit`'s, and one decode step :mod:`ponder.models.llama_step`'s.
 """
 
 from __future__ import annotations
@@ -27,32 +30,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ModelCallError
+from .llama_admit import Admission
 from .llama_sequence import Pieces, Report, Sequence
-from .llama_slots import Slot, Slots, common_prefix
+from .llama_slots import Slots
+from .llama_step import Host, Stepping
 
 #: seconds the scheduler's thread waits for work before it ends (a new call starts it again)
 IDLE_SECONDS = 5.0
 
 
-class SequenceCancelledError(ModelCallError):
-    """The caller stopped waiting for this call."""
-
-
-class Host(Protocol):
-    """What the scheduler needs of its model."""
-
-    _llm: Any
-    _lock: threading.Lock
-    _sharer: Any
-    threads: int
-
-    def _set_threads(self, threads: int) -> None: ...
-
-
-class Scheduler:
+class Scheduler(Admission, Stepping):
     """The decode loop of one model (see the module docs)."""
 
     def __init__(self, host: Host, max_sequences: int, n_batch: int, *, reuse: bool = True) -> None:
@@ -213,163 +203,6 @@ class Scheduler:
             llm._requires_eval = True
         self.owns_cache = False
 
-    def _reserved(self, seq: Sequence) -> int:
-        left = max(0, len(seq.prompt) - seq.n_past) if seq.waits_for is None else len(seq.prompt) - seq.waits_for[1]
-        return left + seq.max_tokens - seq.generated
-
-    def _used(self) -> int:
-        """The KV cells held, and promised to the running sequences (their prompts' rest and max_tokens)."""
-        return self.slots.cells() + sum(self._reserved(s) for s in self._active)
-
-    def _admit(self) -> None:
-        """Move queued sequences onto free slots while the cache has room (called holding ``_cond``)."""
-        while self._queue:
-            group = self._queue[0]
-            for seq in [s for s in group if s.cancelled.is_set()]:
-                group.remove(seq)
-                self._end(seq, SequenceCancelledError("the call was cancelled before it started"))
-            free = len(self.slots.idle())
-            if not group or not free:
-                if not group:
-                    self._queue.popleft()
-                    continue
-                return
-            take = group[:free]
-            if not self.reuse:
-                while self.slots.evict_one():
-                    pass
-            shared = _shared_prefix(take)
-            _, reused = self.slots.best_source(take[0].prompt[:shared])
-            need = shared - min(reused, shared) + sum(len(s.prompt) - shared + s.max_tokens for s in take)
-            while self._used() + need > self.n_ctx and self.slots.evict_one():
-                pass
-            if self._used() + need > self.n_ctx:
-                if self._active:
-                    return  # wait for room
-                take = take[:1]  # alone it fits: its max_tokens were cut to the room its prompt leaves
-            self._place(take)
-            del group[: len(take)]
-            if not group:
-                self._queue.popleft()
-
-    def _place(self, take: list[Sequence]) -> None:
-        shared = _shared_prefix(take)
-        source, reused = self.slots.best_source(take[0].prompt[:shared])
-        leader = take[0]
-        if source is not None and source.owner is None:
-            slot: Slot = source
-            self.slots.truncate(slot, reused)
-        else:
-            found = self.slots.free_slot()
-            assert found is not None
-            slot = found
-            self.slots.clear(slot)
-            if source is not None:
-                self.slots.copy(source, slot, reused)
-        self._start(leader, slot, reused)
-        leader.evaluated = len(leader.prompt) - reused
-        for seq in take[1:]:
-            found = self.slots.free_slot()
-            assert found is not None
-            self.slots.clear(found)
-            seq.evaluated = len(seq.prompt) - shared
-            if reused >= shared:
-                self.slots.copy(slot, found, shared)
-                self._start(seq, found, shared)
-            else:
-                seq.slot = found.seq_id
-                found.owner = seq
-                seq.waits_for = (leader, shared)
-                self._active.append(seq)
-
-    def _start(self, seq: Sequence, slot: Slot, n_past: int) -> None:
-        seq.slot = slot.seq_id
-        slot.owner = seq
-        slot.used = self.slots.tick()
-        seq.n_past = n_past
-        seq.pending = seq.prompt[n_past:]
-        seq.waits_for = None
-        if seq not in self._active:
-            self._active.append(seq)
-
-    def _step(self) -> None:
-        for seq in list(self._active):
-            if seq.cancelled.is_set():
-                self._finish(seq, SequenceCancelledError("the call was cancelled"))
-        feeding = [s for s in self._active if s.waits_for is None and s.pending]
-        feeding.sort(key=lambda s: len(s.pending) > 1)  # the decoding sequences first, then prompts
-        entries: list[tuple[Sequence, list[int], bool]] = []
-        budget = self.n_batch
-        for seq in feeding:
-            if budget <= 0:
-                break
-            part = seq.pending[:budget]
-            entries.append((seq, part, len(part) == len(seq.pending)))
-            budget -= len(part)
-        if not entries:
-            return
-        self._fill(entries)
-        self._host._set_threads(self._host._sharer.threads(self._host.threads))
-        t0 = time.perf_counter()
-        code = self._api.llama_decode(self._ctx, self._batch.batch)
-        if code == 1 and self.slots.evict_one():  # no room in the KV cache: drop idle caches, once more
-            while self.slots.evict_one():
-                pass
-            code = self._api.llama_decode(self._ctx, self._batch.batch)
-        if code != 0:
-            for seq, _, _ in entries:
-                self.slots.clear(self.slots.all[seq.slot])
-                self._finish(seq, ModelCallError(f"llama_decode returned {code}"))
-            return
-        t1 = time.perf_counter()
-        self.decode_seconds += t1 - t0
-        self.steps += 1
-        self.widest = max(self.widest, len(entries))
-        index = 0
-        outputs: list[tuple[Sequence, int]] = []
-        for seq, part, wants in entries:
-            self.slots.all[seq.slot].tokens.extend(part)
-            seq.n_past += len(part)
-            del seq.pending[: len(part)]
-            index += len(part)
-            if wants:
-                outputs.append((seq, index - 1))
-        for seq in self._active:  # followers whose shared prefix is in the cache now
-            if seq.waits_for is not None and seq.waits_for[0].n_past >= seq.waits_for[1]:
-                leader, shared = seq.waits_for
-                target = self.slots.all[seq.slot]
-                self.slots.copy(self.slots.all[leader.slot], target, shared)
-                self._start(seq, target, shared)
-        for seq, at in outputs:
-            self._sample(seq, at)
-        self.sample_seconds += time.perf_counter() - t1
-
-    def _fill(self, entries: list[tuple[Sequence, list[int], bool]]) -> None:
-        batch = self._batch.batch
-        i = 0
-        for seq, part, wants in entries:
-            for k, token in enumerate(part):
-                batch.token[i] = token
-                batch.pos[i] = seq.n_past + k
-                batch.n_seq_id[i] = 1
-                batch.seq_id[i][0] = seq.slot
-                batch.logits[i] = wants and k == len(part) - 1
-                i += 1
-        batch.n_tokens = i
-
-    def _sample(self, seq: Sequence, at: int) -> None:
-        if seq.cancelled.is_set():
-            self._finish(seq, SequenceCancelledError("the call was cancelled"))
-            return
-        try:
-            token = int(self._api.llama_sampler_sample(seq.sampler, self._ctx, at))
-            seq.take(token, self.pieces(token), bool(self._api.llama_vocab_is_eog(self._vocab, token)))
-        except Exception as exc:  # this sequence's failure, not the others'
-            self._finish(seq, exc)
-            return
-        if seq.ended:
-            self._finish(seq)
-
     def _finish(self, seq: Sequence, error: BaseException | None = None) -> None:
         if error is not None:
             seq.fail(error)
@@ -407,12 +240,3 @@ def _drain(report: queue.SimpleQueue[Report], left: int, seconds: float = 60.0) 
         except queue.Empty:
             return
         left -= kind == "done"
-
-
-def _shared_prefix(group: list[Sequence]) -> int:
-    """The tokens every prompt of ``group`` starts with, leaving each at least one of its own."""
-    first = group[0].prompt
-    shared = len(first)
-    for seq in group[1:]:
-        shared = min(shared, common_prefix(first, seq.prompt))
-    return max(0, min(shared, min(len(s.prompt) for s in group) - 1))

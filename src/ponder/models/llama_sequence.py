@@ -20,13 +20,18 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelCallError
 from ..types import GenerationOptions
 
 #: the samplers the sequential path puts before ``temp`` (``Llama.create_completion``'s defaults)
 TOP_K = 40
 MIN_P = 0.05
 TYPICAL_P = 1.0
+
+
+class SequenceCancelledError(ModelCallError):
+    """The caller stopped waiting for this call."""
+
 
 #: what the scheduler reports: ("text", sequence, piece) or ("done", sequence, None)
 Report = tuple[str, "Sequence", str | None]
