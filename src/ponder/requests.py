@@ -27,16 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from . import steps
+from .errors import StopReason
 from .types import GenerationOptions, Message
 
 if TYPE_CHECKING:
     from .tools import Tool
 
-StopReason = Literal["answered", "converged", "max_steps", "rounds", "budget", "loop", "cancelled", "error"]
-"""Why a run ended: ``max_steps`` is the engine's step limit, ``rounds`` a strategy's own round limit
-(verify's ``max_rounds``, refine's ``max_rounds``), ``budget`` every other limit of the budget,
-``cancelled`` a run stopped from outside (a client that went away)."""
-STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "rounds", "budget", "loop", "cancelled", "error")
 #: the model roles a request may name (None: the role of the run it belongs to)
 Role = Literal["root", "sub", "fast", "judge"]
 

@@ -46,7 +46,7 @@ def run_child(scope: Scope, request: Child, run: RunState) -> Outcome:
     temperature, seed, role = _inherited(request, run)
     child = drive(scope, request.strategy, request.question, run.depth + 1, run.run_id, temperature, seed, role)
     adopt(run, child)
-    return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+    return Outcome(child.answer, child.stop_reason, child.detail)
 
 
 def adopt(run: RunState, child: RunResult) -> None:
@@ -128,7 +128,7 @@ def _start(scope: Scope, position: int, child: Child, run: RunState) -> _Member 
     try:
         scope.meter.admit_child(run.depth + 1)
     except StopRun as stop:  # no room left in the budget: this child does not start
-        return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+        return Outcome(None, stop.reason, stop.detail)
     temperature, seed, role = _inherited(child, run)
     question = clean(child.question)  # as the engine's own runs: valid text from here on
     child_run = open_run(scope, child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
@@ -148,7 +148,7 @@ def _end(scope: Scope, run: RunState, member: _Member) -> Outcome:
         scope, member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
     )
     adopt(run, result)
-    return Outcome(result.answer, result.stop_reason, result.detail)  # type: ignore[arg-type]
+    return Outcome(result.answer, result.stop_reason, result.detail)
 
 
 def _fail(scope: Scope, run: RunState, member: _Member, exc: Exception) -> Outcome:
