@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from . import steps
 from .errors import StopReason
@@ -33,8 +33,10 @@ from .types import GenerationOptions, Message
 if TYPE_CHECKING:
     from .tools import Tool
 
-#: the model roles a request may name (None: the role of the run it belongs to)
-Role = Literal["root", "sub", "fast", "judge"]
+#: the model roles of a run (see :class:`~ponder.spec.RunSpec`); a request may name one (None: the role of the
+#: run it belongs to). Not a chat message's role (:data:`ponder.types.MessageRole`).
+ModelRole = Literal["root", "sub", "fast", "judge"]
+MODEL_ROLES: tuple[ModelRole, ...] = get_args(ModelRole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Generate:
     data: dict[str, Any] = field(default_factory=dict)
     #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
     #: None: the role of the run (root, or what the ``Child`` that started it named)
-    role: Role | None = None
+    role: ModelRole | None = None
     #: with ``tools``: ``required`` (the reply must be a tool call) or ``auto``; see GenerationOptions
     tool_choice: str | None = None
 
@@ -80,7 +82,7 @@ class Generate:
         temperature: float | None = None,
         seed: int | None = None,
         data: Mapping[str, Any] | None = None,
-        role: Role | None = None,
+        role: ModelRole | None = None,
         tool_choice: str | None = None,
     ) -> Generate:
         return cls(
@@ -171,7 +173,7 @@ class Child:
     question: str
     temperature: float | None = None
     seed: int | None = None
-    role: Role | None = None
+    role: ModelRole | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..grammar.check import check_grammar
 from ..guards.numbers import loads_json, whole
 from ..guards.text import clean
-from ..strategies.entry import ROLES
+from ..requests import MODEL_ROLES
 from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 from .parts import BudgetSpec, MemorySpec, ModelSpec, depth_of
@@ -88,10 +88,10 @@ class RunSpec:
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
-        unknown = sorted(r for r in models if r not in ROLES and depth_of(r) is None)
+        unknown = sorted(r for r in models if r not in MODEL_ROLES and depth_of(r) is None)
         if unknown:
             raise ConfigError(
-                f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)}, or depth:N for the sub-calls"
+                f"unknown model role {', '.join(unknown)} (roles: {', '.join(MODEL_ROLES)}, or depth:N for the sub-calls"
                 " N levels below the root, N >= 1)"
             )
         models.setdefault("root", ModelSpec())
