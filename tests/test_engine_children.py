@@ -74,7 +74,7 @@ def test_a_failing_child_is_an_error_value_and_the_others_go_on() -> None:
     assert result.stop_reason == "answered"
 
 
-def test_at_most_max_concurrency_children_run_at_once() -> None:
+def test_at_most_max_parallel_children_run_at_once() -> None:
     fn = InFlight(upper, hold=0.01)
     engine = Engine(ScriptedModel(fn), budget=Budget(max_steps=50), max_concurrency=16)
     engine.run(Group([f"c{i}" for i in range(6)], at_once=2), "q")
@@ -122,10 +122,10 @@ def test_children_validate_their_concurrency() -> None:
         name = "bad"
 
         def run(self, question: str):  # type: ignore[no-untyped-def]
-            yield Children((Child(Ask(), "x"),), max_concurrency=0)
+            yield Children((Child(Ask(), "x"),), max_parallel_children=0)
             return Outcome("no")
 
-    with pytest.raises(Exception, match="max_concurrency must be >= 1"):
+    with pytest.raises(Exception, match="max_parallel_children must be >= 1"):
         Engine(ScriptedModel(upper)).run(Bad(), "q")
 
 

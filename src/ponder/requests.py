@@ -180,14 +180,14 @@ class Child:
 class Children:
     """Run several child runs at once, sharing this run's budget; the outcomes keep their order.
 
-    At most ``max_concurrency`` children are running at a time; their model calls go out together
+    At most ``max_parallel_children`` children are running at a time; their model calls go out together
     (see :mod:`ponder.engine.children`). A child that fails (a backend error, a strategy that raised)
     ends with stop reason ``error`` and its message as the detail, and the others go on; a child the
     budget leaves no room for ends with the budget's stop reason without starting.
     """
 
     children: tuple[Child, ...]
-    max_concurrency: int = 4
+    max_parallel_children: int = 4
 
 
 @dataclass(frozen=True, slots=True)
