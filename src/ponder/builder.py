@@ -139,7 +139,7 @@ def open_run(
             options=spec.options,
             sinks=all_sinks,
             on_text=on_text,
-            max_concurrency=spec.max_concurrency,
+            max_parallel_calls=spec.max_parallel_calls,
             replay=replay,
             cache=cache,
             prices=spec.prices,
