@@ -3,8 +3,8 @@
 The endpoint is the test suite's fake chat server (``tests/servers.py``) on
 127.0.0.1, answering every request after a fixed delay (a stand-in for a remote
 API). The same ``Consistency(samples=N, adaptive=False)`` runs through
-``ponder.Engine`` with ``max_concurrency=N`` (the wave is one concurrent batch)
-and with ``max_concurrency=1`` (one request at a time); the configurations
+``ponder.Engine`` with ``max_parallel_calls=N`` (the wave is one concurrent batch)
+and with ``max_parallel_calls=1`` (one request at a time); the configurations
 alternate within each repeat and the table reports medians. The server's
 highest number of requests in flight is reported too, so the overlap is
 measured, not assumed.
@@ -33,7 +33,7 @@ TARGET = 4.0
 
 
 def one_run(model: ponder.Model, samples: int, concurrency: int, adaptive: bool) -> tuple[float, int]:
-    engine = ponder.Engine(model, budget=ponder.Budget(max_steps=None), max_concurrency=concurrency)
+    engine = ponder.Engine(model, budget=ponder.Budget(max_steps=None), max_parallel_calls=concurrency)
     strategy = Consistency(samples=samples, adaptive=adaptive)
     t0 = time.perf_counter()
     result = engine.run(strategy, "How many legs do 3 spiders and 2 ants have?")
@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--samples and --repeats must be >= 1, --delay >= 0")
     load_before = os.getloadavg()[0]
     configs = [
-        (f"sequential (max_concurrency=1), N={args.samples}", 1, False),
-        (f"concurrent (max_concurrency={args.samples}), N={args.samples}", args.samples, False),
+        (f"sequential (max_parallel_calls=1), N={args.samples}", 1, False),
+        (f"concurrent (max_parallel_calls={args.samples}), N={args.samples}", args.samples, False),
         (f"concurrent, adaptive, N={args.samples}", args.samples, True),
     ]
     seconds: dict[str, list[float]] = {name: [] for name, _, _ in configs}

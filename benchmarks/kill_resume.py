@@ -1,6 +1,6 @@
 """kill -9 in the middle of a batch, then resume: how many completed calls were lost, how many were paid twice.
 
-Each trial starts a process running a consistency wave of ``--samples`` calls (``max_concurrency``
+Each trial starts a process running a consistency wave of ``--samples`` calls (``max_parallel_calls``
 as many, so the whole batch is in flight at once) on a scripted model whose calls take a random
 5–``--max-ms`` ms and which notes each call it completes in a side file (one ``write`` just before it
 returns the reply), recording into a fresh run store. The parent kills it with SIGKILL at a random
@@ -53,7 +53,7 @@ CHILD = textwrap.dedent(
     store = RunStore(store_path)
     os.write(1, b"ready\\n")
     Engine(Timed(lambda m: "The answer is 42."), budget=Budget(max_steps=samples + 5), sinks=[store.sink()],
-           max_concurrency=samples).run(strategies.Consistency(samples=samples, adaptive=False), "What is 6 * 7?")
+           max_parallel_calls=samples).run(strategies.Consistency(samples=samples, adaptive=False), "What is 6 * 7?")
     """
 )
 

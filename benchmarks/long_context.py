@@ -115,7 +115,7 @@ def run_code(task: LongTask) -> dict[str, Any]:
     code = _CODE[task.kind].replace("QUESTION", repr(task.question))
     root = ponder.ScriptedModel(lambda messages: f"```python\n{code}\n```", name="scripted-root")
     sub = ponder.ScriptedModel(exact_sub, name="scripted-sub")
-    engine = ponder.Engine(root, models={"sub": sub}, budget=ponder.Budget(max_steps=None), max_concurrency=16)
+    engine = ponder.Engine(root, models={"sub": sub}, budget=ponder.Budget(max_steps=None), max_parallel_calls=16)
     t0 = time.perf_counter()
     result = engine.run(RecursiveCode(task.context), task.question)
     return _row(task, "code", result, time.perf_counter() - t0)

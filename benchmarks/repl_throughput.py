@@ -8,7 +8,7 @@ The sub-calls go to the ``sub`` model role: an OpenAI-compatible model pointed
 at the test suite's fake chat server on 127.0.0.1 (``tests/servers.py``),
 which answers every request after ``--delay`` seconds with the exact count of
 the chunk it was sent, so the run's answer is checked against the gold count.
-The same run is made with the engine's ``max_concurrency`` at each of
+The same run is made with the engine's ``max_parallel_calls`` at each of
 ``--concurrency`` (the reference implementation sends 16 at once); the table
 has the wall time, the speed-up over concurrency 1, the server's highest
 number of requests in flight (measured, not assumed) and whether the answer
@@ -63,7 +63,7 @@ def one_run(
         ponder.ScriptedModel(root, name="scripted-root"),
         models={"sub": sub},
         budget=ponder.Budget(max_steps=None),
-        max_concurrency=concurrency,
+        max_parallel_calls=concurrency,
     )
     t0 = time.perf_counter()
     result = engine.run(RecursiveCode(context), question)
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=1_000_000, help="size of the input (4 characters a token)")
     parser.add_argument("--calls", type=int, default=1000, help="llm_query_batched sub-calls")
     parser.add_argument("--delay", type=float, default=0.2, help="seconds the server waits before each answer")
-    parser.add_argument("--concurrency", default="1,8,16,32", help="engine max_concurrency values, comma-separated")
+    parser.add_argument("--concurrency", default="1,8,16,32", help="engine max_parallel_calls values, comma-separated")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.tokens < 200 or args.calls < 1 or args.delay < 0 or not levels or min(levels) < 1:
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"load average before {load_before[0]:.2f} {load_before[1]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f}"
     )
     print()
-    print("| max_concurrency | seconds | sub-calls | speed-up vs 1 | ideal | server peak in flight | exact answer |")
+    print("| max_parallel_calls | seconds | sub-calls | speed-up vs 1 | ideal | server peak in flight | exact answer |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for level, seconds, subs, peak, exact in rows:
         speed = f"{base / seconds:.2f}" if base is not None else "–"

@@ -93,7 +93,7 @@ KILLED = textwrap.dedent(
 
     store = RunStore(sys.argv[1])
     model = Slow(lambda messages: "The answer is 42.")
-    Engine(model, budget=Budget(max_steps=20), sinks=[store.sink()], max_concurrency=8).run(
+    Engine(model, budget=Budget(max_steps=20), sinks=[store.sink()], max_parallel_calls=8).run(
         strategies.Consistency(samples=8, adaptive=False), "What is 6 * 7?"
     )
     """

@@ -381,7 +381,7 @@ def test_tally_decides_only_when_the_leader_is_safe():
 def test_a_wave_of_samples_runs_concurrently():
     together = InFlight(barrier=8)  # only passes when all 8 samples are in flight at once
     model = ScriptedModel(together)
-    result = Engine(model, budget=Budget(max_steps=None), max_concurrency=8).run(
+    result = Engine(model, budget=Budget(max_steps=None), max_parallel_calls=8).run(
         Consistency(samples=8, adaptive=False), "q"
     )
     assert together.peak == 8
@@ -393,7 +393,9 @@ def test_a_wave_of_samples_runs_concurrently():
 def test_overlap_is_bounded_by_the_limit_and_the_backend(concurrent, limit, expected):
     slow = InFlight()
     model = ScriptedModel(slow, supports_concurrency=concurrent)
-    Engine(model, budget=Budget(max_steps=None), max_concurrency=limit).run(Consistency(samples=6, adaptive=False), "q")
+    Engine(model, budget=Budget(max_steps=None), max_parallel_calls=limit).run(
+        Consistency(samples=6, adaptive=False), "q"
+    )
     assert len(model.calls) == 6
     assert slow.peak == expected
 
@@ -424,8 +426,8 @@ def test_concurrency_benchmark_prints_its_table(capsys):
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 4
-    assert "| sequential (max_concurrency=1), N=4 | 4 | 1 |" in out
-    assert "| concurrent (max_concurrency=4), N=4 | 4 |" in out
+    assert "| sequential (max_parallel_calls=1), N=4 | 4 | 1 |" in out
+    assert "| concurrent (max_parallel_calls=4), N=4 | 4 |" in out
     assert "target: concurrent >= 4× faster than sequential:" in out
 
 

@@ -224,7 +224,7 @@ def test_batch_runs_concurrently_and_keeps_order():
             results = yield Batch(tuple(Generate.of([user(f"s{i}")], kind="sample") for i in range(6)))
             return Outcome(",".join(r.text for r in results))
 
-    result = Engine(ScriptedModel(slow), max_concurrency=3).run(Fan(), "q")
+    result = Engine(ScriptedModel(slow), max_parallel_calls=3).run(Fan(), "q")
     assert result.answer == "S0,S1,S2,S3,S4,S5"
     assert [e.batch for e in result.events if e.type == "step_started"] == [6] * 6
     assert slow.peak == 3

@@ -47,7 +47,7 @@ def upper(messages: Sequence[Message]) -> str:
 def test_children_overlap_their_calls_and_keep_their_order() -> None:
     fn = InFlight(upper, barrier=3)  # every call waits until 3 run together: only a real overlap passes
     events: list[Any] = []
-    engine = Engine(ScriptedModel(fn), budget=Budget(max_steps=50), max_concurrency=8, sinks=[events.append])
+    engine = Engine(ScriptedModel(fn), budget=Budget(max_steps=50), max_parallel_calls=8, sinks=[events.append])
     result = engine.run(Group(["x", "y", "z"], at_once=3), "q")
     assert result.answer == "answered:X | X A | X B;answered:Y | Y A | Y B;answered:Z | Z A | Z B"
     assert fn.peak >= 3
@@ -64,7 +64,7 @@ def test_a_failing_child_is_an_error_value_and_the_others_go_on() -> None:
         return upper(messages)
 
     events: list[Any] = []
-    engine = Engine(ScriptedModel(reply), budget=Budget(max_steps=50), max_concurrency=4, sinks=[events.append])
+    engine = Engine(ScriptedModel(reply), budget=Budget(max_steps=50), max_parallel_calls=4, sinks=[events.append])
     result = engine.run(Group(["ok1", "bad", "ok2"]), "q")
     parts = (result.answer or "").split(";")
     assert parts[0] == "answered:OK1 | OK1 A | OK1 B" and parts[2] == "answered:OK2 | OK2 A | OK2 B"
@@ -74,9 +74,9 @@ def test_a_failing_child_is_an_error_value_and_the_others_go_on() -> None:
     assert result.stop_reason == "answered"
 
 
-def test_at_most_max_concurrency_children_run_at_once() -> None:
+def test_at_most_max_parallel_children_run_at_once() -> None:
     fn = InFlight(upper, hold=0.01)
-    engine = Engine(ScriptedModel(fn), budget=Budget(max_steps=50), max_concurrency=16)
+    engine = Engine(ScriptedModel(fn), budget=Budget(max_steps=50), max_parallel_calls=16)
     engine.run(Group([f"c{i}" for i in range(6)], at_once=2), "q")
     assert fn.peak <= 2 * 2  # two children at once, each at most a batch of two calls
 
@@ -122,10 +122,10 @@ def test_children_validate_their_concurrency() -> None:
         name = "bad"
 
         def run(self, question: str):  # type: ignore[no-untyped-def]
-            yield Children((Child(Ask(), "x"),), max_concurrency=0)
+            yield Children((Child(Ask(), "x"),), max_parallel_children=0)
             return Outcome("no")
 
-    with pytest.raises(Exception, match="max_concurrency must be >= 1"):
+    with pytest.raises(Exception, match="max_parallel_children must be >= 1"):
         Engine(ScriptedModel(upper)).run(Bad(), "q")
 
 

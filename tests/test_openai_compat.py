@@ -301,9 +301,9 @@ def test_batch_calls_overlap_on_the_server():
     assert [s.kind for s in result.steps] == ["branch"] * 4
 
 
-def test_batch_is_serial_with_max_concurrency_one():
+def test_batch_is_serial_with_max_parallel_calls_one():
     with FakeChatServer(delay=0.05) as server:
-        Engine(fake_model(server.url), max_concurrency=1).run(FanOut(), "q")
+        Engine(fake_model(server.url), max_parallel_calls=1).run(FanOut(), "q")
         assert server.requests == 4
         assert server.max_in_flight == 1
 

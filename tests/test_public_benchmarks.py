@@ -13,7 +13,7 @@ from ponder.datasets import public
 from ponder.errors import ConfigError
 from ponder.eval import EvalOptions, arms_from_flags, evaluate, load_items
 from ponder.eval.data import Item
-from ponder.eval.runner import pick_scorer
+from ponder.eval.evaluation import pick_scorer
 from ponder.eval.scorers import get_scorer
 from ponder.strategies import Consistency, Single, Verify
 from ponder.verifiers.examples import ExamplesCheck, example_tests, examples

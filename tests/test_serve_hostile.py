@@ -138,7 +138,8 @@ def test_a_model_path_is_no_existence_oracle(server, secret_file):
         ("tools", ["python"]),
         ("stop", "learned:/etc/passwd"),
         ("session", "stolen"),
-        ("max_concurrency", 1000),
+        ("max_parallel_calls", 1000),
+        ("max_concurrency", 1000),  # its old name
         ("record", False),
         ("cache", True),
     ],

@@ -253,7 +253,9 @@ def test_a_python_api_run_that_changes_a_non_option_field_is_not_described():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"max_concurrency": "8"}, "max_concurrency must be int"),
+        ({"max_parallel_calls": "8"}, "max_parallel_calls must be int"),
+        ({"max_concurrency": "8"}, "max_parallel_calls must be int"),
+        ({"max_concurrency": 2, "max_parallel_calls": 2}, "both max_concurrency and max_parallel_calls"),
         ({"version": "1"}, "version must be int"),
         ({"record": "no"}, "record must be bool"),
         ({"question": 5}, "question must be str"),
@@ -266,3 +268,14 @@ def test_wrong_json_types_in_a_spec_are_one_clear_error(data, message):
     with pytest.raises(ConfigError, match=message):
         RunSpec.from_dict(data)
     assert RunSpec.from_dict({"options": {"stop": "END"}}).options.stop == ("END",)
+
+
+def test_a_spec_field_is_read_under_its_old_name(capsys, tmp_path: Path) -> None:
+    # specs written before max_concurrency was renamed max_parallel_calls still load, through the CLI too
+    old = RunSpec.from_dict({"max_concurrency": 3})
+    assert old.max_parallel_calls == 3 and old == RunSpec.from_dict({"max_parallel_calls": 3})
+    assert "max_concurrency" not in old.to_dict() and RunSpec.from_json(old.to_json()) == old
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"question": "q", "models": {"root": "scripted"}, "max_concurrency": 2}))
+    code, out, _ = cli(capsys, "ask", "--spec", str(path), "--no-store", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["max_parallel_calls"] == 2

@@ -31,7 +31,7 @@ from .errors import ConfigError, PonderError
 from .events import EventSink, JsonlTrace
 from .models import load_model
 from .models.base import Model
-from .requests import Strategy
+from .requests import MODEL_ROLES, Strategy
 from .result import RunResult
 from .spec import RunSpec, build_strategy
 from .spec.describe import describe_run
@@ -41,7 +41,7 @@ from .stop import parse_stop
 from .store import Replayer, RunStore, StoreError
 from .store.sessions import SessionStore
 from .strategies import close_strategy
-from .strategies.entry import ROLES, BuildContext
+from .strategies.entry import BuildContext
 from .strategies.memory import Memory
 from .strategies.repl_session import ReplSession
 from .tools import close_tools, parse_tool_specs
@@ -139,7 +139,7 @@ def open_run(
             options=spec.options,
             sinks=all_sinks,
             on_text=on_text,
-            max_concurrency=spec.max_concurrency,
+            max_parallel_calls=spec.max_parallel_calls,
             replay=replay,
             cache=cache,
             prices=spec.prices,
@@ -241,7 +241,7 @@ def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Mod
     cache = cache if cache is not None else ModelCache()  # an empty cache is falsy (it has a length)
     out: dict[str, Model] = {}
     try:
-        for role in (*ROLES, *sorted(r for r in spec.models if r not in ROLES)):  # then the depth:N models
+        for role in (*MODEL_ROLES, *sorted(r for r in spec.models if r not in MODEL_ROLES)):  # then the depth:N models
             if role not in spec.models:
                 continue
             wanted = spec.models[role]

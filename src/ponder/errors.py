@@ -8,6 +8,15 @@ Every error carries one human-readable line; the CLI prints exactly that line.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+StopReason = Literal["answered", "converged", "max_steps", "rounds", "budget", "loop", "cancelled", "error"]
+"""Why a run ended: ``max_steps`` is the engine's step limit, ``rounds`` a strategy's own round limit
+(verify's ``max_rounds``, refine's ``max_rounds``), ``budget`` every other limit of the budget,
+``cancelled`` a run stopped from outside (a client that went away). Defined here, beside
+:class:`StopRun` that carries one, so every module can import it."""
+STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
+
 
 class PonderError(Exception):
     """Base class of every error ponder raises on purpose."""
@@ -45,10 +54,10 @@ class StopRun(Exception):  # noqa: N818 - a control signal, not an error
     """Thrown *into* a strategy by the engine when a budget or limit ends the run.
 
     A strategy may catch it to return its best answer so far; ``reason`` is the
-    stop reason the engine will record (``max_steps`` or ``budget``).
+    stop reason the engine will record (``max_steps``, ``budget`` or ``cancelled``).
     """
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: StopReason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail

@@ -24,21 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from . import steps
+from .errors import StopReason
 from .types import GenerationOptions, Message
 
 if TYPE_CHECKING:
     from .tools import Tool
 
-StopReason = Literal["answered", "converged", "max_steps", "rounds", "budget", "loop", "cancelled", "error"]
-"""Why a run ended: ``max_steps`` is the engine's step limit, ``rounds`` a strategy's own round limit
-(verify's ``max_rounds``, refine's ``max_rounds``), ``budget`` every other limit of the budget,
-``cancelled`` a run stopped from outside (a client that went away)."""
-STOP_REASONS: tuple[str, ...] = ("answered", "converged", "max_steps", "rounds", "budget", "loop", "cancelled", "error")
-#: the model roles a request may name (None: the role of the run it belongs to)
-Role = Literal["root", "sub", "fast", "judge"]
+#: the model roles of a run (see :class:`~ponder.spec.RunSpec`); a request may name one (None: the role of the
+#: run it belongs to). Not a chat message's role (:data:`ponder.types.MessageRole`).
+ModelRole = Literal["root", "sub", "fast", "judge"]
+MODEL_ROLES: tuple[ModelRole, ...] = get_args(ModelRole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +65,7 @@ class Generate:
     data: dict[str, Any] = field(default_factory=dict)
     #: the model role that answers (``judge`` for an LM verifier, ``sub`` for recursive map calls);
     #: None: the role of the run (root, or what the ``Child`` that started it named)
-    role: Role | None = None
+    role: ModelRole | None = None
     #: with ``tools``: ``required`` (the reply must be a tool call) or ``auto``; see GenerationOptions
     tool_choice: str | None = None
 
@@ -84,7 +82,7 @@ class Generate:
         temperature: float | None = None,
         seed: int | None = None,
         data: Mapping[str, Any] | None = None,
-        role: Role | None = None,
+        role: ModelRole | None = None,
         tool_choice: str | None = None,
     ) -> Generate:
         return cls(
@@ -175,21 +173,21 @@ class Child:
     question: str
     temperature: float | None = None
     seed: int | None = None
-    role: Role | None = None
+    role: ModelRole | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Children:
     """Run several child runs at once, sharing this run's budget; the outcomes keep their order.
 
-    At most ``max_concurrency`` children are running at a time; their model calls go out together
+    At most ``max_parallel_children`` children are running at a time; their model calls go out together
     (see :mod:`ponder.engine.children`). A child that fails (a backend error, a strategy that raised)
     ends with stop reason ``error`` and its message as the detail, and the others go on; a child the
     budget leaves no room for ends with the budget's stop reason without starting.
     """
 
     children: tuple[Child, ...]
-    max_concurrency: int = 4
+    max_parallel_children: int = 4
 
 
 @dataclass(frozen=True, slots=True)

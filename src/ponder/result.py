@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import StopReason
 from .events import Event
 from .types import Usage
 
@@ -46,7 +47,7 @@ class RunResult:
     run_id: str
     question: str
     answer: str | None
-    stop_reason: str
+    stop_reason: StopReason
     detail: str
     strategy: str
     model: str

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from .guards.text import clean, is_clean
 
-Role = Literal["system", "user", "assistant", "tool"]
+#: who speaks in a chat message (not the model roles of a run: :data:`ponder.requests.ModelRole`)
+MessageRole = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "error"]
 
 
@@ -43,7 +44,7 @@ class Message:
     messages) are only used with backends that support native tool calls.
     """
 
-    role: Role
+    role: MessageRole
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None

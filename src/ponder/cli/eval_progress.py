@@ -20,7 +20,7 @@ from ..eval.arms import Arm
 
 
 class EvalProgress:
-    """A :class:`ponder.eval.runner.Progress` drawing one rich bar on stderr."""
+    """A :class:`ponder.eval.evaluation.Progress` drawing one rich bar on stderr."""
 
     def __init__(self, console: Console) -> None:
         self.console = console

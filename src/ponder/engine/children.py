@@ -8,7 +8,7 @@ concurrently, and every other request (a record, a tool call, a nested child)
 is executed in child order. So the children's model calls overlap while the
 step indices, and with them the replay of a resumed run, stay deterministic.
 
-At most ``max_concurrency`` children run at once; the next one starts when one
+At most ``max_parallel_children`` children run at once; the next one starts when one
 ends. Every child is admitted by the shared budget meter before it starts: a
 child the budget has no room for ends with the budget's stop reason without
 starting. A child that fails (a backend error on its own call, an exception in
@@ -46,7 +46,7 @@ def run_child(scope: Scope, request: Child, run: RunState) -> Outcome:
     temperature, seed, role = _inherited(request, run)
     child = drive(scope, request.strategy, request.question, run.depth + 1, run.run_id, temperature, seed, role)
     adopt(run, child)
-    return Outcome(child.answer, child.stop_reason, child.detail)  # type: ignore[arg-type]
+    return Outcome(child.answer, child.stop_reason, child.detail)
 
 
 def adopt(run: RunState, child: RunResult) -> None:
@@ -67,10 +67,11 @@ class _Member:
 
 def run_children(scope: Scope, request: Children, run: RunState) -> list[Outcome]:
     """Run the group's children (see the module docs); their outcomes in request order."""
-    if isinstance(request.max_concurrency, bool) or not isinstance(request.max_concurrency, int):
-        raise ConfigError(f"Children.max_concurrency must be a whole number, got {request.max_concurrency!r}")
-    if request.max_concurrency < 1:
-        raise ConfigError(f"Children.max_concurrency must be >= 1, got {request.max_concurrency}")
+    limit = request.max_parallel_children
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ConfigError(f"Children.max_parallel_children must be a whole number, got {limit!r}")
+    if limit < 1:
+        raise ConfigError(f"Children.max_parallel_children must be >= 1, got {limit}")
     if not request.children:
         return []
     scope.meter.admit_child(run.depth + 1)  # a group nesting too deep (DepthLimit), or no room at all, is refused whole
@@ -79,7 +80,7 @@ def run_children(scope: Scope, request: Children, run: RunState) -> list[Outcome
     active: list[_Member] = []
     try:
         while waiting or active:
-            while waiting and len(active) < request.max_concurrency:
+            while waiting and len(active) < limit:
                 position, child = waiting.popleft()
                 member = _start(scope, position, child, run)
                 if isinstance(member, Outcome):
@@ -128,7 +129,7 @@ def _start(scope: Scope, position: int, child: Child, run: RunState) -> _Member 
     try:
         scope.meter.admit_child(run.depth + 1)
     except StopRun as stop:  # no room left in the budget: this child does not start
-        return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+        return Outcome(None, stop.reason, stop.detail)
     temperature, seed, role = _inherited(child, run)
     question = clean(child.question)  # as the engine's own runs: valid text from here on
     child_run = open_run(scope, child.strategy, question, run.depth + 1, run.run_id, temperature, seed, role)
@@ -148,7 +149,7 @@ def _end(scope: Scope, run: RunState, member: _Member) -> Outcome:
         scope, member.run, member.loop.outcome, clean(member.child.question), member.child.strategy, run.run_id
     )
     adopt(run, result)
-    return Outcome(result.answer, result.stop_reason, result.detail)  # type: ignore[arg-type]
+    return Outcome(result.answer, result.stop_reason, result.detail)
 
 
 def _fail(scope: Scope, run: RunState, member: _Member, exc: Exception) -> Outcome:

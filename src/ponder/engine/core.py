@@ -79,14 +79,14 @@ class Engine:
         options: GenerationOptions | None = None,
         sinks: Iterable[EventSink] = (),
         on_text: TextObserver | None = None,
-        max_concurrency: int = 8,
+        max_parallel_calls: int = 8,
         replay: Replay | None = None,
         cache: bool | CompletionCache = True,
         prices: PriceTable | None = None,
         describe: Describe | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if max_parallel_calls < 1:
+            raise ConfigError(f"max_parallel_calls must be >= 1, got {max_parallel_calls}")
         self.model = model
         #: the model of each role; ``root`` is ``model``
         self.models: dict[str, Model] = {**(models or {}), "root": model}
@@ -94,7 +94,7 @@ class Engine:
         self.options = options or GenerationOptions()
         self.sinks = list(sinks)
         self.on_text = on_text
-        self.max_concurrency = max_concurrency
+        self.max_parallel_calls = max_parallel_calls
         #: recorded results to replay before calling the model or tools live (resume)
         self.replay = replay
         #: True: identical deterministic calls of a run are made once; a CompletionCache: and kept there
@@ -134,7 +134,7 @@ class Engine:
             meter=BudgetMeter(self.budget, cancellation, self.prices),
             options=self.options,
             on_text=self.on_text,
-            max_concurrency=self.max_concurrency,
+            max_parallel_calls=self.max_parallel_calls,
             replay=self.replay,
             cache=None if self.cache is False else MemoryCache(None if self.cache is True else self.cache),
             history=clean_messages(history),

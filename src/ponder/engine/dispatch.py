@@ -100,7 +100,7 @@ def complete_all(
     on_done: Callable[[int, Timed | Exception], None],
     *,
     on_text: TextObserver | None,
-    max_concurrency: int,
+    max_parallel_calls: int,
     meter: BudgetMeter | None = None,
     skip: set[int] | None = None,
 ) -> None:
@@ -143,11 +143,11 @@ def complete_all(
     if len(live) > 1 and _batching(models, live):
         _batched(models[live[0]], live, requests, options, on_done, watch)  # type: ignore[arg-type]
         return
-    if len(live) > 1 and all(models[i].supports_concurrency for i in live) and max_concurrency > 1:
+    if len(live) > 1 and all(models[i].supports_concurrency for i in live) and max_parallel_calls > 1:
         if watch is not None:
-            _concurrent_watched(call, live, on_done, max_concurrency, watch, abandoned)
+            _concurrent_watched(call, live, on_done, max_parallel_calls, watch, abandoned)
             return
-        with ThreadPoolExecutor(max_workers=min(max_concurrency, len(live))) as pool:
+        with ThreadPoolExecutor(max_workers=min(max_parallel_calls, len(live))) as pool:
             futures = {pool.submit(call, i): i for i in live}
             for future in as_completed(futures):
                 error = future.exception()
@@ -227,7 +227,7 @@ def _concurrent_watched(
     call: Callable[[int], Timed],
     live: list[int],
     on_done: Callable[[int, Timed | Exception], None],
-    max_concurrency: int,
+    max_parallel_calls: int,
     meter: BudgetMeter,
     abandoned: threading.Event,
 ) -> None:
@@ -251,7 +251,7 @@ def _concurrent_watched(
                 outcome = exc
             results.put((i, outcome))
 
-    for n in range(min(max_concurrency, len(live))):
+    for n in range(min(max_parallel_calls, len(live))):
         threading.Thread(target=worker, name=f"ponder-model-call-{n}", daemon=True).start()
     try:
         for _ in live:

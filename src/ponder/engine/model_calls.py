@@ -128,7 +128,7 @@ def _generate(
             indices,
             record,
             on_text=on_text,
-            max_concurrency=scope.max_concurrency,
+            max_parallel_calls=scope.max_parallel_calls,
             meter=meter,
             skip=set(followers),
         )

@@ -52,12 +52,12 @@ class RunLoop:
             self.outcome = done.value if isinstance(done.value, Outcome) else Outcome(done.value)
             return None
         except StopRun as stop:
-            self.outcome = Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+            self.outcome = Outcome(None, stop.reason, stop.detail)
             return None
         self.pending = None
         stopping = self.run.stopping
         if stopping is not None:  # the strategy caught StopRun but asked for more: end it here
-            self.outcome = Outcome(None, stopping.reason, stopping.detail)  # type: ignore[arg-type]
+            self.outcome = Outcome(None, stopping.reason, stopping.detail)
             return None
         return request
 

@@ -36,7 +36,7 @@ class Scope:
     #: sees the text of a single model call as it streams, if set
     on_text: TextObserver | None
     #: how many model calls of one batch may run at once
-    max_concurrency: int
+    max_parallel_calls: int
     #: recorded results served before anything is called (a resume), or None
     replay: Replay | None
     #: the run's cache of deterministic completions, or None when caching is off

@@ -12,14 +12,14 @@ module                 what it holds
 :mod:`.ray_runner`     Ray tasks (optional ``ray`` extra)
 :mod:`.stats`          Wilson intervals, exact McNemar (scipy)
 :mod:`.report`         summary.json, report.md, report.png (matplotlib)
-:mod:`.runner`         :func:`evaluate`: the whole job
+:mod:`.evaluation`     :func:`evaluate`: the whole job
 =====================  ==========================================================
 """
 
 from .arms import Arm, arms_from_flags, spec_hash
 from .data import Fields, Item, load_items, select
+from .evaluation import EvalOptions, EvalStoppedError, evaluate
 from .execute import ItemResult, Task, run_item
-from .runner import EvalOptions, EvalStoppedError, evaluate
 from .score import Score
 from .scorers import get_scorer
 

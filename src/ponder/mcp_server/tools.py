@@ -22,9 +22,9 @@ from pydantic import BaseModel
 
 from ..builder import ModelCache
 from ..errors import ConfigError, PonderError
+from ..serve.admission import RunAdmission
 from ..serve.config import ServeConfig
 from ..serve.failures import run_error
-from ..serve.gate import Gate
 from ..serve.job import Job
 from ..serve.translate import ApiError, chat_request
 from ..spec import ModelSpec, RunSpec
@@ -70,13 +70,13 @@ class ToolCallError(Exception):
 
 
 class PonderTools:
-    """The state behind the tools: the config, the loaded models and the admission gate."""
+    """The state behind the tools: the config, the loaded models and the admission control."""
 
     def __init__(self, config: McpConfig) -> None:
         self.config = config
         serve = config.serve
         self.models = ModelCache(serve.max_models)
-        self.gate = Gate(serve.max_concurrent, serve.max_queue, serve.retry_after)
+        self.admission = RunAdmission(serve.max_concurrent, serve.max_queue, serve.retry_after)
 
     def warm(self) -> None:
         """Load the model, check the tools and open (create, migrate) the store now, so a bad one fails at
@@ -127,15 +127,15 @@ class PonderTools:
     async def run(self, spec: RunSpec, progress: Any = None) -> Answer:
         """Run ``spec``; ``progress(n, message)`` is awaited for each step started."""
         try:
-            await self.gate.enter()
+            await self.admission.enter()
         except ApiError as error:
             raise ToolCallError(error.message) from None
         loop = asyncio.get_running_loop()
         try:
-            job = Job(spec, self.models, loop, self.gate.leave, stream=True)
+            job = Job(spec, self.models, loop, self.admission.leave, stream=True)
             job.start()
         except BaseException:
-            self.gate.leave()
+            self.admission.leave()
             raise
         steps = 0
         try:

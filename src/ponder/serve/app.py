@@ -42,9 +42,9 @@ from ..store import RunStore, StoreError
 from ..strategies import entries
 from ..tools import close_tools, parse_tool_specs
 from . import chunks
+from .admission import RunAdmission
 from .config import ServeConfig
 from .failures import run_error
-from .gate import Gate
 from .job import Job
 from .responses_route import ResponsesRoute
 from .translate import ApiError, ChatRequest, chat_request
@@ -53,12 +53,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Server:
-    """The server's state: its config, the loaded models, the admission gate and the runs in flight."""
+    """The server's state: its config, the loaded models, its admission control and the runs in flight."""
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.models = ModelCache(config.max_models)
-        self.gate = Gate(config.max_concurrent, config.max_queue, config.retry_after)
+        self.admission = RunAdmission(config.max_concurrent, config.max_queue, config.retry_after)
         self.jobs: set[Job] = set()
         #: held open while the server runs, so the store's log and its checkpoint count outlive each run's
         #: own connection (without it, every run that ends alone pays SQLite's checkpoint-on-last-close)
@@ -138,7 +138,7 @@ class Server:
     # -- routes -------------------------------------------------------------
 
     async def health(self, request: Request) -> Response:
-        load = {"running": self.gate.active, "waiting": self.gate.waiting, "models_loaded": len(self.models)}
+        load = {"running": self.admission.active, "waiting": self.admission.waiting, "models_loaded": len(self.models)}
         return JSONResponse({"status": "ok", **load})
 
     async def list_models(self, request: Request) -> Response:
@@ -185,7 +185,7 @@ class Server:
 
     async def _enter(self, request: Request) -> None:
         """A run slot for ``request``; a client that leaves while it waits in the queue frees its place."""
-        entering = asyncio.ensure_future(self.gate.enter())
+        entering = asyncio.ensure_future(self.admission.enter())
         while True:
             done, _ = await asyncio.wait({entering}, timeout=0.25)
             if done:
@@ -195,11 +195,11 @@ class Server:
                 entering.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ApiError):
                     await entering
-                    self.gate.leave()  # it got the slot just as the client left
+                    self.admission.leave()  # it got the slot just as the client left
                 raise ApiError(499, "the client disconnected while waiting for a run slot", code="client_closed")
 
     async def start_job(self, spec: RunSpec, request: Request, *, stream: bool) -> Job:
-        """A run of ``spec`` in a worker thread, once the gate lets ``request`` in (429 when the queue is full)."""
+        """A run of ``spec`` in a worker thread, once admission lets ``request`` in (429 when the queue is full)."""
         await self._enter(request)
         try:
             if self._closed:
@@ -208,13 +208,13 @@ class Server:
             self.jobs.add(job)
             job.start()
         except BaseException:
-            self.gate.leave()
+            self.admission.leave()
             raise
         return job
 
     def _ended(self, job: Job) -> None:
         self.jobs.discard(job)
-        self.gate.leave()
+        self.admission.leave()
 
     async def read_body(self, request: Request) -> Any:
         """The request's JSON body, bounded by ``max_body`` (413 above), 400 when it is not JSON."""

@@ -29,7 +29,7 @@ RUN: dict[str, Access] = {
     "record": OPERATOR,
     "cache": OPERATOR,
     "trace": OPERATOR,  # a file to write
-    "max_concurrency": OPERATOR,  # the server's threads
+    "max_parallel_calls": OPERATOR,  # the server's threads
     "session": OPERATOR,  # a REPL kept in the server's store
     "prices": OPERATOR,  # the operator's price table (--prices)
 }

@@ -41,7 +41,7 @@ from ..verifiers.specs import CLIENT_AGREE, verifier_kind
 from . import access
 from .build import place_slots
 from .node import StrategySpec
-from .run import RunSpec
+from .run import FIELD_ALIASES, RunSpec
 
 #: how deep a client's JSON may nest anywhere in a strategy tree (objects and lists)
 MAX_JSON_DEPTH = 24
@@ -116,9 +116,10 @@ def client_spec(partial: Mapping[str, Any], policy: OperatorPolicy) -> RunSpec:
     data = policy.base.to_dict()
     by_name: dict[str, Any] = {}
     for key, value in partial.items():
-        if key not in access.RUN:
+        name = FIELD_ALIASES.get(key, key)  # a field's old name is refused or taken as the field
+        if name not in access.RUN:
             by_name[str(key)] = value
-        elif access.RUN[key] != CLIENT and key != "models":
+        elif access.RUN[name] != CLIENT and name != "models":
             raise ClientSpecError(f"{key} is set by the server's operator, not by a request", key)
         _depth(value, key)
     if "models" in partial:

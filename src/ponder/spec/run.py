@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..grammar.check import check_grammar
 from ..guards.numbers import loads_json, whole
 from ..guards.text import clean
-from ..strategies.entry import ROLES
+from ..requests import MODEL_ROLES
 from ..types import GenerationOptions, Message, clean_messages
 from .node import BASE_STEPS, StrategySpec
 from .parts import BudgetSpec, MemorySpec, ModelSpec, depth_of
@@ -35,6 +35,8 @@ from .parts import BudgetSpec, MemorySpec, ModelSpec, depth_of
 SPEC_FORMAT = "ponder-run-spec"
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 SPEC_VERSION = 1
+#: old names of the spec's fields, still read (spec files, stored runs and HTTP requests written before the rename)
+FIELD_ALIASES: dict[str, str] = {"max_concurrency": "max_parallel_calls"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class RunSpec:
     cache: bool = False
     #: a JSONL trace file to write the events to
     trace: str | None = None
-    max_concurrency: int = 8
+    #: model calls made at once (a batch's independent calls); spec files may still call it ``max_concurrency``
+    max_parallel_calls: int = 8
     #: the conversation the question ends: a system prompt and earlier turns (see :mod:`ponder.engine.conversation`)
     history: tuple[Message, ...] = ()
     #: a named REPL session of recursive code mode, kept in the store across questions (``--session NAME``)
@@ -88,17 +91,17 @@ class RunSpec:
         if self.version > SPEC_VERSION:
             raise ConfigError(f"the run spec has version {self.version}; this ponder reads up to {SPEC_VERSION}")
         models = {role: ModelSpec.parse(m) for role, m in self.models.items()}
-        unknown = sorted(r for r in models if r not in ROLES and depth_of(r) is None)
+        unknown = sorted(r for r in models if r not in MODEL_ROLES and depth_of(r) is None)
         if unknown:
             raise ConfigError(
-                f"unknown model role {', '.join(unknown)} (roles: {', '.join(ROLES)}, or depth:N for the sub-calls"
+                f"unknown model role {', '.join(unknown)} (roles: {', '.join(MODEL_ROLES)}, or depth:N for the sub-calls"
                 " N levels below the root, N >= 1)"
             )
         models.setdefault("root", ModelSpec())
         set_(self, "models", models)
-        whole("max_concurrency", self.max_concurrency)
-        if self.max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
+        whole("max_parallel_calls", self.max_parallel_calls)
+        if self.max_parallel_calls < 1:
+            raise ConfigError(f"max_parallel_calls must be >= 1, got {self.max_parallel_calls}")
         if self.context is not None and self.context_text is not None:
             raise ConfigError("a run has a context file or a context text, not both")
         if self.context is not None:
@@ -183,7 +186,7 @@ class RunSpec:
             "session",
         ):
             out[name] = getattr(self, name)
-        out["max_concurrency"] = self.max_concurrency
+        out["max_parallel_calls"] = self.max_parallel_calls
         if self.history:
             out["history"] = [{"role": m.role, "content": m.content} for m in self.history]
         if self.prices is not None:
@@ -200,6 +203,7 @@ class RunSpec:
             raise ConfigError(f"a run spec must be a JSON object, got {type(data).__name__}")
         if data.get("format", SPEC_FORMAT) != SPEC_FORMAT:
             raise ConfigError(f"not a ponder run spec (format {data.get('format')!r})")
+        data = renamed(data)
         known = {f.name for f in fields(cls)} | {"format"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -260,7 +264,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "cache": (bool,),
     "trace": (str, type(None)),
     "session": (str, type(None)),
-    "max_concurrency": (int,),
+    "max_parallel_calls": (int,),
     "version": (int,),
 }
 
@@ -271,6 +275,17 @@ def _check_types(spec: RunSpec) -> None:
         if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
             want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             raise ConfigError(f"the run spec's {name} must be {want}, got {value!r}")
+
+
+def renamed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the fields given under an old name (:data:`FIELD_ALIASES`) under their current one."""
+    out = dict(data)
+    for old, new in FIELD_ALIASES.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(f"a run spec gives both {old} and {new} (its old name): give one")
+            out[new] = out.pop(old)
+    return out
 
 
 def implied_strategy(name: str, context: str | None) -> str:

@@ -62,7 +62,7 @@ from typing import Any, Literal, TypeVar
 
 from .. import steps
 from ..access import CLIENT
-from ..errors import ConfigError, StopRun
+from ..errors import ConfigError, StopReason, StopRun
 from ..extract import Extractor, extract_all, extractor
 from ..guards.numbers import finite, whole
 from ..requests import Batch, Child, Generate, Outcome, Record, Request, Strategy, StrategyGen
@@ -240,20 +240,20 @@ class Consistency:
             stop = {"stopped_early": tally.samples < self.samples, "reason": reason}
         return {"votes": votes, **tally.to_data(), "of": self.samples, "vote": self.vote, "final": done, **stop}
 
-    def _outcome(self, tally: Tally, texts: dict[int, str], failed: list[int], reason: str, why: str) -> Outcome:
+    def _outcome(self, tally: Tally, texts: dict[int, str], failed: list[int], reason: StopReason, why: str) -> Outcome:
         outcome = self._vote_outcome(tally, texts, reason, why)
         if not failed:
             return outcome
         dropped = f"{len(failed)} sample(s) failed (model errors) and were dropped: {failed[:10]}"
         return Outcome(outcome.answer, outcome.stop_reason, f"{outcome.detail}; {dropped}")
 
-    def _vote_outcome(self, tally: Tally, texts: dict[int, str], reason: str, why: str) -> Outcome:
+    def _vote_outcome(self, tally: Tally, texts: dict[int, str], reason: StopReason, why: str) -> Outcome:
         leader = tally.leader()
         prefix = f"{why}; " if why else ""
         if leader is None:
             fallback = next((t for t in texts.values() if t), None)
             detail = f"{prefix}no answer could be extracted from {tally.samples} samples (confidence 0.00)"
-            return Outcome(fallback, reason, detail)  # type: ignore[arg-type]
+            return Outcome(fallback, reason, detail)
         first = tally.first[leader]
         answer = leader if self.answer == "extracted" else texts[first]
         agree = tally.count[leader]
@@ -263,7 +263,7 @@ class Consistency:
         )
         if reason == "converged":
             detail += f"; stopped early after {tally.samples} of {self.samples} samples"
-        return Outcome(answer, reason, detail)  # type: ignore[arg-type]
+        return Outcome(answer, reason, detail)
 
 
 def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:

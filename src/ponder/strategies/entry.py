@@ -32,12 +32,9 @@ from ..guards.numbers import MAX_INT, finite, whole
 
 if TYPE_CHECKING:
     from ..models.base import Model
-    from ..requests import Strategy
+    from ..requests import ModelRole, Strategy
     from ..tools.base import Tool
 
-#: the model roles a run can name (see :class:`~ponder.spec.RunSpec`)
-Role = Literal["root", "sub", "fast", "judge"]
-ROLES: tuple[Role, ...] = ("root", "sub", "fast", "judge")
 StopState = Literal["refine", "consistency"]
 OptionType = type[int] | type[float] | type[bool] | type[str]
 _JSON_PLAIN = (int, float, bool, str, type(None))
@@ -116,7 +113,7 @@ class Slot:
     help: str
     flag: str | None = None
     default: str | None = None
-    role: Role | None = None
+    role: ModelRole | None = None
     #: who may fill it (a client's strategy in a slot is checked like the root, at every depth)
     access: Access | None = None
 
@@ -131,17 +128,17 @@ class BuildContext:
     context: str | None = None
     context_text: str | None = None
     #: the role the strategy being built runs under
-    role: Role = "root"
+    role: ModelRole = "root"
     #: capability overrides per role from the run spec (``writes_code``), over the backends' own
     writes_code_overrides: Mapping[str, bool] = field(default_factory=dict)
     #: the run's REPL session (``--session NAME``: a :class:`~ponder.strategies.repl_session.ReplSession`)
     session: Any = None
 
-    def model(self, role: Role | None = None) -> Model | None:
+    def model(self, role: ModelRole | None = None) -> Model | None:
         """The model of ``role`` (default: this strategy's role), falling back to the root model."""
         return self.models.get(role or self.role) or self.models.get("root")
 
-    def writes_code(self, role: Role | None = None) -> bool:
+    def writes_code(self, role: ModelRole | None = None) -> bool:
         """Whether the model of ``role`` writes code: the spec's setting for that role, else the backend's."""
         wanted = role or self.role
         if wanted in self.writes_code_overrides:

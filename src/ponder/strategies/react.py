@@ -96,7 +96,7 @@ class React:
                 return (yield from self._native(question, loops))
             return (yield from self._text(question, loops))
         except StopRun as stop:
-            return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+            return Outcome(None, stop.reason, stop.detail)
 
     # -- text protocol ------------------------------------------------------
 

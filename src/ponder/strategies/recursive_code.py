@@ -46,8 +46,8 @@ from typing import Any
 
 from .. import prompts, steps
 from ..context import Context
-from ..errors import PromptTooLong, StopRun
-from ..requests import Generate, Outcome, Record, Request, StopReason, StrategyGen
+from ..errors import PromptTooLong, StopReason, StopRun
+from ..requests import Generate, Outcome, Record, Request, StrategyGen
 from ..sandbox import Sandbox, SandboxConfig
 from ..tools.base import Tool
 from ..types import Message, assistant, user
@@ -232,7 +232,7 @@ class RecursiveCode(HostCalls):
                         return (yield from self._last_call(question, history, "loop", why, failures, turns))
                     history.append(output_message(outputs, turns, self.max_iterations, notes))
             except StopRun as stop:
-                return self._end(Outcome(bridge.answer, stop.reason, stop.detail), history)  # type: ignore[arg-type]
+                return self._end(Outcome(bridge.answer, stop.reason, stop.detail), history)
             finally:
                 bridge.stopped = True
 

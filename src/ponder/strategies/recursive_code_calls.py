@@ -123,7 +123,7 @@ class HostCalls:
             return {"error": checked}
         pairs = list(zip(*checked, strict=True))
         group = Children(
-            tuple(Child(self._child(c), p, role="sub") for p, c in pairs), max_concurrency=self.rlm_concurrency
+            tuple(Child(self._child(c), p, role="sub") for p, c in pairs), max_parallel_children=self.rlm_concurrency
         )
         try:
             outcomes = yield group

@@ -116,7 +116,7 @@ class RecursiveCount:
                     steps.CountData(read=read, of=total, matched=matched, batch=len(group), hits=hits, unclear=unclear),
                 )
         except StopRun as stop:
-            return Outcome(_partial(matched, read, total), stop.reason, stop.detail)  # type: ignore[arg-type]
+            return Outcome(_partial(matched, read, total), stop.reason, stop.detail)
         if failed:  # records whose check failed were not read: the count has bounds, not one value
             answer = (
                 f"Count with gaps: {matched} of the {read} records checked match; {failed} could not be checked"

@@ -111,7 +111,7 @@ class RecursivePlan:
             answer = yield from self._reduce(question, notes)
         except StopRun as stop:
             best = notes[0].answer if notes else None
-            return Outcome(best, stop.reason, stop.detail)  # type: ignore[arg-type]
+            return Outcome(best, stop.reason, stop.detail)
         missing = (
             f"; {len(unread)} chunk(s) could not be read (model errors): {', '.join(unread[:5])}" if unread else ""
         )

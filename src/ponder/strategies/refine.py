@@ -116,7 +116,7 @@ class Refine:
                 drafts.append(draft)
             return Outcome(draft, "rounds", f"stopped after {self.max_rounds} rounds")
         except StopRun as stop:
-            return Outcome(draft, stop.reason, stop.detail)  # type: ignore[arg-type]
+            return Outcome(draft, stop.reason, stop.detail)
 
     def _ask(
         self, history: list[Message], last: Completion, kind: str

@@ -67,7 +67,7 @@ class Route:
             slow: Outcome = yield Child(self.slow, question)
         except StopRun as stop:
             kept = fast.answer if fast is not None else None
-            return Outcome(kept, stop.reason, f"{stop.detail}; kept the fast answer")  # type: ignore[arg-type]
+            return Outcome(kept, stop.reason, f"{stop.detail}; kept the fast answer")
         why = f"slow path ({self.slow.name}) after {check.name} rejected the fast answer"
         if slow.answer is None or not slow.answer.strip():
             return Outcome(fast.answer, slow.stop_reason, f"{why}; it gave no answer, kept the fast one: {slow.detail}")

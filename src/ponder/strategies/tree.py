@@ -290,10 +290,10 @@ class _Walk:
     def best_so_far(self, stop: StopRun) -> Outcome:
         best = self.log.best([*self.finals, *self.last]) or self.log.best(self.log.nodes)
         if best is None or best.state is None:
-            return Outcome(None, stop.reason, stop.detail)  # type: ignore[arg-type]
+            return Outcome(None, stop.reason, stop.detail)
         answer = self.task.solution(best.state) or self.task.parse_answer(best.state, "")
         detail = f"{stop.detail}; best so far: node {best.node}, {best.summary}"
-        return Outcome(answer, stop.reason, detail)  # type: ignore[arg-type]
+        return Outcome(answer, stop.reason, detail)
 
 
 def _calls(requests: Sequence[Generate]) -> Generator[Request, Any, list[Completion]]:

@@ -79,7 +79,7 @@ class Verify:
             )
             return Outcome(best[2], "rounds", detail)
         except StopRun as stop:
-            return Outcome(answer, stop.reason, f"{stop.detail}; the last answer is unverified")  # type: ignore[arg-type]
+            return Outcome(answer, stop.reason, f"{stop.detail}; the last answer is unverified")
 
     def _answer(
         self, question: str, history: list[Message], previous: str | None, verdict: Verdict | None

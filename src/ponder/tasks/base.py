@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from .. import prompts
 from ..errors import ConfigError
 from ..requests import Generate
-from ..types import Message, Role
+from ..types import Message, MessageRole
 
 S = TypeVar("S")
 
@@ -146,7 +146,7 @@ def chat_prompt(name: str, **values: Any) -> list[Message]:
         raise ConfigError(f"prompt {name!r} has text before its first role line")
     messages = []
     for i in range(1, len(parts), 2):
-        role: Role = parts[i]  # type: ignore[assignment]
+        role: MessageRole = parts[i]  # type: ignore[assignment]
         messages.append(Message(role, parts[i + 1].strip("\n")))
     return messages
 

@@ -1,4 +1,4 @@
-"""Admission: at most N runs execute, at most M wait; the rest are turned away with 429 and Retry-After."""
+"""Admission of runs: at most N runs execute, at most M wait; the rest are turned away with 429 and Retry-After."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import asyncio
 from .translate import ApiError
 
 
-class Gate:
-    """An asyncio semaphore with a bounded queue in front of it (used on the event loop only)."""
+class RunAdmission:
+    """The server's admission control: an asyncio semaphore with a bounded queue in front of it (used on the
+    event loop only). Not the budget's gate (:class:`~ponder.engine.budget.BudgetMeter`), which admits calls, nor
+    the batched decode loop's admission of calls onto sequence slots (:mod:`ponder.models.llama_admit`)."""
 
     def __init__(self, running: int, queued: int, retry_after: int = 1) -> None:
         self.running = running
