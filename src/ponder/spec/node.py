@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..strategies.entry import StrategyEntry, is_plain
+from ..strategies.registry import entries
 from ..strategies.registry import entry as registry_entry
 
 Verifier = str | Mapping[str, Any]
@@ -138,6 +139,17 @@ class StrategySpec:
         slot, rest = path[0], path[1:]
         changed = self.slots[slot]._set(rest, key, value)
         return StrategySpec(self.name, self.options, {**self.slots, slot: changed}, self.verifier)
+
+
+def strategies_that(capability: str) -> list[str]:
+    """The registered strategies whose entry has ``capability`` (``reads_context``, ``keeps_session``), in order."""
+    return [found.name for found in entries().values() if getattr(found, capability)]
+
+
+def has_capability(name: Any, capability: str) -> bool:
+    """Whether ``name`` names a registered strategy with ``capability`` (False for anything else: a client's
+    unknown name is refused later, where the tree is parsed)."""
+    return isinstance(name, str) and name.strip() in strategies_that(capability)
 
 
 def _verifier(strategy: str, value: Any) -> Verifier:
