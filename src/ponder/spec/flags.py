@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..strategies.entry import Option, Slot
+from ..strategies.entry import Option, Slot, StrategyEntry
 from ..strategies.registry import entries
 from .build import place_slots
 from .node import StrategySpec
@@ -42,19 +42,22 @@ class StrategyFlag:
 def strategy_flags() -> list[StrategyFlag]:
     """Every strategy flag of the registered strategies, merged by flag (helps joined)."""
     found: dict[str, StrategyFlag] = {}
-    for entry in entries().values():
-        declared: list[tuple[str, str, Option | Slot | None, str]] = [
-            (o.flag, o.name, o, o.help) for o in entry.options if o.flag
-        ] + [(s.flag, s.name, s, s.help) for s in entry.slots if s.flag]
-        if entry.verifier_field is not None:
-            declared.append(("--verifier", "verifier", None, entry.verifier_help))
-        for flag, key, decl, help_ in declared:
-            known = found.get(flag)
-            if known is None:
-                found[flag] = StrategyFlag(flag, key, decl, help_)
-            elif help_ and help_ not in known.help:
-                found[flag] = StrategyFlag(flag, key, known.declared, f"{known.help} {help_}".strip())
+    for flag in (flag for entry in entries().values() for flag in _declared(entry)):
+        known = found.get(flag.flag)
+        if known is None:
+            found[flag.flag] = flag
+        elif flag.help and flag.help not in known.help:
+            found[flag.flag] = StrategyFlag(flag.flag, flag.key, known.declared, f"{known.help} {flag.help}".strip())
     return list(found.values())
+
+
+def _declared(entry: StrategyEntry) -> list[StrategyFlag]:
+    """The flags one registry entry declares: its options', its slots' and its verifier's."""
+    declared = [StrategyFlag(o.flag, o.name, o, o.help) for o in entry.options if o.flag]
+    declared += [StrategyFlag(s.flag, s.name, s, s.help) for s in entry.slots if s.flag]
+    if entry.verifier_field is not None:
+        declared.append(StrategyFlag("--verifier", "verifier", None, entry.verifier_help))
+    return declared
 
 
 def spec_from_flags(values: Mapping[str, Any], given: set[str], base: RunSpec | None = None) -> RunSpec:
