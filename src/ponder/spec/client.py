@@ -49,6 +49,8 @@ MAX_JSON_DEPTH = 24
 FILE_VERIFIERS = ("grounded", "tests")
 #: the options an ``{"spec": "agree:K", ...}`` verifier object may hold
 _AGREE_KEYS = frozenset({"spec", "extract", "threshold", "temperature", "seed", "samples"})
+#: the client's run fields taken as they are (checked by the spec): the rest have their own checks below
+_COPIED = tuple(k for k, a in access.RUN.items() if a == CLIENT and k not in ("strategy", "budget", "options"))
 
 
 class ClientSpecError(ConfigError):
@@ -129,7 +131,7 @@ def client_spec(partial: Mapping[str, Any], policy: OperatorPolicy) -> RunSpec:
     data["tools"] = list(policy.tools) if tree.takes_tools() else []
     data["budget"] = _budget(data["budget"], partial.get("budget"), policy)
     data["options"] = _options(data["options"], partial.get("options"), policy)
-    for key in ("question", "history", "context_text", "memory", "version"):
+    for key in _COPIED:
         if key in partial:
             data[key] = partial[key]
     try:
