@@ -27,7 +27,7 @@ from ..models.registry import DEFAULT_MODEL
 from ..models.servers import SERVER_KINDS
 from . import access
 from .node import StrategySpec
-from .run import implied_strategy, parse_tools
+from .run import implied_strategy
 
 #: how the command line reads a value: text, several texts (repeatable), a whole number, a finite number,
 #: one of ``choices``, a value-less switch, an existing file, an existing file or folder, a file to write
@@ -174,7 +174,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
     RunFlag("temperature", ("--temperature", "-t"), "options.temperature", _at("options.temperature"), kind="number",
             minimum=0, default=0.0, show_default=True),
     RunFlag("seed", ("--seed",), "options.seed", _at("options.seed"), kind="whole", default=0, show_default=True),
-    RunFlag("tool_spec", ("--tools",), "tools", _at("tools", lambda items: parse_tools(items or "")),
+    RunFlag("tool_spec", ("--tools",), "tools", _at("tools", lambda items: items or ""),
             "Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE.", default="", counts="any",
             specific=True),
     RunFlag("cache", ("--cache",), "cache", _at("cache", bool),
