@@ -19,9 +19,9 @@ def click_option(flag: RunFlag) -> Callable[[F], F]:
     extra: dict[str, Any] = {"show_default": True} if flag.show_default else {}
     if flag.metavar is not None:
         extra["metavar"] = flag.metavar
-    if flag.kind == "switch":
+    if flag.shape == "switch":
         extra["is_flag"] = True
-    elif flag.kind == "texts":
+    elif flag.shape == "texts":
         extra["multiple"] = True
     else:
         extra["type"] = _type(flag)
@@ -45,5 +45,5 @@ def _type(flag: RunFlag) -> Any:
         "path": lambda: click.Path(exists=True, path_type=Path),
         "output": lambda: click.Path(dir_okay=False, path_type=Path),
     }
-    make = types.get(flag.kind)
+    make = types.get(flag.shape)
     return make() if make is not None else None

@@ -1,7 +1,7 @@
 """The run flags as data: one :class:`RunFlag` per flag of ``ponder ask`` and ``ponder eval``.
 
 A declaration says where the flag's value goes in the run spec (``to``, a path into the spec's plain
-data, and ``put``, which sets it there), how the command line parses it (``kind``, bounds, choices,
+data, and ``put``, which sets it there), how the command line parses it (``shape``, bounds, choices,
 default, help), and when it counts (``counts``: a flag left at its default counts only without a
 ``--spec`` base). :func:`~ponder.spec.spec_from_flags` applies them in a loop; the CLI
 (:mod:`ponder.cli.spec_options`) makes its options from them; ``ponder eval`` drops the ``specific``
@@ -31,7 +31,7 @@ from .run import implied_strategy
 
 #: how the command line reads a value: text, several texts (repeatable), a whole number, a finite number,
 #: one of ``choices``, a value-less switch, an existing file, an existing file or folder, a file to write
-Kind = Literal["text", "texts", "whole", "number", "choice", "switch", "file", "path", "output"]
+Shape = Literal["text", "texts", "whole", "number", "choice", "switch", "file", "path", "output"]
 #: when a value counts: ``set`` (given, or any value without a base; never None), ``any`` (as set, and None
 #: clears the field), ``on`` (as set, when true), ``given`` (only when given), ``present`` (whenever not None)
 Counts = Literal["set", "any", "on", "given", "present"]
@@ -50,7 +50,7 @@ class RunFlag:
     to: str
     put: Put
     help: str = ""
-    kind: Kind = "text"
+    shape: Shape = "text"
     default: Any = None
     show_default: bool = False
     choices: tuple[str, ...] = ()
@@ -141,7 +141,7 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "Model of recursive sub-calls (default: --model). " + _MODEL_HELP, counts="present"),
     RunFlag("depth_models", ("--depth-model",), "models.depth:N", _depth_models,
             "Model of recursive sub-calls N levels below the root (depth:N in a spec; over --sub-model). Repeatable.",
-            kind="texts", metavar="N=MODEL"),
+            shape="texts", metavar="N=MODEL"),
     RunFlag("fast_model", ("--fast-model",), "models.fast", _model("fast"),
             "Model of route's fast path (default: --model).", counts="present"),
     RunFlag("judge_model", ("--judge-model",), "models.judge", _model("judge"),
@@ -150,51 +150,51 @@ RUN_FLAGS: tuple[RunFlag, ...] = (
             "Base URL of an OpenAI-compatible server (default: $OPENAI_BASE_URL)."),
     RunFlag("server_kind", ("--server-kind",), "models.*.server_kind", _every_model("server_kind", remote_only=True),
             "What the server at --base-url is (default auto: probed once): grammars, tool calls and windows follow it.",
-            kind="choice", choices=SERVER_KINDS),
+            shape="choice", choices=SERVER_KINDS),
     RunFlag("context_window", ("--context-window",), "models.*.context_window", _every_model("context_window"),
             "The model's window in tokens where the server reports none (default: reported, else 8192).",
-            kind="whole", minimum=16, maximum=1 << 30),
+            shape="whole", minimum=16, maximum=1 << 30),
     RunFlag("max_steps", ("--max-steps",), "budget.max_steps", _at("budget.max_steps"),
-            "Most model-call steps in the run (default: what the strategy needs, at least 8).", kind="whole",
+            "Most model-call steps in the run (default: what the strategy needs, at least 8).", shape="whole",
             minimum=1, counts="given"),
     RunFlag("max_calls", ("--max-calls",), "budget.max_model_calls", _at("budget.max_model_calls"),
-            "Most model calls in the run.", kind="whole", minimum=1, counts="any"),
+            "Most model calls in the run.", shape="whole", minimum=1, counts="any"),
     RunFlag("max_total_tokens", ("--max-total-tokens",), "budget.max_tokens", _at("budget.max_tokens"),
-            "Most prompt+completion tokens in the run.", kind="whole", minimum=1, counts="any"),
+            "Most prompt+completion tokens in the run.", shape="whole", minimum=1, counts="any"),
     RunFlag("max_seconds", ("--max-seconds",), "budget.max_seconds", _at("budget.max_seconds"), "Wall-clock limit.",
-            kind="number", minimum=0, maximum=MAX_SECONDS, open_min=True, counts="any"),
+            shape="number", minimum=0, maximum=MAX_SECONDS, open_min=True, counts="any"),
     RunFlag("max_usd", ("--max-usd",), "budget.max_usd", _at("budget.max_usd"),
             "Most US dollars the run may spend (needs a price per model, --prices, or a server reporting usage.cost).",
-            kind="number", minimum=0, maximum=MAX_USD, open_min=True, counts="any"),
+            shape="number", minimum=0, maximum=MAX_USD, open_min=True, counts="any"),
     RunFlag("prices_path", ("--prices",), "prices", _at("prices", lambda path: PriceTable.load(path).to_dict()),
             "Prices per model (TOML or JSON, dollars per million prompt/completion/cached tokens): the run's cost.",
-            kind="file"),
+            shape="file"),
     RunFlag("max_tokens", ("--max-tokens",), "options.max_tokens", _at("options.max_tokens"),
-            "Most tokens per model call.", kind="whole", minimum=1, default=384, show_default=True),
-    RunFlag("temperature", ("--temperature", "-t"), "options.temperature", _at("options.temperature"), kind="number",
+            "Most tokens per model call.", shape="whole", minimum=1, default=384, show_default=True),
+    RunFlag("temperature", ("--temperature", "-t"), "options.temperature", _at("options.temperature"), shape="number",
             minimum=0, default=0.0, show_default=True),
-    RunFlag("seed", ("--seed",), "options.seed", _at("options.seed"), kind="whole", default=0, show_default=True),
+    RunFlag("seed", ("--seed",), "options.seed", _at("options.seed"), shape="whole", default=0, show_default=True),
     RunFlag("tool_spec", ("--tools",), "tools", _at("tools", lambda items: items or ""),
             "Tools for react: calculator,python,search:DIR,http:HOST,mcp:FILE.", default="", counts="any",
             specific=True),
     RunFlag("cache", ("--cache",), "cache", _at("cache", bool),
             "Reuse the completions of identical deterministic calls from earlier runs (kept in the run store).",
-            kind="switch", default=False),
+            shape="switch", default=False),
     RunFlag("trace_path", ("--trace",), "trace", _at("trace", str), "Write the run's events as JSON lines to FILE.",
-            kind="output"),
+            shape="output"),
     RunFlag("context_path", ("--context",), "context", _at("context", str),
-            "A file or folder the question is about (read lazily; implies --strategy recursive).", kind="path"),
+            "A file or folder the question is about (read lazily; implies --strategy recursive).", shape="path"),
     RunFlag("store_path", ("--store",), "store", _at("store", str), _STORE_HELP, metavar="FILE|URL"),
     RunFlag("no_store", ("--no-store",), "record", _at("record", lambda on: False),
-            "Do not record the run in the run store.", kind="switch", default=False, counts="on"),
+            "Do not record the run in the run store.", shape="switch", default=False, counts="on"),
     RunFlag("stop", ("--stop",), "stop", _at("stop", lambda policy: None if policy in (None, "fixed") else policy),
             "refine, consistency: fixed (its own rules, the default) or learned:PATH (a fitted stop policy).",
             metavar="POLICY", counts="any", specific=True),
     RunFlag("memory_mode", ("--memory",), "memory", _memory,
-            "react/refine: fold older steps into a summary (a model call) or clipped notes.", kind="choice",
+            "react/refine: fold older steps into a summary (a model call) or clipped notes.", shape="choice",
             choices=("off", "summary", "notes"), default="off", show_default=True, counts="any", specific=True),
     RunFlag("memory_threshold", ("--memory-threshold",), "memory.threshold", _memory_threshold,
-            "With --memory: compact when the prompt passes this share of the model's window.", kind="number",
+            "With --memory: compact when the prompt passes this share of the model's window.", shape="number",
             minimum=0, maximum=1, open_min=True, default=0.8, show_default=True, specific=True),
     RunFlag("session", ("--session",), "session", _at("session"),
             "recursive code mode: keep the REPL and its variables across questions in session NAME (stored).",
