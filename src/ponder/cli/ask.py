@@ -20,6 +20,7 @@ from ..events import EventSink
 from ..guards.text import for_terminal
 from ..spec import RunSpec, spec_from_flags
 from ..strategies import entries
+from .flag_option import run_flag_option
 from .live import LiveView
 from .progress import ChunkProgress
 from .spec_options import given_flags, spec_options
@@ -42,12 +43,7 @@ from .spec_options import given_flags, spec_options
     is_flag=True,
     help="Fail instead of running model-written code unisolated when bubblewrap is unusable.",
 )
-@click.option(
-    "--session",
-    default=None,
-    metavar="NAME",
-    help="recursive code mode: keep the REPL and its variables across questions in session NAME (stored).",
-)
+@run_flag_option("session")
 @spec_options()
 def ask(
     question: str | None, spec_file: Path | None, dry_run: bool, as_json: bool, require_isolation: bool, **flags: Any

@@ -20,6 +20,7 @@ from ..eval import EvalOptions, Fields, arms_from_flags, evaluate, load_items, s
 from ..eval.report import markdown
 from ..eval.scorers import SCORERS
 from ..spec import RunSpec
+from ..spec.run import implied_strategy
 from ..strategies import entries
 from .eval_progress import EvalProgress
 from .items_file import write_items
@@ -148,8 +149,8 @@ def eval_command(
     names = [s.strip() for s in (strategies or "").split(",") if s.strip()]
     if not names and not spec_files:
         names = ["single"]
-    if context_field is not None:  # a per-item context means recursive, as --context does for ask
-        names = ["recursive" if name == "single" else name for name in names]
+    if context_field is not None:  # a per-item context implies a strategy that reads one, as --context does for ask
+        names = [implied_strategy(name, context_field) for name in names]
     arms = arms_from_flags(names, list(spec_files), flags, given)
     if dry_run:
         for arm in arms:

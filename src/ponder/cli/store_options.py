@@ -7,29 +7,20 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
-
 from ..store import RunStore, StoreError, default_store_path
 from ..store.db import is_url
+from .flag_option import run_flag_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_options(*, writes: bool = False) -> Callable[[F], F]:
-    """Add ``--store PATH`` (and, for commands that write runs, ``--no-store``)."""
+    """Add ``--store PATH`` (and, for commands that write runs, ``--no-store``), as their run flags declare."""
 
     def decorate(func: F) -> F:
         if writes:
-            func = click.option("--no-store", is_flag=True, help="Do not record the run in the run store.")(func)
-        func = click.option(
-            "--store",
-            "store_path",
-            metavar="FILE|URL",
-            default=None,
-            help="Run store: a SQLite file or a postgresql:// URL (default: $PONDER_STORE, else"
-            " $XDG_DATA_HOME/ponder/runs.db or ~/.local/share/ponder/runs.db).",
-        )(func)
-        return func
+            func = run_flag_option("no_store")(func)
+        return run_flag_option("store_path")(func)
 
     return decorate
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..spec import RunSpec, spec_from_flags, strategy_flags
+from ..spec.run_flags import RUN_FLAGS
 from .data import Item
 
 #: fields that say where a run is recorded, not what it does: left out of the hash
@@ -55,12 +56,7 @@ def spec_hash(spec: RunSpec) -> str:
 
 def _specific() -> dict[str, tuple[str, Any]]:
     """The flags that belong to some strategies only: parameter name -> (flag, its "not given" value)."""
-    out: dict[str, tuple[str, Any]] = {
-        "tool_spec": ("--tools", ""),
-        "memory_mode": ("--memory", "off"),
-        "memory_threshold": ("--memory-threshold", 0.8),
-        "stop": ("--stop", None),
-    }
+    out = {flag.name: (flag.flags[0], flag.default) for flag in RUN_FLAGS if flag.specific}
     for flag in strategy_flags():
         out[flag.dest] = (flag.flag, None)
     return out

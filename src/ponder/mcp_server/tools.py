@@ -29,6 +29,7 @@ from ..serve.job import Job
 from ..serve.translate import ApiError, chat_request
 from ..spec import ModelSpec, RunSpec
 from ..spec.client import client_spec
+from ..spec.node import has_capability
 from ..store import RunStore
 from ..tools import close_tools, parse_tool_specs
 
@@ -88,8 +89,9 @@ class PonderTools:
             RunStore(serve.store).close()
 
     def ask_spec(self, question: str, strategy: str) -> RunSpec:
-        if strategy.partition("/")[0].strip() == "recursive":
-            raise ToolCallError("recursive reads a file or folder: use the query tool (question and path)")
+        name = strategy.partition("/")[0].strip()
+        if has_capability(name, "reads_context"):
+            raise ToolCallError(f"{name} reads a file or folder: use the query tool (question and path)")
         body = {"model": strategy, "messages": [{"role": "user", "content": question}]}
         try:
             return chat_request(body, self.config.serve).spec

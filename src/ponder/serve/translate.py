@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import PonderError, StrategyNotFoundError
 from ..spec import RunSpec
 from ..spec.client import ClientSpecError, client_spec
+from ..spec.node import has_capability
 from ..strategies import entries
 from .config import ServeConfig
 
@@ -221,9 +222,9 @@ def recursive_context(data: dict[str, Any]) -> None:
     (kept in the sandbox, read in slices), not a prefix of every call."""
     strategy = data.get("strategy")
     name = strategy.get("strategy") if isinstance(strategy, Mapping) else strategy
-    if name != "recursive":
+    if not has_capability(name, "reads_context"):
         return
     text = "\n\n".join(m["content"] for m in data["history"] if m["content"].strip())
     if not text:
-        raise ApiError(400, "recursive reads a long input: send it as an earlier message (system or user)", "messages")
+        raise ApiError(400, f"{name} reads a long input: send it as an earlier message (system or user)", "messages")
     data["context_text"], data["history"] = text, []

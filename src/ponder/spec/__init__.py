@@ -6,6 +6,7 @@ module                 what it holds
 :mod:`.run`            :class:`RunSpec` (models by role, budget, options, ...)
 :mod:`.node`           :class:`StrategySpec`, one node of the strategy tree
 :mod:`.build`          :func:`build_strategy`, :func:`get_strategy`
+:mod:`.run_flags`      the run flags as data: where each goes in a spec, how it parses, when it counts
 :mod:`.flags`          ``ponder ask`` flags -> a spec; the flags the registry declares
 :mod:`.describe`       a run given as objects -> a spec (for the store), when it can be
 :mod:`.legacy`         what a store holds for a run (a spec, or an old recipe) -> a spec

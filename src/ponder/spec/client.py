@@ -49,6 +49,8 @@ MAX_JSON_DEPTH = 24
 FILE_VERIFIERS = ("grounded", "tests")
 #: the options an ``{"spec": "agree:K", ...}`` verifier object may hold
 _AGREE_KEYS = frozenset({"spec", "extract", "threshold", "temperature", "seed", "samples"})
+#: the client's run fields taken as they are (checked by the spec): the rest have their own checks below
+_COPIED = tuple(k for k, a in access.RUN.items() if a == CLIENT and k not in ("strategy", "budget", "options"))
 
 
 class ClientSpecError(ConfigError):
@@ -129,7 +131,7 @@ def client_spec(partial: Mapping[str, Any], policy: OperatorPolicy) -> RunSpec:
     data["tools"] = list(policy.tools) if tree.takes_tools() else []
     data["budget"] = _budget(data["budget"], partial.get("budget"), policy)
     data["options"] = _options(data["options"], partial.get("options"), policy)
-    for key in ("question", "history", "context_text", "memory", "version"):
+    for key in _COPIED:
         if key in partial:
             data[key] = partial[key]
     try:
@@ -216,14 +218,15 @@ def _checked(node: StrategySpec, path: tuple[str, ...], policy: OperatorPolicy, 
                 _extraction(value, policy)
         except ConfigError as exc:
             raise ClientSpecError(str(exc), where) from None
-    if node.name == "recursive" and not policy.allow_code:
-        if options.get("mode") == "code":
+    switch = entry.runs_code
+    if switch is not None and not policy.allow_code:
+        if options.get(switch.option) == switch.on:
             raise ClientSpecError(
-                "recursive code mode runs model-written code, which this server does not allow (ponder serve"
-                " --allow-code)",
-                ".".join((*path, "mode")),
+                f"{node.name} {switch.on} {switch.option} runs model-written code, which this server does not allow"
+                " (ponder serve --allow-code)",
+                ".".join((*path, switch.option)),
             )
-        options["mode"] = "plan"  # auto would pick code mode for a model that writes code
+        options[switch.option] = switch.off  # auto would pick code mode for a model that writes code
     if node.verifier is not None:
         _verifier(node.verifier, policy, ".".join((*path, "verifier")))
     slots: dict[str, StrategySpec] = {}
@@ -302,10 +305,7 @@ def _models(models: Any, policy: OperatorPolicy) -> dict[str, Any]:
 
 
 def _budget(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[str, Any]:
-    if asked is None:
-        asked = {}
-    if not isinstance(asked, Mapping):
-        raise ClientSpecError("budget must be an object", "budget")
+    asked = _part(asked, "budget", access.BUDGET)
     out = dict(base)
     limits: dict[str, float | None] = {
         "max_model_calls": policy.max_model_calls,
@@ -316,8 +316,6 @@ def _budget(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[st
         "max_usd": base.get("max_usd"),
     }
     for key, value in asked.items():
-        if key not in access.BUDGET:
-            raise ClientSpecError(f"budget has no field {key!r} (fields: {', '.join(access.BUDGET)})", f"budget.{key}")
         limit = limits[key]
         if key == "max_steps" and value == "auto":
             pass
@@ -339,16 +337,9 @@ def _budget(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[st
 
 
 def _options(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[str, Any]:
-    if asked is None:
-        asked = {}
-    if not isinstance(asked, Mapping):
-        raise ClientSpecError("options must be an object", "options")
+    asked = _part(asked, "options", access.OPTIONS)
     out = dict(base)
     for key, value in asked.items():
-        if key not in access.OPTIONS:
-            raise ClientSpecError(
-                f"options has no field {key!r} (fields: {', '.join(access.OPTIONS)})", f"options.{key}"
-            )
         if key not in ("stop", "grammar"):
             try:
                 GenerationOptions(**{key: value})
@@ -374,6 +365,18 @@ def _options(base: dict[str, Any], asked: Any, policy: OperatorPolicy) -> dict[s
         except ConfigError as exc:
             raise ClientSpecError(str(exc), "options.grammar") from None
     return out
+
+
+def _part(asked: Any, part: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a client asked of a part of the spec (``budget``, ``options``): an object of its declared fields."""
+    if asked is None:
+        return {}
+    if not isinstance(asked, Mapping):
+        raise ClientSpecError(f"{part} must be an object", part)
+    for key in asked:
+        if key not in fields:
+            raise ClientSpecError(f"{part} has no field {key!r} (fields: {', '.join(fields)})", f"{part}.{key}")
+    return asked
 
 
 def _depth(value: Any, where: str) -> None:

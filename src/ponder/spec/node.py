@@ -12,11 +12,12 @@ always filled in, so the tree shows every strategy the run builds.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
 from ..strategies.entry import StrategyEntry, is_plain
+from ..strategies.registry import entries
 from ..strategies.registry import entry as registry_entry
 
 Verifier = str | Mapping[str, Any]
@@ -49,29 +50,36 @@ class StrategySpec:
         if not isinstance(data, Mapping) or not isinstance(data.get("strategy"), str):
             raise ConfigError(f'a strategy must be a name or an object with a "strategy" key, got {data!r}')
         name = data["strategy"].strip()
-        entry = registry_entry(name)
-        options: dict[str, Any] = {}
-        slots: dict[str, StrategySpec] = {}
-        verifier: Verifier | None = None
+        registry_entry(name)  # an unknown strategy is refused here, whatever keys it has
+        node = cls(name)
         for key, value in data.items():
-            if key == "strategy":
-                continue
-            option, slot = entry.option(key), entry.slot(key)
-            if option is not None:
-                options[key] = option.check(name, value)
-            elif slot is not None:
-                if value is not None:
-                    slots[key] = cls.parse(value)
-            elif key == "verifier" and entry.verifier_field is not None:
-                verifier = _verifier(name, value)
-            else:
-                takes = ", ".join(entry.spec_keys()) or "no options"
-                raise ConfigError(f"strategy {name!r} takes no option {key!r} (it takes: {takes})")
-        for slot_ in entry.slots:
-            if slot_.name not in slots and slot_.default is not None:
-                slots[slot_.name] = cls(slot_.default)
-        ordered = {s.name: slots[s.name] for s in entry.slots if s.name in slots}  # the entry's slot order
-        return cls(name, options, ordered, verifier)
+            if key != "strategy":
+                node = node._with(key, value)
+        return node._filled()
+
+    def _with(self, key: str, value: Any) -> StrategySpec:
+        """A copy with ``key`` set on this node, checked as the entry declares it (once: the rest is kept)."""
+        entry = self.entry
+        option, slot = entry.option(key), entry.slot(key)
+        if option is not None:
+            return replace(self, options={**self.options, key: option.check(self.name, value)})
+        if slot is not None:
+            slots = {name: child for name, child in self.slots.items() if name != key}
+            if value is not None:
+                slots[key] = StrategySpec.parse(value)
+            return replace(self, slots=slots)
+        if key == "verifier" and entry.verifier_field is not None:
+            return replace(self, verifier=_verifier(self.name, value))
+        takes = ", ".join(entry.spec_keys()) or "no options"
+        raise ConfigError(f"strategy {self.name!r} takes no option {key!r} (it takes: {takes})")
+
+    def _filled(self) -> StrategySpec:
+        """This node with the slots that have a default filled in, in the entry's slot order."""
+        slots = dict(self.slots)
+        for slot in self.entry.slots:
+            if slot.name not in slots and slot.default is not None:
+                slots[slot.name] = StrategySpec(slot.default)
+        return replace(self, slots={s.name: slots[s.name] for s in self.entry.slots if s.name in slots})
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.name, **self.options}
@@ -113,9 +121,7 @@ class StrategySpec:
 
     def with_option(self, key: str, value: Any) -> StrategySpec:
         """A copy with option (or slot, or verifier) ``key`` set on this node."""
-        data = self.to_dict()
-        data[key] = value.to_dict() if isinstance(value, StrategySpec) else value
-        return StrategySpec.parse(data)
+        return self._with(key, value)._filled()
 
     def place(self, key: str, value: Any) -> StrategySpec | None:
         """A copy with ``key`` set on the outermost node (breadth-first) whose strategy declares it, or None."""
@@ -138,6 +144,17 @@ class StrategySpec:
         slot, rest = path[0], path[1:]
         changed = self.slots[slot]._set(rest, key, value)
         return StrategySpec(self.name, self.options, {**self.slots, slot: changed}, self.verifier)
+
+
+def strategies_that(capability: str) -> list[str]:
+    """The registered strategies whose entry has ``capability`` (``reads_context``, ``keeps_session``), in order."""
+    return [found.name for found in entries().values() if getattr(found, capability)]
+
+
+def has_capability(name: Any, capability: str) -> bool:
+    """Whether ``name`` names a registered strategy with ``capability`` (False for anything else: a client's
+    unknown name is refused later, where the tree is parsed)."""
+    return isinstance(name, str) and name.strip() in strategies_that(capability)
 
 
 def _verifier(strategy: str, value: Any) -> Verifier:

@@ -29,7 +29,7 @@ from ..guards.numbers import loads_json, whole
 from ..guards.text import clean
 from ..requests import MODEL_ROLES
 from ..types import GenerationOptions, Message, clean_messages
-from .node import BASE_STEPS, StrategySpec
+from .node import BASE_STEPS, StrategySpec, strategies_that
 from .parts import BudgetSpec, MemorySpec, ModelSpec, depth_of
 
 SPEC_FORMAT = "ponder-run-spec"
@@ -109,8 +109,9 @@ class RunSpec:
         if self.context is not None or self.context_text is not None:
             if self.strategy == StrategySpec("single"):
                 set_(self, "strategy", StrategySpec.parse(implied_strategy("single", "context")))
-            if self.strategy.name != "recursive":
-                raise ConfigError(f"--context works with --strategy recursive, not {self.strategy.name}")
+            if not self.strategy.entry.reads_context:
+                readers = " or ".join(strategies_that("reads_context"))
+                raise ConfigError(f"--context works with --strategy {readers}, not {self.strategy.name}")
         names = " + ".join(self.strategy.names())
         if self.strategy.needs_tools() and not self.tools:
             raise ConfigError(f"--strategy {names} needs --tools (e.g. --tools calculator)")
@@ -124,8 +125,9 @@ class RunSpec:
         if self.session is not None:
             if not _SESSION_NAME.match(self.session):
                 raise ConfigError(f"a session name is 1-100 letters, digits, '.', '_' or '-', got {self.session!r}")
-            if self.strategy.name != "recursive":
-                raise ConfigError(f"--session keeps the REPL of --strategy recursive, not {self.strategy.name}")
+            if not self.strategy.entry.keeps_session:
+                keepers = " or ".join(strategies_that("keeps_session"))
+                raise ConfigError(f"--session keeps the REPL of --strategy {keepers}, not {self.strategy.name}")
             if not has_context:
                 raise ConfigError("--session needs --context (each question of a session reads a context)")
             if not self.record:
@@ -219,7 +221,7 @@ class RunSpec:
             tools = kwargs["tools"]
             if not isinstance(tools, str | list | tuple) or not all(isinstance(t, str) for t in tools):
                 raise ConfigError(f'tools must be a list of --tools items (e.g. ["calculator"]), got {tools!r}')
-            kwargs["tools"] = tuple(t.strip() for t in (tools.split(",") if isinstance(tools, str) else tools) if t)
+            kwargs["tools"] = parse_tools(tools)
         kwargs["budget"] = _typed(BudgetSpec, kwargs.get("budget"), "budget")
         options = dict(kwargs.get("options") or {})
         options.setdefault("max_tokens", 384)
@@ -289,8 +291,16 @@ def renamed(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def implied_strategy(name: str, context: str | None) -> str:
-    """The strategy a run gets: a context implies ``recursive`` instead of the default ``single``."""
-    return "recursive" if context is not None and name == "single" else name
+    """The strategy a run gets: a context implies the (first registered) strategy that reads one instead of
+    the default ``single``."""
+    if context is None or name != "single":
+        return name
+    return strategies_that("reads_context")[0]
+
+
+def parse_tools(tools: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The ``--tools`` items of a comma-separated string or a list."""
+    return tuple(t.strip() for t in (tools.split(",") if isinstance(tools, str) else tools) if t)
 
 
 def _history(data: Any) -> tuple[Message, ...]:

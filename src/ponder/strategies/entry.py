@@ -147,6 +147,16 @@ class BuildContext:
         return bool(model is not None and model.writes_code)
 
 
+@dataclass(frozen=True, slots=True)
+class CodeSwitch:
+    """The option by which a strategy runs model-written code (recursive's ``mode``): ``on`` runs it,
+    ``off`` never does (any other value, e.g. ``auto``, may); a server without ``--allow-code`` sets ``off``."""
+
+    option: str
+    on: str
+    off: str
+
+
 #: model calls a strategy needs, given its options and the calls of the strategies in its slots
 CallCount = Callable[[Mapping[str, Any], Mapping[str, int]], int]
 #: spec options (plain data) -> keyword arguments of the strategy class, for the running models
@@ -169,6 +179,12 @@ class StrategyEntry:
     #: it takes tools but runs without any too (recursive: tools callable from the REPL)
     tools_optional: bool = False
     memory: bool = False
+    #: it reads a long input (a run's ``context`` file or text); a context implies it
+    reads_context: bool = False
+    #: it keeps its state across questions in a named, stored session (``--session NAME``)
+    keeps_session: bool = False
+    #: the option by which it runs model-written code, if it can
+    runs_code: CodeSwitch | None = None
     stop_state: StopState | None = None
     calls: CallCount | None = None
     prepare: Prepare | None = None

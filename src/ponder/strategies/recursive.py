@@ -35,7 +35,7 @@ from ..models.base import Model
 from ..requests import StrategyGen
 from ..tools.base import Tool
 from .code_prompt import sub_chars
-from .entry import BuildContext, Option, StrategyEntry
+from .entry import BuildContext, CodeSwitch, Option, StrategyEntry
 from .recursive_code import RecursiveCode
 from .recursive_count import plan_for
 from .recursive_plan import RecursivePlan
@@ -300,6 +300,9 @@ ENTRY = StrategyEntry(
     ),
     takes_tools=True,
     tools_optional=True,
+    reads_context=True,
+    keeps_session=True,
+    runs_code=CodeSwitch("mode", on="code", off="plan"),
     prepare=_prepare,
     describe=_describe,
     prepared=("auto", "session", "sub_chars"),
