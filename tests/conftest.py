@@ -41,3 +41,10 @@ def _fresh_server_probes(monkeypatch):
     servers.forget()
     yield
     servers.forget()
+
+
+def pytest_configure(config):
+    import kind_guard
+
+    kind_guard.install()
+    config.pluginmanager.register(kind_guard, "kind_guard")
