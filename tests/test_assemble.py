@@ -126,6 +126,7 @@ def run_children(tmp_path: Path, count: int, mode: str, data: bytes, dest: Path)
     return children
 
 
+@pytest.mark.integration
 def test_concurrent_first_uses_make_one_copy(tmp_path):
     _, data = make_parts(tmp_path / "parts", [50_000] * 12)
     dest = tmp_path / "cache" / "model.gguf"
@@ -137,6 +138,7 @@ def test_concurrent_first_uses_make_one_copy(tmp_path):
     assert dest.read_bytes() == data
 
 
+@pytest.mark.integration
 def test_a_copy_killed_midway_leaves_no_model_and_the_next_use_cleans_up(tmp_path):
     parts, data = make_parts(tmp_path / "parts", [50_000] * 3)
     dest = tmp_path / "cache" / "model.gguf"

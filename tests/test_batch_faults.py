@@ -100,6 +100,7 @@ KILLED = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 def test_a_run_killed_mid_batch_replays_every_call_that_completed(tmp_path):
     db = tmp_path / "runs.db"
     script = tmp_path / "killed.py"

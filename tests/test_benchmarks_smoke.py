@@ -94,6 +94,7 @@ def test_aggregate_scores_a_perfect_checker_exactly(tmp_path: Path, capsys: pyte
     assert json.loads(out.read_text()) == rows
 
 
+@pytest.mark.integration
 def test_serve_load_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("serve_load")
     assert bench.main(["--requests", "8", "--clients", "2", "--slow-clients", "2", "--slow-delay", "0.01"]) == 0
@@ -103,6 +104,7 @@ def test_serve_load_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> Non
     assert "runs in the store, finished, for the 200s: 2/2" in out
 
 
+@pytest.mark.integration
 def test_serve_responses_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("serve_responses")
     assert bench.main(["--requests", "1"]) == 0
@@ -114,6 +116,7 @@ def test_serve_responses_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     assert all(re.fullmatch(NUMBER, r[4].strip()) for r in rows[2:])
 
 
+@pytest.mark.integration
 def test_remote_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("remote_overhead")
     assert bench.main(["--runs", "2", "--repeats", "1"]) == 0
@@ -127,6 +130,7 @@ def test_remote_overhead_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
 # the recursive REPL benchmarks (tiny sizes)
 
 
+@pytest.mark.integration
 def test_repl_throughput_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("repl_throughput")
     assert bench.main(["--tokens", "4000", "--calls", "12", "--delay", "0", "--concurrency", "1,4"]) == 0
@@ -138,6 +142,7 @@ def test_repl_throughput_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
         assert cells[2] == "12" and cells[-1] == "yes"  # every sub-call made, the count exact
 
 
+@pytest.mark.integration
 def test_long_context_suite_prints_its_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("long_context")
     out_json, out_png = tmp_path / "lc.json", tmp_path / "lc.png"
@@ -149,6 +154,7 @@ def test_long_context_suite_prints_its_table_and_plot(tmp_path: Path, capsys: py
     assert out_png.stat().st_size > 0 and len(json.loads(out_json.read_text())["rows"]) == 4
 
 
+@pytest.mark.integration
 def test_session_rebuild_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("session_rebuild")
     assert bench.main(["--slow", "0.3", "--slow-cell", "0.2", "--fast", "2", "--repeats", "1"]) == 0
@@ -159,6 +165,7 @@ def test_session_rebuild_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     assert all(re.fullmatch(rf"\| [^|]+ \| {NUMBER} \| (yes|no \(stopped at the limit\)) \|", r) for r in rows[2:])
 
 
+@pytest.mark.integration
 def test_code_mode_tuning_prints_its_table_and_writes_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("code_mode_tuning")
     out_file = tmp_path / "rows.jsonl"
@@ -177,6 +184,7 @@ def test_code_mode_tuning_prints_its_table_and_writes_rows(tmp_path: Path, capsy
 # the benchmark against the reference RLM (rlms): its machinery on the scripted models
 
 
+@pytest.mark.integration
 def test_rlm_peer_writes_rows_resumes_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("rlm_peer")
     out_dir, png = tmp_path / "rows", tmp_path / "peer.png"
@@ -211,6 +219,7 @@ def test_rlm_peer_writes_rows_resumes_and_reports(tmp_path: Path, capsys: pytest
     assert png.stat().st_size > 0
 
 
+@pytest.mark.integration
 def test_rlm_peer_skips_the_flat_pass_past_the_window_and_kills_a_stuck_trial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import pytest
+
 from ponder import Batch, Engine, Generate, Outcome, RunSpec, ScriptedModel, open_run
 from ponder.engine.call_cache import cache_key
 from ponder.models.openai_compat import OpenAIModel
@@ -36,6 +38,7 @@ def served(server: FakeChatServer) -> OpenAIModel:
     return OpenAIModel("m", base_url=server.url, max_retries=0)
 
 
+@pytest.mark.integration
 def test_identical_temperature_zero_calls_are_made_once() -> None:
     with FakeChatServer() as server:
         result = Engine(served(server)).run(Twice(), "q")
@@ -49,6 +52,7 @@ def test_identical_temperature_zero_calls_are_made_once() -> None:
         assert result.to_dict()["usage"]["cached_calls"] == 3
 
 
+@pytest.mark.integration
 def test_a_batch_of_identical_calls_is_made_once() -> None:
     class Pair:
         name = "pair"
@@ -64,12 +68,14 @@ def test_a_batch_of_identical_calls_is_made_once() -> None:
         assert [s.data.get("cached", False) for s in result.steps] == [False, True, False]
 
 
+@pytest.mark.integration
 def test_sampled_calls_without_a_seed_are_not_cached() -> None:
     with FakeChatServer() as server:
         result = Engine(served(server), options=GenerationOptions(seed=None)).run(Twice(temperature=0.7), "q")
         assert server.requests == 4 and result.usage.cached_calls == 0
 
 
+@pytest.mark.integration
 def test_seeded_sampled_calls_are_cached_per_seed() -> None:
     with FakeChatServer() as server:
         Engine(served(server)).run(Twice(temperature=0.7, seed=3), "q")
@@ -80,12 +86,14 @@ def test_seeded_sampled_calls_are_cached_per_seed() -> None:
     assert a == cache_key("m", (Message("user", "What is 2 + 2?"),), GenerationOptions(temperature=0.7, seed=1))
 
 
+@pytest.mark.integration
 def test_the_cache_can_be_turned_off() -> None:
     with FakeChatServer() as server:
         Engine(served(server), cache=False).run(Twice(), "q")
         assert server.requests == 4
 
 
+@pytest.mark.integration
 def test_each_run_starts_with_an_empty_cache() -> None:
     with FakeChatServer() as server:
         engine = Engine(served(server))
@@ -112,6 +120,7 @@ def _spec(url: str, store: str, cache: bool) -> RunSpec:
     )
 
 
+@pytest.mark.integration
 def test_cache_across_runs_lives_in_the_store(tmp_path) -> None:
     store = str(tmp_path / "runs.db")
     with FakeChatServer() as server:

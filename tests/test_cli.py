@@ -101,6 +101,7 @@ def test_unreachable_server_is_one_line(capsys):
     assert "cannot reach the model server at http://127.0.0.1:9/v1" in err
 
 
+@pytest.mark.integration
 def test_real_process_exit_code_and_no_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "ponder", "ask", "q", "--model", "nosuch"], capture_output=True, text=True, timeout=60

@@ -41,6 +41,7 @@ def run(
 # -- the reply grammar ----------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_each_root_reply_is_constrained_to_one_python_block() -> None:
     result, model = run([block("print(len(context))"), block("FINAL('done')")])
     assert result.answer == "done"
@@ -51,6 +52,7 @@ def test_each_root_reply_is_constrained_to_one_python_block() -> None:
     assert not admits(CODE_GRAMMAR, "```python\nx = '```'\n```")
 
 
+@pytest.mark.integration
 def test_the_grammar_can_be_turned_off() -> None:
     _, model = run([block("print(len(context))"), block("FINAL('done')")], constrained=False)
     assert [c.options.grammar for c in model.calls] == [None, None]
@@ -71,6 +73,7 @@ def test_servers_get_the_grammar_where_they_take_one_and_nothing_where_they_do_n
 # -- helpers ---------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_grep_returns_snippets_with_offsets_and_prints_them_bounded() -> None:
     code = (
         "hits = grep('lomb', window=20)\n"
@@ -95,6 +98,7 @@ def test_grep_returns_snippets_with_offsets_and_prints_them_bounded() -> None:
     assert "[doc 1 offset 3] in Arden" in out
 
 
+@pytest.mark.integration
 def test_the_prompt_lists_every_helper_with_its_signature_and_the_sub_reading_size() -> None:
     _, model = run([block("print(len(context))"), block("FINAL('x')")], chunk_chars=12345)
     system = model.calls[0].messages[0].content
@@ -118,6 +122,7 @@ def test_the_sub_reading_size_comes_from_the_sub_models_window() -> None:
 # -- answers ---------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_final_var_answers_with_a_variable() -> None:
     result, _ = run([block("n = grep('weighs')[0]\nx = 'seven'"), block("FINAL_VAR('x')")])
     assert result.answer == "seven" and result.stop_reason == "answered"
@@ -125,6 +130,7 @@ def test_final_var_answers_with_a_variable() -> None:
     assert result.answer == "7341"
 
 
+@pytest.mark.integration
 def test_the_answer_dict_convention_ends_the_run() -> None:
     replies = [
         block("answer['content'] = 'draft'\nprint(len(context))"),  # not ready: the run goes on
@@ -134,6 +140,7 @@ def test_the_answer_dict_convention_ends_the_run() -> None:
     assert result.answer == "7341" and result.stop_reason == "answered" and len(model.calls) == 2
 
 
+@pytest.mark.integration
 def test_an_answer_before_looking_at_the_context_is_refused_on_the_first_turn() -> None:
     result, model = run([block("FINAL('12345')"), block("print(grep('parcel'))"), block("FINAL('7341')")])
     assert result.answer == "7341" and len(model.calls) == 3
@@ -146,6 +153,7 @@ def test_an_answer_before_looking_at_the_context_is_refused_on_the_first_turn() 
 # -- loops -------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_the_same_code_with_the_same_output_is_told_and_then_stops_the_run() -> None:
     same = block("print(grep('parcel'))")
     result, model = run([same] * 4 + ["The parcel weighs 7341 grams."], loop_limit=3, max_iterations=30)
@@ -159,12 +167,14 @@ def test_the_same_code_with_the_same_output_is_told_and_then_stops_the_run() -> 
     assert "This repeats" not in model.calls[1].messages[-2].content
 
 
+@pytest.mark.integration
 def test_code_that_changes_its_output_is_no_loop() -> None:
     step = block("i = globals().get('i', -1) + 1\nprint(peek(i * 10, 10))")
     result, _ = run([step] * 5 + ["7341"], max_iterations=5)
     assert result.stop_reason == "rounds" and "loop" not in [s.kind for s in result.steps]
 
 
+@pytest.mark.integration
 def test_identical_replies_without_code_never_run_to_the_turn_limit() -> None:
     made_up = "The special number is 12345."
     result, _model = run([made_up] * 30 + ["12345"], constrained=False, max_iterations=30)
@@ -175,6 +185,7 @@ def test_identical_replies_without_code_never_run_to_the_turn_limit() -> None:
 # -- the last call ---------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_when_the_turns_run_out_one_last_call_asks_for_the_answer() -> None:
     replies = [block("print(grep('parcel'))"), block("print(grep('Lomb'))"), "```python\nFINAL('7341')\n```"]
     result, model = run(replies, max_iterations=2)
@@ -186,6 +197,7 @@ def test_when_the_turns_run_out_one_last_call_asks_for_the_answer() -> None:
     assert model.calls[-1].options.grammar is None
 
 
+@pytest.mark.integration
 def test_no_last_call_when_turned_off_and_no_answer_from_only_code() -> None:
     result, model = run([block("print(1)"), block("print(2)")], max_iterations=2, final_call=False)
     assert result.answer is None and result.stop_reason == "rounds" and len(model.calls) == 2

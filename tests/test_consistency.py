@@ -421,6 +421,7 @@ def _bench(name):
     return module
 
 
+@pytest.mark.integration
 def test_concurrency_benchmark_prints_its_table(capsys):
     assert _bench("concurrency").main(["--samples", "4", "--delay", "0.01", "--repeats", "1"]) == 0
     out = capsys.readouterr().out

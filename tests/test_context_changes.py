@@ -83,6 +83,7 @@ def test_a_file_deleted_or_grown_while_open_reads_as_it_was(tmp_path: Path) -> N
         assert next(split(ctx, 100, 20)).text().startswith("alpha")
 
 
+@pytest.mark.integration
 def test_a_shrinking_file_does_not_kill_the_process_with_a_signal(tmp_path: Path) -> None:
     path = _write(tmp_path / "big.txt", PROSE * 20)  # 2.4 MB: a memory map would fault on the lost pages
     script = textwrap.dedent(

@@ -65,6 +65,7 @@ def _free(path: Path) -> bool:
     return out.strip() == "free"
 
 
+@pytest.mark.integration
 def test_two_processes_holding_the_lock_never_overlap(tmp_path: Path) -> None:
     lock, log = tmp_path / "llama.lock", tmp_path / "log.txt"
     procs = [_python(HOLDER, str(lock), str(log), "15") for _ in range(2)]
@@ -76,6 +77,7 @@ def test_two_processes_holding_the_lock_never_overlap(tmp_path: Path) -> None:
         assert start >= end
 
 
+@pytest.mark.integration
 def test_an_exception_inside_the_lock_releases_it(tmp_path: Path) -> None:
     lock = CpuLock(tmp_path / "llama.lock")
     with pytest.raises(ValueError, match="boom"), lock:
@@ -94,6 +96,7 @@ def test_an_exception_inside_the_lock_releases_it(tmp_path: Path) -> None:
     assert done.is_set()
 
 
+@pytest.mark.integration
 def test_nested_and_concurrent_use_in_one_process(tmp_path: Path) -> None:
     lock = CpuLock(tmp_path / "llama.lock")
     with lock, lock:  # re-entrant in one thread: no self-deadlock
@@ -137,6 +140,7 @@ def test_an_unusable_folder_falls_back_with_one_warning(tmp_path: Path, monkeypa
         assert "running without it" in str(caught[0].message)
 
 
+@pytest.mark.integration
 def test_split_counts_the_callers_holding_a_slot(tmp_path: Path) -> None:
     folder = tmp_path / "llama-slots"
     mine = CpuSplit(folder)

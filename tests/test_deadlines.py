@@ -84,6 +84,7 @@ def release() -> Iterator[threading.Event]:
     event.set()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", ["headers", "body"])
 def test_http_get_has_a_deadline_for_the_whole_fetch(mode: str) -> None:
     with DripServer(mode) as server:
@@ -94,6 +95,7 @@ def test_http_get_has_a_deadline_for_the_whole_fetch(mode: str) -> None:
     assert result.error is not None and "timed out" in result.error
 
 
+@pytest.mark.integration
 def test_max_seconds_stops_a_run_stuck_in_a_tool_and_the_run_is_stored(tmp_path: Path) -> None:
     with DripServer("headers") as server:
         url = f"http://127.0.0.1:{server.port}/slow"
@@ -189,6 +191,7 @@ def test_call_with_deadline_passes_results_and_errors() -> None:
     gate.set()
 
 
+@pytest.mark.integration
 def test_cli_max_seconds_ends_a_run_whose_server_never_answers(tmp_path: Path) -> None:
     """``ponder ask --max-seconds`` against a chat server that holds every request for a minute."""
     db = tmp_path / "runs.db"
@@ -208,6 +211,7 @@ def test_cli_max_seconds_ends_a_run_whose_server_never_answers(tmp_path: Path) -
         assert store.run(out["run_id"])["stop_reason"] == "budget"
 
 
+@pytest.mark.integration
 def test_max_seconds_stops_recursive_code_while_the_repl_code_runs() -> None:
     from ponder.sandbox import SandboxConfig
     from ponder.strategies.recursive_code import RecursiveCode
@@ -221,6 +225,7 @@ def test_max_seconds_stops_recursive_code_while_the_repl_code_runs() -> None:
     assert len(model.calls) == 1  # stopped inside the first block's 50 s sleep
 
 
+@pytest.mark.integration
 def test_a_run_stopped_inside_the_python_tool_does_not_wait_for_the_code() -> None:
     from ponder.sandbox import Sandbox, SandboxConfig
     from ponder.tools import python_tool

@@ -25,6 +25,7 @@ def test_demo_says_when_the_code_model_is_not_there(capsys):
     assert "not run: unknown model 'nosuchmodel'" in out and "(not run)" in out
 
 
+@pytest.mark.integration
 def test_demo_runs_every_part_and_prints_the_table(capsys):
     # the echo model: each part runs through the real machinery, the answers are wrong, the table says so
     assert main(["demo", "-m", "scripted", "--tokens", "8192", "--code-model", "scripted"]) == 0

@@ -53,6 +53,7 @@ def _store_with_runs(path: Path, questions: tuple[str, ...] = ("first", "second"
     return ids
 
 
+@pytest.mark.integration
 @needs_dev_full
 def test_a_full_disk_behind_stdout_is_one_line(tmp_path, capsys):
     db = tmp_path / "runs.db"
@@ -95,6 +96,7 @@ def test_a_missing_default_store_reads_as_empty_and_is_not_created(tmp_path, mon
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.integration
 def test_a_store_on_a_read_only_mount_can_be_read(tmp_path):
     bwrap = shutil.which("bwrap")
     if bwrap is None or subprocess.run([bwrap, "--dev-bind", "/", "/", "true"], capture_output=True).returncode:

@@ -353,6 +353,7 @@ def server_args(server: FakeChatServer) -> list[str]:
     return ["-m", "openai:fake", "--base-url", server.url]
 
 
+@pytest.mark.integration
 def test_rerun_skips_finished_pairs_and_retry_errors_reruns_only_failed(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     data = write_jsonl(tmp_path / "d.jsonl", sums(6))
@@ -379,6 +380,7 @@ def test_rerun_skips_finished_pairs_and_retry_errors_reruns_only_failed(capsys, 
     assert len(rows_of(out)) == 8  # append-only: the failed rows stay, the latest row of a pair counts
 
 
+@pytest.mark.integration
 def test_max_errors_stops_early_with_a_report(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     data = write_jsonl(tmp_path / "d.jsonl", sums(20))
@@ -391,6 +393,7 @@ def test_max_errors_stops_early_with_a_report(capsys, tmp_path, monkeypatch):
     assert json.loads((out / "summary.json").read_text())["complete"] is False
 
 
+@pytest.mark.integration
 def test_a_broken_setup_stops_after_the_first_items(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     data = write_jsonl(tmp_path / "d.jsonl", sums(30))
@@ -414,6 +417,7 @@ def test_a_torn_last_line_is_skipped_and_healed(capsys, tmp_path):
     assert len(lines) == 3 and json.loads(lines[2])["item"] == "2"
 
 
+@pytest.mark.integration
 def test_parallel_workers_give_the_same_rows(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     data = write_jsonl(tmp_path / "d.jsonl", sums(12))
@@ -451,6 +455,7 @@ def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
     assert {r["spec"] for r in rows} == {"single", "react+calculator"} and len(rows) == 6
 
 
+@pytest.mark.integration
 def test_judge_scorer_calls_the_judge_model_role(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     data = write_jsonl(

@@ -19,6 +19,8 @@ from ponder.eval.arms import arms_from_flags
 from ponder.eval.local import Processes, Threads
 from servers import FakeChatServer
 
+pytestmark = pytest.mark.integration
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 

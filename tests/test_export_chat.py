@@ -118,6 +118,7 @@ def test_a_conversation_the_question_ended_comes_first(tmp_path):
     assert record["messages"][4]["content"] == result.answer  # one call, no steps beyond the answer
 
 
+@pytest.mark.integration
 def test_code_mode_is_the_root_models_trajectory_with_repl_outputs_as_user_turns(tmp_path):
     replies = [
         "Let me look.\n```python\nprint(len(context))\n```",

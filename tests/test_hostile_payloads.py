@@ -114,6 +114,7 @@ def test_random_json_and_text_through_every_tool(every_tool: list[Tool]) -> None
             assert isinstance(result, ToolResult) and (result.ok or result.error)
 
 
+@pytest.mark.integration
 def test_python_tool_takes_random_input(tmp_path: Path) -> None:
     from ponder.tools import python_tool
 
@@ -226,6 +227,7 @@ def _code_model(first_block: str):
     return model
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

@@ -278,6 +278,7 @@ def test_escape_sequences_in_model_text_and_tool_output_are_shown_not_obeyed():
     assert "\\x1b]0;pwned\\x07" in written  # visible, so a reader sees what was sent
 
 
+@pytest.mark.integration
 def test_sandbox_run_prints_a_lone_surrogate():
     """The issue's example: ``echo 'print(chr(0xd800))' | ponder sandbox run -`` ended in an internal error."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}

@@ -13,6 +13,8 @@ import pytest
 
 from ponder.sandbox import SandboxConfig, require_isolation_everywhere
 
+pytestmark = pytest.mark.integration
+
 
 def _ponder(*args: str, path: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": path, "PYTHONPATH": os.pathsep.join(sys.path), "HOME": os.environ.get("HOME", "/tmp")}

@@ -20,6 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 from ponder.store import RunStore
 from servers import free_port, stop_process
 
+pytestmark = pytest.mark.integration
+
 
 @asynccontextmanager
 async def stdio_session(*args: str) -> AsyncIterator[ClientSession]:

@@ -59,6 +59,7 @@ def fake_model(url: str, **kwargs: object) -> OpenAIModel:
 # -- talking to a well-behaved server ---------------------------------------------
 
 
+@pytest.mark.integration
 def test_plain_call_sends_options_and_reads_usage():
     with FakeChatServer(cached_tokens=2) as server:
         model = fake_model(server.url)
@@ -88,6 +89,7 @@ def test_plain_call_sends_options_and_reads_usage():
     }
 
 
+@pytest.mark.integration
 def test_length_finish_reason_is_passed_on():
     with FakeChatServer() as server:
         completion = fake_model(server.url).complete(MESSAGES, GenerationOptions(max_tokens=2))
@@ -95,6 +97,7 @@ def test_length_finish_reason_is_passed_on():
     assert completion.finish_reason == "length"
 
 
+@pytest.mark.integration
 def test_streaming_delivers_pieces_and_server_usage():
     pieces: list[str] = []
     with FakeChatServer() as server:
@@ -107,6 +110,7 @@ def test_streaming_delivers_pieces_and_server_usage():
     assert completion.usage.model_calls == 1
 
 
+@pytest.mark.integration
 def test_stream_without_usage_is_estimated():
     with FakeChatServer(usage=False) as server:
         model = fake_model(server.url)
@@ -119,6 +123,7 @@ def test_stream_without_usage_is_estimated():
         assert completion.usage.model_calls == 1
 
 
+@pytest.mark.integration
 def test_server_rejecting_stream_options_is_asked_again_without():
     pieces: list[str] = []
     with FakeChatServer(reject_stream_options=True) as server:
@@ -135,6 +140,7 @@ def test_server_rejecting_stream_options_is_asked_again_without():
     assert first.usage.completion_tokens > 0  # estimated
 
 
+@pytest.mark.integration
 def test_other_bad_requests_in_a_stream_are_not_repeated():
     with FakeChatServer(faults=[400]) as server:
         with pytest.raises(ModelCallError, match="400"):
@@ -142,6 +148,7 @@ def test_other_bad_requests_in_a_stream_are_not_repeated():
         assert server.requests == 1
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("stream", [False, True])
 def test_native_tool_calls_are_sent_and_parsed(stream):
     schema = {
@@ -165,6 +172,7 @@ def test_native_tool_calls_are_sent_and_parsed(stream):
 
 
 # a dropped connection has no Retry-After header, so the SDK backs off 0.5 s: one drop is enough
+@pytest.mark.integration
 @pytest.mark.parametrize(("fault", "failures"), [(503, 1), (503, 2), (429, 2), (500, 1), (DROP, 1)])
 def test_transient_errors_are_retried(fault, failures):
     with FakeChatServer(faults=[fault] * failures) as server:
@@ -173,6 +181,7 @@ def test_transient_errors_are_retried(fault, failures):
     assert completion.text == f"echo: {FRANCE}"
 
 
+@pytest.mark.integration
 def test_retry_without_retry_after_uses_the_sdk_backoff():
     with FakeChatServer(faults=[503], retry_after_ms=None) as server:
         completion = fake_model(server.url).complete(MESSAGES, GenerationOptions())
@@ -180,6 +189,7 @@ def test_retry_without_retry_after_uses_the_sdk_backoff():
     assert completion.text == f"echo: {FRANCE}"
 
 
+@pytest.mark.integration
 def test_streamed_call_is_retried_before_the_stream_starts():
     pieces: list[str] = []
     with FakeChatServer(faults=[503, 429]) as server:
@@ -188,6 +198,7 @@ def test_streamed_call_is_retried_before_the_stream_starts():
     assert "".join(pieces) == completion.text == f"echo: {FRANCE}"
 
 
+@pytest.mark.integration
 def test_persistent_503_gives_up_after_max_retries():
     with FakeChatServer(faults=[503] * 10) as server:
         with pytest.raises(ModelUnavailableError, match=r"answered 503 after 2 retries") as info:
@@ -196,6 +207,7 @@ def test_persistent_503_gives_up_after_max_retries():
     assert server.url in str(info.value)
 
 
+@pytest.mark.integration
 def test_max_retries_zero_means_one_attempt():
     with FakeChatServer(faults=[503]) as server:
         with pytest.raises(ModelUnavailableError):
@@ -203,6 +215,7 @@ def test_max_retries_zero_means_one_attempt():
         assert server.requests == 1
 
 
+@pytest.mark.integration
 def test_400_is_not_retried():
     with FakeChatServer(faults=[400]) as server:
         with pytest.raises(ModelCallError, match=r"answered 400: .*injected 400"):
@@ -210,6 +223,7 @@ def test_400_is_not_retried():
         assert server.requests == 1
 
 
+@pytest.mark.integration
 def test_404_is_model_not_found():
     with FakeChatServer(faults=[404]) as server:
         with pytest.raises(ModelNotFoundError, match="does not know model 'fake'"):
@@ -217,11 +231,13 @@ def test_404_is_model_not_found():
         assert server.requests == 1
 
 
+@pytest.mark.integration
 def test_wrong_path_is_model_not_found():
     with FakeChatServer() as server, pytest.raises(ModelNotFoundError, match="404"):
         fake_model(server.url.removesuffix("/v1") + "/nope").complete(MESSAGES, GenerationOptions())
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("status", [401, 403])
 def test_rejected_key_is_unavailable(status):
     with FakeChatServer(faults=[status]) as server:
@@ -239,6 +255,7 @@ def test_connection_refused_names_the_url():
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_server_that_is_not_openai_compatible_is_a_call_error(stream):
     with FakeChatServer(faults=[GARBAGE]) as server:
@@ -247,6 +264,7 @@ def test_a_server_that_is_not_openai_compatible_is_a_call_error(stream):
             model.complete(MESSAGES, GenerationOptions(), (lambda piece: None) if stream else None)
 
 
+@pytest.mark.integration
 def test_error_event_inside_a_stream_is_a_call_error():
     pieces: list[str] = []
     with FakeChatServer(faults=[STREAM_ERROR]) as server:
@@ -256,6 +274,7 @@ def test_error_event_inside_a_stream_is_a_call_error():
     assert pieces == ["echo:"]
 
 
+@pytest.mark.integration
 def test_timeout_is_unavailable_with_the_limit():
     with (
         FakeChatServer(delay=0.6) as server,
@@ -265,6 +284,7 @@ def test_timeout_is_unavailable_with_the_limit():
     assert server.url in str(info.value)
 
 
+@pytest.mark.integration
 def test_errors_reach_the_cli_as_one_line(capsys):
     with FakeChatServer(faults=[404]) as server:
         code = main(["ask", FRANCE, "--model", "openai:nosuch", "--base-url", server.url, "--json"])
@@ -290,6 +310,7 @@ class FanOut:
         return Outcome(" | ".join(c.text for c in completions))
 
 
+@pytest.mark.integration
 def test_batch_calls_overlap_on_the_server():
     assert OpenAIModel.supports_concurrency is True
     with FakeChatServer(delay=0.3) as server:
@@ -301,6 +322,7 @@ def test_batch_calls_overlap_on_the_server():
     assert [s.kind for s in result.steps] == ["branch"] * 4
 
 
+@pytest.mark.integration
 def test_batch_is_serial_with_max_parallel_calls_one():
     with FakeChatServer(delay=0.05) as server:
         Engine(fake_model(server.url), max_parallel_calls=1).run(FanOut(), "q")
@@ -311,12 +333,14 @@ def test_batch_is_serial_with_max_parallel_calls_one():
 # -- llama-cpp-python's own server (integration) -------------------------------------
 
 
+@pytest.mark.integration
 def test_process_server_that_dies_reports_its_output():
     command = [sys.executable, "-c", "import sys; print('no model here', file=sys.stderr); sys.exit(3)"]
     with pytest.raises(ServerStartError, match=r"exited with code 3 (?s:.*)no model here"):
         start_process_server(command, free_port(), wait=30)
 
 
+@pytest.mark.integration
 def test_process_server_that_never_answers_is_stopped():
     command = [sys.executable, "-c", "import time; print('starting', flush=True); time.sleep(60)"]
     with pytest.raises(ServerStartError, match=r"did not answer /v1/models within 0.5 s(?s:.*)starting"):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 PLUGIN = textwrap.dedent(
     '''
     from dataclasses import dataclass

@@ -281,6 +281,7 @@ def distinct_words(n):
     return lambda body: " ".join(f"w{next(counter)}" for _ in range(n))
 
 
+@pytest.mark.integration
 def test_a_run_on_a_loopback_server_stops_at_max_usd_and_reports_its_cost(capsys, tmp_path):
     prices = tmp_path / "prices.toml"
     prices.write_text('["openai:fake"]\nprompt = 1000\ncompletion = 2000\n')  # $0.001 and $0.002 a token
@@ -311,6 +312,7 @@ def test_a_run_on_a_loopback_server_stops_at_max_usd_and_reports_its_cost(capsys
     assert f"cost: {dollars(cost)}" in out
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("with_prices", [False, True])
 def test_a_server_that_reports_usage_cost_is_charged_that(with_prices, tmp_path):
     prices = PriceTable.parse({"openai:fake": {"prompt": 0, "completion": 0}}) if with_prices else None
@@ -326,6 +328,7 @@ def test_a_server_that_reports_usage_cost_is_charged_that(with_prices, tmp_path)
     assert all(math.isclose(s.usage.cost, 0.01) for s in result.steps)
 
 
+@pytest.mark.integration
 def test_ponder_serve_reports_the_cost_in_its_usage_object(tmp_path):
     port = free_port()
     with FakeChatServer(cost=0.002) as upstream:

@@ -42,6 +42,7 @@ def test_examples_are_found_in_doctests_and_arrows_for_the_defined_functions_onl
     assert examples("no code here") == [] and example_tests("no code here") == ""
 
 
+@pytest.mark.integration
 def test_examples_check_sends_the_failing_example_back_and_accepts_the_fix(python):
     wrong = "```python\ndef add(a, b):\n    return a - b\n```"
     right = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -66,6 +67,7 @@ def test_game24_scorer_checks_the_expression_against_the_puzzle():
         scorer.check(Item("q", "what?", None, record={}))
 
 
+@pytest.mark.integration
 def test_humaneval_scorer_runs_the_hidden_tests_in_the_sandbox():
     record = {"entry_point": "add", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n"}
     item = Item("h", QUESTION, None, record=record)

@@ -25,6 +25,9 @@ DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))
 #: a block containing one of these comments is compiled but not run
 NEEDS_MODEL = "# needs the embedded model"
 NEEDS_SERVER = "# needs a server"
+#: a block using the sandbox, or whose scripted model writes code (code mode runs it in the sandbox),
+#: starts the sandbox's worker process: it is an integration test
+STARTS_A_PROCESS = ("Sandbox(", "```python")
 _BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 #: the docs pages that must keep at least one example that runs
 PAGES_WITH_RUNNABLE_EXAMPLES = [
@@ -54,8 +57,18 @@ def _all_blocks() -> list[tuple[str, int, str]]:
     return [(doc.relative_to(ROOT).as_posix(), line, source) for doc in DOCUMENTS for line, source in blocks(doc)]
 
 
-def _id(block: tuple[str, int, str]) -> str:
-    return f"{block[0]}:{block[1]}"
+def starts_a_process(source: str) -> bool:
+    return not compiled_only(source) and any(sign in source for sign in STARTS_A_PROCESS)
+
+
+def _params() -> list[object]:
+    """Each block, marked integration when running it starts a process."""
+    return [
+        pytest.param(
+            block, id=f"{block[0]}:{block[1]}", marks=[pytest.mark.integration] if starts_a_process(block[2]) else []
+        )
+        for block in _all_blocks()
+    ]
 
 
 def test_the_readme_has_runnable_examples() -> None:
@@ -71,7 +84,7 @@ def test_the_docs_have_runnable_examples() -> None:
         assert any(not compiled_only(source) for _, source in blocks(ROOT / "docs" / f"{page}.md")), page
 
 
-@pytest.mark.parametrize("block", _all_blocks(), ids=_id)
+@pytest.mark.parametrize("block", _params())
 def test_readme_example(block: tuple[str, int, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     document, line, source = block
     code = compile(source, f"{document}:{line}", "exec")

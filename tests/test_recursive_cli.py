@@ -41,6 +41,7 @@ def test_auto_mode_follows_the_backend_capability() -> None:
     assert recursive_mode("plan", ScriptedModel([], writes_code=True)) == "plan"
 
 
+@pytest.mark.integration
 def test_code_mode_through_get_strategy(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("alpha beta")
     strategy = get_strategy("recursive", context_path=str(tmp_path / "a.txt"), mode="code")

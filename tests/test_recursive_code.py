@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from ponder import Budget, Engine, ScriptedModel
 from ponder.strategies.recursive_code import RecursiveCode, code_blocks
 from ponder.types import Message
@@ -20,6 +22,7 @@ def test_code_blocks_are_parsed() -> None:
     assert code_blocks("no code here") == []
 
 
+@pytest.mark.integration
 def test_llm_query_round_trip_goes_through_the_engine() -> None:
     def model(messages: Sequence[Message]) -> str:
         last = messages[-1].content
@@ -48,6 +51,7 @@ def test_llm_query_round_trip_goes_through_the_engine() -> None:
     assert second.startswith("Output:") and str(len(CONTEXT)) in second
 
 
+@pytest.mark.integration
 def test_text_saying_final_does_not_end_the_run() -> None:
     replies = ["FINAL(42)", "The answer is 42. FINAL", *root("FINAL(str(6 * 7))")]
     result = Engine(ScriptedModel(replies), budget=Budget(max_steps=5)).run(RecursiveCode("abc"), "q?")
@@ -55,6 +59,7 @@ def test_text_saying_final_does_not_end_the_run() -> None:
     assert [s.kind for s in result.steps].count("code") == 3
 
 
+@pytest.mark.integration
 def test_errors_in_code_go_back_to_the_model() -> None:
     replies = [*root("1 / 0"), *root("FINAL('done')")]
     scripted = ScriptedModel(replies)
@@ -63,6 +68,7 @@ def test_errors_in_code_go_back_to_the_model() -> None:
     assert "ZeroDivisionError" in scripted.calls[1].messages[-1].content
 
 
+@pytest.mark.integration
 def test_rlm_query_runs_a_child_and_becomes_a_plain_call_at_the_depth_limit() -> None:
     def model(messages: Sequence[Message]) -> str:
         if messages[0].role == "user":  # a plain sub-call
@@ -84,6 +90,7 @@ def test_rlm_query_runs_a_child_and_becomes_a_plain_call_at_the_depth_limit() ->
     assert any(s.depth == 1 and s.kind == "code" for s in result.steps)
 
 
+@pytest.mark.integration
 def test_rlm_query_at_the_depth_limit_refuses_a_context_too_long_for_one_call() -> None:
     def model(messages: Sequence[Message]) -> str:
         if "Output:" in messages[-1].content:
@@ -96,6 +103,7 @@ def test_rlm_query_at_the_depth_limit_refuses_a_context_too_long_for_one_call() 
     assert result.answer is not None and "depth limit" in result.answer and "slice it" in result.answer
 
 
+@pytest.mark.integration
 def test_budget_exhausted_inside_a_child_stops_the_parent() -> None:
     def model(messages: Sequence[Message]) -> str:
         if messages[0].role == "user":

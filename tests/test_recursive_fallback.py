@@ -6,12 +6,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ponder import Budget, Engine, ScriptedModel
 from ponder.cli import cli
 from ponder.strategies.recursive import Recursive
 from ponder.types import Message
+
+pytestmark = pytest.mark.integration
 
 CONTEXT = "\n".join(
     ["The weather was mild that spring."] * 20

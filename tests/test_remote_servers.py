@@ -74,6 +74,7 @@ def model_of(server: FakeChatServer, **kw: Any) -> OpenAIModel:
 # -- the probe ---------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_vllm_is_probed_once_per_base_url_and_reports_its_window() -> None:
     with vllm(window=2048) as server:
         model = model_of(server)
@@ -85,6 +86,7 @@ def test_vllm_is_probed_once_per_base_url_and_reports_its_window() -> None:
         assert server.gets == ["/v1/models", "/version"]  # cached in this process
 
 
+@pytest.mark.integration
 def test_llama_server_is_probed_with_its_props() -> None:
     with llama_server(n_ctx=1024) as server:
         model = model_of(server)
@@ -92,6 +94,7 @@ def test_llama_server_is_probed_with_its_props() -> None:
         assert model.preferred_tool_protocol == "text"  # its grammar keeps a small model in the format
 
 
+@pytest.mark.integration
 def test_ollama_is_probed_and_says_whether_its_model_has_tools() -> None:
     with ollama(tools=False) as server:
         assert model_of(server).info.kind == "ollama"
@@ -102,6 +105,7 @@ def test_ollama_is_probed_and_says_whether_its_model_has_tools() -> None:
         assert model_of(server).preferred_tool_protocol == "native"
 
 
+@pytest.mark.integration
 def test_an_unknown_server_is_generic_and_a_configured_window_wins() -> None:
     with FakeChatServer() as server:
         model = model_of(server)
@@ -110,12 +114,14 @@ def test_an_unknown_server_is_generic_and_a_configured_window_wins() -> None:
         assert model_of(server, context_window=512).context_window == 512
 
 
+@pytest.mark.integration
 def test_a_configured_kind_is_not_probed() -> None:
     with FakeChatServer() as server:
         model = model_of(server, server_kind="vllm")
         assert model.info.kind == "vllm" and server.gets == []
 
 
+@pytest.mark.integration
 def test_the_probe_is_cached_on_disk_when_asked(tmp_path, monkeypatch) -> None:
     cache = tmp_path / "servers.json"
     monkeypatch.setenv("PONDER_PROBE_CACHE", str(cache))
@@ -130,6 +136,7 @@ def test_the_probe_is_cached_on_disk_when_asked(tmp_path, monkeypatch) -> None:
 # -- constraints in each dialect ------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_vllm_gets_structured_outputs_choice_and_grammar() -> None:
     with vllm(reply=lambda body: "yes") as server:
         model = model_of(server)
@@ -143,6 +150,7 @@ def test_vllm_gets_structured_outputs_choice_and_grammar() -> None:
         assert "structured_outputs" not in plain and "guided_grammar" not in plain
 
 
+@pytest.mark.integration
 def test_older_vllm_gets_guided_fields() -> None:
     with vllm(version="0.8.5", reply=lambda body: "yes") as server:
         model = model_of(server)
@@ -153,6 +161,7 @@ def test_older_vllm_gets_guided_fields() -> None:
         assert "structured_outputs" not in server.bodies[1]
 
 
+@pytest.mark.integration
 def test_llama_server_gets_the_gbnf_as_grammar() -> None:
     with llama_server(reply=lambda body: "no") as server:
         completion = model_of(server).complete(ASK, GenerationOptions(grammar=YES_NO_GRAMMAR, stop=("\n",)))
@@ -167,6 +176,7 @@ def _json_answer(text: str) -> Any:
     return reply
 
 
+@pytest.mark.integration
 def test_ollama_gets_a_json_schema_and_the_json_reply_is_decoded() -> None:
     step = "Action: calculator\nAction Input: 2 + 2"
     with ollama(reply=_json_answer(step)) as server:
@@ -182,6 +192,7 @@ def test_ollama_gets_a_json_schema_and_the_json_reply_is_decoded() -> None:
         assert "stream" not in body  # a JSON reply is decoded whole
 
 
+@pytest.mark.integration
 def test_openai_kind_gets_an_enum_schema() -> None:
     with FakeChatServer(reply=_json_answer("Yes")) as server:
         completion = model_of(server, server_kind="openai").complete(ASK, GenerationOptions(grammar=YES_NO_GRAMMAR))
@@ -190,12 +201,14 @@ def test_openai_kind_gets_an_enum_schema() -> None:
         assert answer == {"type": "string", "enum": ["yes", "no", "Yes", "No"]}
 
 
+@pytest.mark.integration
 def test_a_generic_server_gets_no_constraint_fields() -> None:
     with FakeChatServer() as server:
         model_of(server).complete(ASK, GenerationOptions(grammar=YES_NO_GRAMMAR))
         assert not {"grammar", "response_format", "structured_outputs", "guided_choice"} & set(server.bodies[0])
 
 
+@pytest.mark.integration
 def test_a_rejected_field_is_dropped_remembered_and_logged_once(caplog) -> None:
     message = "Unrecognized request argument supplied: grammar"
     with FakeChatServer(reject_fields={"grammar": message}, reply=_json_answer("yes")) as server:
@@ -213,6 +226,7 @@ def test_a_rejected_field_is_dropped_remembered_and_logged_once(caplog) -> None:
         assert len(warnings) == 1 and "rejected the request field 'grammar'" in warnings[0].getMessage()
 
 
+@pytest.mark.integration
 def test_a_rejected_tool_choice_is_retried_without_it() -> None:
     message = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
     with FakeChatServer(
@@ -224,6 +238,7 @@ def test_a_rejected_tool_choice_is_retried_without_it() -> None:
         assert model_of(server).info.rejected == {"tool_choice"}
 
 
+@pytest.mark.integration
 def test_an_error_that_names_no_field_we_sent_is_an_error() -> None:
     from ponder import ModelCallError
 
@@ -236,6 +251,7 @@ def test_an_error_that_names_no_field_we_sent_is_an_error() -> None:
 # -- native tool calls ------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_vllm_gets_tool_choice_required_and_ollama_none() -> None:
     call = ("final_answer", '{"answer": "4"}')
     with vllm(tool_call=call) as server:
@@ -252,6 +268,7 @@ def _ignores_tools(body: dict[str, Any]) -> str:
     return "I believe it is 4." if body.get("tools") else "Final Answer: 4"
 
 
+@pytest.mark.integration
 def test_a_server_that_ignores_tools_falls_back_to_the_text_protocol() -> None:
     with FakeChatServer(reply=_ignores_tools) as server:
         result = Engine(model_of(server)).run(React(tools=[calculator_tool()], native=True), "What is 2 + 2?")
@@ -267,6 +284,7 @@ def test_a_server_that_ignores_tools_falls_back_to_the_text_protocol() -> None:
         assert server.bodies[2]["messages"][-1]["content"] == "Question: What is 2 + 2?"
 
 
+@pytest.mark.integration
 def test_fallback_can_be_turned_off() -> None:
     with FakeChatServer(reply=_ignores_tools) as server:
         result = Engine(model_of(server)).run(
@@ -275,6 +293,7 @@ def test_fallback_can_be_turned_off() -> None:
         assert result.stop_reason == "error" and "3 replies without a tool call" in result.detail
 
 
+@pytest.mark.integration
 def test_cli_default_protocol_works_on_a_server_that_ignores_tools(capsys) -> None:
     with FakeChatServer(reply=_ignores_tools) as server:
         args = ["ask", "What is 2 + 2?", "-s", "react", "--tools", "calculator", "--model", "openai:m"]
@@ -283,6 +302,7 @@ def test_cli_default_protocol_works_on_a_server_that_ignores_tools(capsys) -> No
         assert code == 0 and out["answer"] == "4" and out["stop_reason"] == "answered"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("make", "native"), [(llama_server, False), (vllm, True), (ollama, False)])
 def test_auto_tool_protocol_follows_the_probed_server(make: Any, native: bool) -> None:
     with make() as server:
@@ -315,6 +335,7 @@ def _words(n: int) -> list[Message]:
     return [user(" ".join(["word"] * n))]
 
 
+@pytest.mark.integration
 def test_a_prompt_over_the_reported_window_is_refused_before_the_call() -> None:
     with vllm(window=64) as server:
         model = model_of(server)
@@ -324,6 +345,7 @@ def test_a_prompt_over_the_reported_window_is_refused_before_the_call() -> None:
         assert [path for path, _ in server.other_bodies] == ["/tokenize"]  # counted by the server's tokenizer
 
 
+@pytest.mark.integration
 def test_near_the_window_the_server_count_decides() -> None:
     with vllm(window=64) as server:
         model = model_of(server)
@@ -334,6 +356,7 @@ def test_near_the_window_the_server_count_decides() -> None:
         assert len(server.bodies) == 2 and [p for p, _ in server.other_bodies] == ["/tokenize"]
 
 
+@pytest.mark.integration
 def test_a_server_error_about_the_context_length_is_prompt_too_long() -> None:
     message = "This model's maximum context length is 64 tokens. However, you requested 900 tokens"
     with FakeChatServer(reject_fields={"messages": message}) as server:
@@ -386,6 +409,7 @@ def test_single_makes_an_overlong_prompt_a_clear_error(capsys) -> None:
         Engine(ScriptedModel(["x"], context_window=5)).run(Single(), "one two three four five six")
 
 
+@pytest.mark.integration
 def test_code_mode_sees_the_sub_models_window_in_the_repl() -> None:
     def root(messages: Sequence[Message]) -> str:
         last = messages[-1].content
@@ -400,6 +424,7 @@ def test_code_mode_sees_the_sub_models_window_in_the_repl() -> None:
     assert "exceeds the sub-model's window of 50; slice the input" in result.answer
 
 
+@pytest.mark.integration
 def test_a_server_that_is_down_is_probed_again_once_it_is_up() -> None:
     from servers import free_port
 

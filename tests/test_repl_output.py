@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ponder.sandbox import Sandbox, SandboxConfig
 from ponder.strategies.repl_output import clip, error_lines, observation
 
@@ -14,6 +16,7 @@ def test_clip_keeps_both_ends_and_says_what_was_cut() -> None:
     assert clip("short", 300) == "short"
 
 
+@pytest.mark.integration
 def test_errors_show_the_line_of_the_block_that_raised() -> None:
     with Sandbox(SandboxConfig(timeout=10)) as sandbox:
         sandbox.run("def helper(x):\n    return x['missing']")

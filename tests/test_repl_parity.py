@@ -21,6 +21,8 @@ from ponder.strategies.recursive_code import RecursiveCode
 from ponder.tools import close_tools, parse_tool_specs, tool
 from ponder.types import Message
 
+pytestmark = pytest.mark.integration
+
 RECORDS = [f"record {i}: colour={'red' if i % 3 == 0 else 'blue'} size={i % 7}" for i in range(120)]
 CONTEXT = "\n".join(RECORDS)
 

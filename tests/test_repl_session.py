@@ -53,6 +53,7 @@ def run_turn(store: RunStore, model: ScriptedModel, question: str, context: str,
     return result.answer
 
 
+@pytest.mark.integration
 def test_a_session_keeps_variables_and_contexts_across_questions(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.db")
     model = ScriptedModel(session_model)
@@ -73,6 +74,7 @@ def test_a_session_keeps_variables_and_contexts_across_questions(tmp_path: Path)
     store.close()
 
 
+@pytest.mark.integration
 def test_a_crashed_turn_keeps_its_cells_and_is_redone_when_asked_again(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.db")
     calls = {"n": 0}
@@ -97,6 +99,7 @@ def test_a_crashed_turn_keeps_its_cells_and_is_redone_when_asked_again(tmp_path:
     store.close()
 
 
+@pytest.mark.integration
 def test_an_unfinished_turn_is_replayed_for_the_next_question(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.db")
 
@@ -156,6 +159,7 @@ def test_ask_session_dry_run_records_the_session(tmp_path: Path) -> None:
     assert json.loads(out.output)["session"] == "work"
 
 
+@pytest.mark.integration
 def test_ponder_resume_of_a_crashed_turn_replays_it_and_finishes_the_session_turn(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.db")
 
@@ -178,6 +182,7 @@ def test_ponder_resume_of_a_crashed_turn_replays_it_and_finishes_the_session_tur
     store.close()
 
 
+@pytest.mark.integration
 def test_ask_session_keeps_the_repl_across_two_commands(tmp_path: Path) -> None:
     from servers import FakeChatServer
 
@@ -207,6 +212,7 @@ def test_ask_session_keeps_the_repl_across_two_commands(tmp_path: Path) -> None:
     assert session["data"]["turn"] == 1 and session["data"]["restored_turns"] == 1 and session["data"]["cells"] == 2
 
 
+@pytest.mark.integration
 def test_ponder_sessions_lists_and_drops(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs.db")
     assert run_turn(store, ScriptedModel(session_model), "What is the total of the orders?", FIRST) == "12250"

@@ -19,6 +19,8 @@ from ponder.strategies.recursive_code import RecursiveCode
 from ponder.strategies.repl_session import ReplSession, definitions
 from ponder.types import Message
 
+pytestmark = pytest.mark.integration
+
 #: ways model-written code loses the worker: exit, a segfault, a loop in C that no signal stops, a thread
 #: that cannot be stopped at the end of the call
 CRASHES = {

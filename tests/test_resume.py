@@ -101,6 +101,7 @@ def _count_model_calls(path: Path) -> int:
         return 0
 
 
+@pytest.mark.integration
 def test_a_run_killed_with_sigkill_resumes_to_the_same_answer_without_repeating_a_call(tmp_path, shared):
     from ponder import Budget
 

@@ -55,6 +55,7 @@ def test_an_unchanged_context_resumes(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["resumed"]["replayed_calls"] == 32
 
 
+@pytest.mark.integration
 def test_a_run_another_live_process_writes_is_not_resumed(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     with pytest.raises(ModelCallError):

@@ -49,6 +49,7 @@ def test_a_child_run_names_the_role_of_all_its_calls():
     assert started.models == {"root": "root-one", "fast": "fast-one"}  # type: ignore[attr-defined]
 
 
+@pytest.mark.integration
 def test_route_with_a_fast_model_on_another_backend_records_who_answered(capsys):
     """--fast-model on one backend (the scripted fake), the root model on a loopback OpenAI-compatible server."""
     with FakeChatServer() as server:

@@ -41,6 +41,7 @@ def sb():
 # -- the REPL ------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_state_survives_between_calls(sb):
     first = sb.run("x = 21\nprint(x*2)")
     assert isinstance(first, ExecResult)
@@ -48,11 +49,13 @@ def test_state_survives_between_calls(sb):
     assert sb.run("print(x)").stdout == "21\n"
 
 
+@pytest.mark.integration
 def test_last_expression_is_shown_like_a_repl(sb):
     assert sb.run("y = [1, 2]\ny + [3]").stdout == "[1, 2, 3]\n"
     assert sb.run("None").stdout == ""
 
 
+@pytest.mark.integration
 def test_exception_is_one_line_error_with_traceback_in_stderr(sb):
     result = sb.run("def f():\n    return 1/0\nf()")
     assert result.error == "ZeroDivisionError: division by zero"
@@ -62,11 +65,13 @@ def test_exception_is_one_line_error_with_traceback_in_stderr(sb):
     assert sb.run("print('still here')").stdout == "still here\n"
 
 
+@pytest.mark.integration
 def test_syntax_error_is_reported(sb):
     result = sb.run("def (:")
     assert result.error is not None and result.error.startswith("SyntaxError")
 
 
+@pytest.mark.integration
 def test_sys_exit_does_not_kill_the_worker(sb):
     sb.run("kept = 'yes'")
     assert sb.run("import sys; sys.exit(3)").error == "SystemExit: 3"
@@ -74,6 +79,7 @@ def test_sys_exit_does_not_kill_the_worker(sb):
     assert sb.run("print(kept)").stdout == "yes\n"
 
 
+@pytest.mark.integration
 def test_stderr_and_child_process_output_are_captured(sb):
     result = sb.run(
         "import sys, subprocess\nprint('py')\nprint('err', file=sys.stderr)\n_ = subprocess.run(['echo', 'child'])"
@@ -83,6 +89,7 @@ def test_stderr_and_child_process_output_are_captured(sb):
     assert sb.run("import os; n = os.write(1, b'raw\\n')").stdout == "raw\n"
 
 
+@pytest.mark.integration
 def test_set_variable_puts_json_values_in_the_namespace(sb):
     sb.set_variable("context", "big text " * 1000)
     sb.set_variable("items", {"a": [1, 2.5, None, True]})
@@ -93,6 +100,7 @@ def test_set_variable_puts_json_values_in_the_namespace(sb):
         sb.set_variable("bad", object())
 
 
+@pytest.mark.integration
 def test_output_is_truncated_with_a_marker():
     with Sandbox(SandboxConfig(max_output=100)) as sandbox:
         result = sandbox.run("print('x' * 5000)\nimport subprocess\nsubprocess.run(['seq', '1', '100000'])")
@@ -102,6 +110,7 @@ def test_output_is_truncated_with_a_marker():
         assert not sandbox.run("print('short')").truncated
 
 
+@pytest.mark.integration
 def test_wall_clock_timeout_interrupts_and_keeps_variables(sb):
     sb.run("kept = 42")
     result = sb.run("import time\ntime.sleep(30)", timeout=0.5)
@@ -109,6 +118,7 @@ def test_wall_clock_timeout_interrupts_and_keeps_variables(sb):
     assert sb.run("print(kept)").stdout == "42\n"
 
 
+@pytest.mark.integration
 def test_timeout_that_cannot_be_interrupted_kills_and_restarts():
     with Sandbox(SandboxConfig(timeout=0.5)) as sandbox:
         sandbox.run("kept = 1")
@@ -119,6 +129,7 @@ def test_timeout_that_cannot_be_interrupted_kills_and_restarts():
         assert sandbox.run("kept").error == "NameError: name 'kept' is not defined"
 
 
+@pytest.mark.integration
 def test_worker_death_is_reported_and_the_next_call_gets_a_fresh_worker(sb):
     sb.run("kept = 1")
     result = sb.run("import os; os._exit(7)")
@@ -126,6 +137,7 @@ def test_worker_death_is_reported_and_the_next_call_gets_a_fresh_worker(sb):
     assert sb.run("print('back')").stdout == "back\n"
 
 
+@pytest.mark.integration
 def test_replaced_signal_handlers_do_not_disable_the_soft_timeout(sb):
     sb.run("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nkept = 'yes'")
     result = sb.run("while True:\n    pass", timeout=0.5)
@@ -133,6 +145,7 @@ def test_replaced_signal_handlers_do_not_disable_the_soft_timeout(sb):
     assert sb.run("print(kept)").stdout == "yes\n"
 
 
+@pytest.mark.integration
 def test_worker_that_exits_between_calls_is_noticed(sb):
     import signal
 
@@ -146,6 +159,7 @@ def test_worker_that_exits_between_calls_is_noticed(sb):
     assert result.stderr.startswith("note: the sandbox worker had exited") and "variables are lost" in result.stderr
 
 
+@pytest.mark.integration
 def test_forged_protocol_frames_are_contained(sb):
     code = (
         "import os, struct\n"
@@ -158,6 +172,7 @@ def test_forged_protocol_frames_are_contained(sb):
     assert sb.run("print('ok')").stdout == "ok\n"
 
 
+@pytest.mark.integration
 def test_sandbox_started_in_a_short_lived_thread_keeps_its_worker():
     import threading
     import time
@@ -176,6 +191,7 @@ def test_sandbox_started_in_a_short_lived_thread_keeps_its_worker():
 # -- host calls ----------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_host_call_reaches_the_handler_and_returns_its_result():
     calls = []
 
@@ -196,6 +212,7 @@ def test_host_call_reaches_the_handler_and_returns_its_result():
     assert calls == [("shout", "hi"), ("boom", [1]), ("boom", None)]
 
 
+@pytest.mark.integration
 def test_interrupt_in_the_handler_propagates_and_drops_the_worker():
     def handler(name, payload):
         raise KeyboardInterrupt
@@ -208,10 +225,12 @@ def test_interrupt_in_the_handler_propagates_and_drops_the_worker():
         assert sandbox.run("kept").error == "NameError: name 'kept' is not defined"
 
 
+@pytest.mark.integration
 def test_host_call_without_handler_is_an_error_inside(sb):
     assert "no host handler" in (sb.run("host_call('x')").error or "")
 
 
+@pytest.mark.integration
 def test_handler_time_is_not_charged_to_the_call():
     import time
 
@@ -250,6 +269,7 @@ def test_closed_sandbox_refuses_calls():
         sandbox.run("1")
 
 
+@pytest.mark.integration
 def test_fallback_without_bwrap_warns_and_reports_not_isolated():
     with pytest.warns(IsolationWarning, match="WITHOUT filesystem or network isolation"):
         sandbox = Sandbox(SandboxConfig(bwrap_path="/nonexistent/bwrap", allow_unisolated_root=True)).start()
@@ -262,6 +282,7 @@ def test_fallback_without_bwrap_warns_and_reports_not_isolated():
         assert timed.timed_out and sandbox.run("print(x)").stdout == "2\n"
 
 
+@pytest.mark.integration
 def test_unisolated_fallback_is_refused_as_root_unless_allowed(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 0)  # as root (these tests may run as another user too)
     monkeypatch.delenv("PONDER_ALLOW_UNISOLATED_ROOT", raising=False)
@@ -285,6 +306,7 @@ def test_require_isolation_raises_instead_of_falling_back():
 # -- CLI -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_cli_runs_a_file_and_prints_its_output(tmp_path, capsys):
     script = tmp_path / "hello.py"
     script.write_text("print(sum(range(10)))\n")
@@ -295,6 +317,7 @@ def test_cli_runs_a_file_and_prints_its_output(tmp_path, capsys):
     assert code == 0 and out == "45\n"
 
 
+@pytest.mark.integration
 def test_cli_json_reports_a_timeout(tmp_path, capsys):
     script = tmp_path / "loop.py"
     script.write_text("while True:\n    pass\n")
@@ -306,6 +329,7 @@ def test_cli_json_reports_a_timeout(tmp_path, capsys):
     assert {"stdout", "stderr", "error", "timed_out", "isolated", "seconds"} <= set(data)
 
 
+@pytest.mark.integration
 def test_cli_reads_code_from_stdin(monkeypatch, capsys):
     import io
 
@@ -324,6 +348,7 @@ def test_cli_missing_file_is_one_line_error(capsys):
     assert err.count("\n") == 1 and "/nonexistent/script.py" in err
 
 
+@pytest.mark.integration
 def test_latency_benchmark_prints_its_table(capsys):
     import importlib.util
     from pathlib import Path

@@ -18,6 +18,8 @@ import pytest
 from ponder.errors import SandboxUnavailableError
 from ponder.sandbox import Sandbox, SandboxConfig
 
+pytestmark = pytest.mark.integration
+
 SECRET_NAME = "PONDER_ESCAPE_TEST_SECRET"
 SECRET = f"s3cret-{uuid.uuid4().hex}"
 REPO = Path(__file__).resolve().parents[1]

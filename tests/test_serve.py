@@ -25,6 +25,8 @@ import pytest
 
 from servers import FakeChatServer, ProcessServer, free_port, start_process_server, stop_process
 
+pytestmark = pytest.mark.integration
+
 QUESTION = [{"role": "user", "content": "Why is the sky blue?"}]
 
 

@@ -32,6 +32,8 @@ import pytest
 
 from servers import FakeChatServer, ProcessServer, free_port, start_process_server, stop_process
 
+pytestmark = pytest.mark.integration
+
 QUESTION = [{"role": "user", "content": "What is 6 times 7?"}]
 SECRET = "PONDER-SECRET-7f3a9c"
 #: a pattern that takes exponential time on "aaaa...!" with a backtracking matcher

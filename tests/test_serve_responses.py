@@ -17,6 +17,8 @@ import pytest
 
 from servers import FakeChatServer, ProcessServer, free_port, start_process_server, stop_process
 
+pytestmark = pytest.mark.integration
+
 STRATEGIES = ("single", "refine", "react", "verify", "consistency", "route", "tree", "recursive")
 DOCUMENT = " ".join(f"Day {i}: the caravan rested." for i in range(300)) + " The code is 7312."
 

@@ -258,6 +258,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "shared.db"
     script = tmp_path / "writer.py"
@@ -294,6 +295,7 @@ OPENER = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 def test_processes_creating_one_new_store_at_once_all_succeed(tmp_path):
     script = tmp_path / "open.py"
     script.write_text(OPENER)

@@ -94,6 +94,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.integration
 def test_the_journal_of_a_killed_writer_is_moved_in_by_the_next_reader_and_removed(tmp_path):
     path = tmp_path / "runs.db"
     done = subprocess.run(

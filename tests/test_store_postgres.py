@@ -36,6 +36,7 @@ def pg(pg_server: str, request) -> Iterator[str]:
     yield pg_server.rsplit("/", 1)[0] + "/" + name
 
 
+@pytest.mark.integration
 def test_runs_are_stored_listed_and_resumed_like_in_sqlite(pg):
     store = RunStore(pg)
     model = fail_from(ponder.load_model("scripted"), 3)
@@ -56,6 +57,7 @@ def test_runs_are_stored_listed_and_resumed_like_in_sqlite(pg):
     store.close()
 
 
+@pytest.mark.integration
 def test_the_cli_commands_take_a_postgresql_url(pg, capsys, tmp_path):
     assert main(["ask", "What is 2+2?", "-m", "scripted", "-s", "refine", "--store", pg, "--json"]) == 0
     run_id = json.loads(capsys.readouterr().out)["run_id"]
@@ -72,6 +74,7 @@ def test_the_cli_commands_take_a_postgresql_url(pg, capsys, tmp_path):
     assert "already finished" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_the_schema_is_migrated_once_and_a_newer_one_is_refused(pg):
     RunStore(pg).close()
     RunStore(pg).close()  # a second open migrates nothing
@@ -93,6 +96,7 @@ def test_an_unreachable_server_is_one_clear_line(capsys):
     assert len(err) == 1 and "cannot open the run store" in err[0] and "secret" not in err[0]
 
 
+@pytest.mark.integration
 def test_two_servers_write_runs_into_one_store_at_once(pg, tmp_path):
     with FakeChatServer(delay=0.05) as upstream:
         servers = []
@@ -133,6 +137,7 @@ def test_two_servers_write_runs_into_one_store_at_once(pg, tmp_path):
     assert {r["run_id"] for r in store.list_runs()} == set(ids)
 
 
+@pytest.mark.integration
 def test_session_cells_keep_their_fate_and_values(pg):
     from ponder.store.sessions import Cell, SessionStore
 

@@ -83,6 +83,7 @@ def test_tool_calls_are_execute_tool_spans_and_failures_are_errors(spans):
     assert tools[1].status.status_code.name == "UNSET"
 
 
+@pytest.mark.integration
 def test_cli_emits_spans_when_the_environment_asks(tmp_path):
     env = {**os.environ, "PONDER_OTEL": "1"}
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)

@@ -224,6 +224,7 @@ def test_grounded_from_file(tmp_path):
 # -- sandboxed code checks ---------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_code_check_runs_through_the_engine_as_a_tool_call(python):
     tests = "assert add(2, 3) == 5\nassert add(-1, 1) == 0"
     wrong = "```python\ndef add(a, b):\n    return a - b\n```"

@@ -135,6 +135,7 @@ def _open(page, path):
     return errors, requests
 
 
+@pytest.mark.integration
 def test_tree_of_thoughts_page_in_headless_chromium(capsys, store, tree_run, tmp_path, browser_page):
     out = tmp_path / "tree.html"
     assert main(["runs", "html", tree_run, "-o", str(out), "--store", str(store.path)]) == 0
@@ -163,6 +164,7 @@ def test_tree_of_thoughts_page_in_headless_chromium(capsys, store, tree_run, tmp
     assert "tokens" in call.locator(":scope > .head .cost").inner_text()
 
 
+@pytest.mark.integration
 def test_refine_and_child_run_pages_in_headless_chromium(store, echo_model, tmp_path, browser_page):
     engine = Engine(echo_model, sinks=[store.sink()])
     for strategy, question in ((strategies.Refine(max_rounds=2), "Why is the sky blue?"), (Fanout(), "go")):
