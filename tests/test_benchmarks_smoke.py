@@ -14,7 +14,9 @@ from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from layout import BENCHMARKS
+
+BENCHMARKS = BENCHMARKS
 
 
 def _load(name: str) -> ModuleType:

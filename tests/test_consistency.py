@@ -7,6 +7,7 @@ import json
 import pytest
 
 from inflight import InFlight
+from layout import BENCHMARKS
 from ponder import Budget, Completion, ConfigError, Engine, GenerationOptions, ScriptedModel
 from ponder.extract import extractor, last_number, normalize, regex
 from ponder.stop import Tally, next_wave
@@ -411,9 +412,8 @@ def test_vote_data_is_json():
 def _bench(name):
     import importlib.util
     import sys
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    path = BENCHMARKS / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

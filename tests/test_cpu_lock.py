@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from layout import SRC as SRC_DIR
 from ponder.errors import ConfigError
 from ponder.models import cpu_lock
 from ponder.models.cpu_lock import CpuLock, CpuSharingWarning, CpuSplit, NoSharing, resolve_sharing, sharer
 
-SRC = str(Path(__file__).resolve().parent.parent / "src")
+SRC = str(SRC_DIR)
 
 HOLDER = """
 import sys, time

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from layout import SRC as SRC_DIR
 from ponder.cli import main
 from ponder.errors import ConfigError
 from ponder.guards.netloc import format_host_port, parse_host_port
@@ -31,7 +32,7 @@ from ponder.tools import parse_tool_specs
 from ponder.tools.base import ToolError
 from ponder.tools.http import Allowlist, check_url
 
-SRC = str(Path(__file__).parents[1] / "src")
+SRC = str(SRC_DIR)
 FULL = Path("/dev/full")
 needs_dev_full = pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
 

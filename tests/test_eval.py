@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from layout import BENCHMARKS
 from ponder.cli import main
 from ponder.datasets.templated import arithmetic
 from ponder.errors import ConfigError, PonderError
@@ -16,7 +17,7 @@ from ponder.eval.arms import arms_from_flags
 from ponder.eval.report import markdown, summarize
 from ponder.eval.stats import mcnemar_exact, wilson
 from ponder.store import RunStore
-from servers import FakeChatServer  # tests/servers.py
+from servers import FakeChatServer  # tests/support/servers.py
 
 
 def run_cli(capsys, *args):
@@ -442,7 +443,7 @@ def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
     import importlib.util
     import sys
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "react_vs_single.py"
+    path = BENCHMARKS / "react_vs_single.py"
     spec = importlib.util.spec_from_file_location("bench_react_vs_single", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

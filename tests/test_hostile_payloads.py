@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from layout import SUPPORT
 from ponder import Budget, Engine, ScriptedModel
 from ponder.guards.payload import PayloadError, check_json, loads
 from ponder.sandbox import HostCallRejected, Sandbox, SandboxConfig
@@ -249,12 +250,12 @@ def test_malformed_host_calls_in_code_mode_go_back_to_the_model(code: str, expec
 
 @pytest.mark.integration
 def test_random_input_through_real_mcp_tools() -> None:
-    """A real stdio MCP server (tests/mcp_server_fixture.py): random arguments stay observations."""
+    """A real stdio MCP server (tests/support/mcp_server_fixture.py): random arguments stay observations."""
     import sys as _sys
 
     from ponder.tools import mcp_tools
 
-    fixture = str(Path(__file__).with_name("mcp_server_fixture.py"))
+    fixture = str(SUPPORT / "mcp_server_fixture.py")
     config = {"mcpServers": {"fx": {"command": _sys.executable, "args": [fixture]}}}
     rng = random.Random(21)
     with mcp_tools(config) as tools:

@@ -18,11 +18,11 @@ import re
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from layout import SRC
 from ponder import CallTool, Completion, Engine, JsonlTrace, Outcome, Record, RunStore, ScriptedModel
 from ponder.cli import main
 from ponder.cli.live import LiveView
@@ -281,7 +281,7 @@ def test_escape_sequences_in_model_text_and_tool_output_are_shown_not_obeyed():
 @pytest.mark.integration
 def test_sandbox_run_prints_a_lone_surrogate():
     """The issue's example: ``echo 'print(chr(0xd800))' | ponder sandbox run -`` ended in an internal error."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
     code = 'print(chr(0xd800)); print("\\x1b]0;pwned\\x07 \\x1b[2J done")'
     done = subprocess.run(
         [sys.executable, "-m", "ponder", "sandbox", "run", "-"], input=code.encode(), capture_output=True, env=env,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from layout import SHARED_DATA
 from ponder import Budget, Engine, ScriptedModel
 from ponder.cli import main
 from ponder.datasets import public
@@ -18,7 +18,7 @@ from ponder.eval.scorers import get_scorer
 from ponder.strategies import Consistency, Single, Verify
 from ponder.verifiers.examples import ExamplesCheck, example_tests, examples
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 QUESTION = '''def add(a: int, b: int) -> int:
     """Add two numbers.
     >>> add(2, 3)

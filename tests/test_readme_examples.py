@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from layout import ROOT
+
+ROOT = ROOT
 README = ROOT / "README.md"
 #: the documents whose examples run: the README, then every page under docs/
 DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))

@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 
+from layout import BENCHMARKS
 from ponder.cli import main
 from ponder.errors import ConfigError, SandboxUnavailableError
 from ponder.sandbox import ExecResult, IsolationWarning, Sandbox, SandboxConfig
@@ -351,9 +352,8 @@ def test_cli_missing_file_is_one_line_error(capsys):
 @pytest.mark.integration
 def test_latency_benchmark_prints_its_table(capsys):
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sandbox_latency.py"
+    path = BENCHMARKS / "sandbox_latency.py"
     spec = importlib.util.spec_from_file_location("bench_sandbox_latency", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

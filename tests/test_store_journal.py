@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from calls_strategy import Calls
+from layout import SUPPORT
 from ponder import Budget, Engine, RunResult, ScriptedModel
 from ponder.store import RunStore, StoreError, journal
 from ponder.store.rows import StoreWarning
@@ -100,7 +101,7 @@ def test_the_journal_of_a_killed_writer_is_moved_in_by_the_next_reader_and_remov
     done = subprocess.run(
         [sys.executable, "-c", WRITER, str(path)],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        env={**os.environ, "PYTHONPATH": str(SUPPORT)},
         capture_output=True,
         text=True,
         check=False,

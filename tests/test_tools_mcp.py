@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from layout import SUPPORT
 from ponder.errors import ConfigError
 from ponder.tools import close_tools, mcp_tools, parse_tool_specs
 from ponder.tools.mcp import load_config
 
-FIXTURE = str(Path(__file__).with_name("mcp_server_fixture.py"))
+FIXTURE = str(SUPPORT / "mcp_server_fixture.py")
 
 
 def fixture_config(**env: str) -> dict[str, Any]:

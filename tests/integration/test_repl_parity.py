@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from layout import SUPPORT
 from ponder import Budget, Engine, ScriptedModel
 from ponder.errors import ModelCallError
 from ponder.strategies.recursive_code import RecursiveCode
@@ -243,7 +244,7 @@ def test_failed_llm_query_in_a_batch_is_an_error_string() -> None:
 
 @pytest.mark.integration
 def test_mcp_tools_are_callable_from_the_repl(tmp_path: Path) -> None:
-    fixture = Path(__file__).with_name("mcp_server_fixture.py")
+    fixture = SUPPORT / "mcp_server_fixture.py"
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {"fx": {"command": sys.executable, "args": [str(fixture)]}}}))
     tools = parse_tool_specs(f"mcp:{config}")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from layout import ROOT
 from ponder.errors import SandboxUnavailableError
 from ponder.sandbox import Sandbox, SandboxConfig
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 SECRET_NAME = "PONDER_ESCAPE_TEST_SECRET"
 SECRET = f"s3cret-{uuid.uuid4().hex}"
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 CONFIG = SandboxConfig(timeout=5.0, max_processes=32, max_file_mb=64, tmp_mb=96, require_isolation=True)
 
 

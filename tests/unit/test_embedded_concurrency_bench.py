@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "embedded_concurrency.py"
+from layout import BENCHMARKS
+
+SCRIPT = BENCHMARKS / "embedded_concurrency.py"
 
 
 def _load() -> ModuleType:

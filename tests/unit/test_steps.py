@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
+from layout import SRC
 from ponder import steps
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ponder"
+PACKAGE = SRC / "ponder"
 
 
 def test_kinds_lists_every_constant_once():

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from layout import BENCHMARKS
 from ponder import Engine, ScriptedModel, strategies
 from ponder.cli import main
 from ponder.errors import ConfigError
@@ -130,9 +131,8 @@ def test_cli_stop_learned_and_resume_keep_the_policy(capsys, tmp_path):
 
 
 def test_the_benchmark_script_runs_end_to_end(capsys, tmp_path, monkeypatch):
-    from pathlib import Path
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    bench = BENCHMARKS
     monkeypatch.syspath_prepend(str(bench))
     import learned_stop  # type: ignore[import-not-found]
 
@@ -384,9 +384,8 @@ def test_cli_fits_a_consistency_policy_from_stored_runs(capsys, tmp_path):
 
 
 def test_the_benchmark_runs_consistency_end_to_end(capsys, tmp_path, monkeypatch):
-    from pathlib import Path
 
-    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    bench = BENCHMARKS
     monkeypatch.syspath_prepend(str(bench))
     import learned_stop  # type: ignore[import-not-found]
 

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 
+from layout import BENCHMARKS
 from ponder.tasks import Game24, check_expression, check_step, extract_expression, get_task, parse_puzzle, solve
 from ponder.tasks.game24_math import numbers_text
 
@@ -211,11 +212,10 @@ def test_root_refuses_a_question_that_is_not_a_puzzle():
 def test_benchmark_prints_its_table(tmp_path, capsys):
     import importlib.util
     import sys
-    from pathlib import Path
 
     from ponder import ScriptedModel
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "game24.py"
+    path = BENCHMARKS / "game24.py"
     spec = importlib.util.spec_from_file_location("bench_game24", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

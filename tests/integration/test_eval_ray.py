@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from layout import SRC
 from ponder.store import RunStore
 from servers import free_port
 
@@ -26,7 +27,6 @@ pytest.importorskip("ray")
 
 pytestmark = pytest.mark.integration
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 RAY = Path(sys.executable).parent / "ray"
 
 

@@ -10,18 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from layout import SRC
 from ponder.eval import Arm, Item, Task
 from ponder.eval.arms import arms_from_flags
 from ponder.eval.local import Processes, Threads
 from servers import FakeChatServer
 
 pytestmark = pytest.mark.integration
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def answering(body: dict) -> str:

@@ -24,7 +24,9 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ponder"
+from layout import SRC
+
+PACKAGE = SRC / "ponder"
 
 
 def modules(root: Path) -> dict[str, Path]:

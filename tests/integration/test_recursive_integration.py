@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from layout import SHARED_DATA
 from ponder import Budget, Engine, GenerationOptions, load_model
 from ponder.strategies import Recursive
 
 pytestmark = pytest.mark.integration
 
-HAYSTACK = Path(__file__).resolve().parents[2] / "shared" / "data" / "haystack"
+HAYSTACK = SHARED_DATA / "haystack"
 
 
 def test_plan_mode_finds_the_needle_in_a_long_file(tmp_path: Path) -> None:
