@@ -6,6 +6,9 @@ import pytest
 
 from ponder import ScriptedModel
 
+#: fixtures shared by the unit and the integration half of a split test file
+pytest_plugins = ["resume_helpers", "store_journal_helpers", "viewer_helpers"]
+
 
 @pytest.fixture
 def echo_model() -> ScriptedModel:

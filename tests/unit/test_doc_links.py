@@ -15,7 +15,6 @@ import pytest
 
 from layout import ROOT
 
-ROOT = ROOT
 DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 _FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.DOTALL | re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
