@@ -1,4 +1,6 @@
-"""Assembling a model from parts (ponder.models.assemble, ponder.models.parted) on small synthetic parts: the tests that start a process, a server or a real model."""
+"""Assembling a model from parts (ponder.models.assemble, ponder.models.parted) on small synthetic parts.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_assemble.py."""
 
 from __future__ import annotations
 

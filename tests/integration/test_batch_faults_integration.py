@@ -1,4 +1,6 @@
-"""Durable batches and isolated failures: each call is recorded as it completes; one failing call is its own result: the tests that start a process, a server or a real model."""
+"""Durable batches and isolated failures: each call is recorded as it completes; one failing call is its own result.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_batch_faults.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Batched decoding: the engine hands a Batch to a batch-capable model; the embedded model decodes it together: the tests that start a process, a server or a real model."""
+"""Batched decoding: the engine hands a Batch to a batch-capable model; the embedded model decodes it together.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_batched_decode.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The benchmark scripts still run and print their tables (so the scripts cannot rot): the tests that start a process, a server or a real model."""
+"""The benchmark scripts still run and print their tables (so the scripts cannot rot).
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_benchmarks_smoke.py."""
 
 from __future__ import annotations
 

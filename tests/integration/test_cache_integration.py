@@ -1,4 +1,6 @@
-"""Identical calls once: the completion cache within a run, across runs (--cache), and what it records: the tests that start a process, a server or a real model."""
+"""Identical calls once: the completion cache within a run, across runs (--cache), and what it records.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_cache.py."""
 
 from __future__ import annotations
 

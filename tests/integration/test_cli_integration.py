@@ -1,4 +1,6 @@
-"""The CLI: JSON output, traces, and one-line errors for bad input: the tests that start a process, a server or a real model."""
+"""The CLI: JSON output, traces, and one-line errors for bad input.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_cli.py."""
 
 from __future__ import annotations
 

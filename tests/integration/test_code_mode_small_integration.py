@@ -1,4 +1,6 @@
-"""Code mode for small code models: the reply grammar, the helpers, the answer conventions, loops, the last call: the tests that start a process, a server or a real model."""
+"""Code mode for small code models: the reply grammar, the helpers, the answer conventions, loops, the last call.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_code_mode_small.py."""
 
 from __future__ import annotations
 

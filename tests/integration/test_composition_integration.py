@@ -1,4 +1,6 @@
-"""Strategies that take strategies: sampling overrides, shared budgets, get_strategy, and the CLI flags: the tests that start a process, a server or a real model."""
+"""Strategies that take strategies: sampling overrides, shared budgets, get_strategy, and the CLI flags.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_composition.py."""
 
 from __future__ import annotations
 

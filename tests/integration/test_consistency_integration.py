@@ -1,4 +1,6 @@
-"""consistency: sampling with distinct seeds, extraction, votes, ties, adaptive stopping, concurrency: the tests that start a process, a server or a real model."""
+"""consistency: sampling with distinct seeds, extraction, votes, ties, adaptive stopping, concurrency.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_consistency.py."""
 
 from __future__ import annotations
 

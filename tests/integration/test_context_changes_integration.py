@@ -1,4 +1,6 @@
-"""Contexts that change under us: files that shrink, vanish or cannot be read, and block-wise scans: the tests that start a process, a server or a real model."""
+"""Contexts that change under us: files that shrink, vanish or cannot be read, and block-wise scans.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_context_changes.py."""
 
 from __future__ import annotations
 

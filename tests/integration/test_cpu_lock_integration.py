@@ -1,4 +1,6 @@
-"""Cross-process sharing of the cores (``ponder.models.cpu_lock``), without a model: the tests that start a process, a server or a real model."""
+"""Cross-process sharing of the cores (``ponder.models.cpu_lock``), without a model.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_cpu_lock.py."""
 
 from __future__ import annotations
 

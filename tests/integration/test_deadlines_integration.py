@@ -1,4 +1,6 @@
-"""Hard deadlines: no tool and no model call can hold a run past its limits (issue 12, class 3): the tests that start a process, a server or a real model."""
+"""Hard deadlines: no tool and no model call can hold a run past its limits (issue 12, class 3).
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_deadlines.py."""
 
 from __future__ import annotations
 

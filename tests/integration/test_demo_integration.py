@@ -1,4 +1,6 @@
-"""``ponder demo``: the side-by-side show ends with its table: the tests that start a process, a server or a real model."""
+"""``ponder demo``: the side-by-side show ends with its table.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_demo.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Small error paths (issue 12, class 8): each is one clear line, and nothing is created or lost by reading: the tests that start a process, a server or a real model."""
+"""Small error paths (issue 12, class 8): each is one clear line, and nothing is created or lost by reading.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_error_paths.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""ponder eval: data, scorers, statistics, results, resume, errors, reports; scripted model and a loopback server: the tests that start a process, a server or a real model."""
+"""ponder eval: data, scorers, statistics, results, resume, errors, reports; scripted model and a loopback server.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_eval.py."""
 
 from __future__ import annotations
 

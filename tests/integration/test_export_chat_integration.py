@@ -1,5 +1,7 @@
 """``ponder runs export --format chat``: the ``messages`` JSONL trainers read, filtered by outcome and eval score,
-loaded with Hugging Face ``datasets`` as a trainer would: the tests that start a process, a server or a real model."""
+loaded with Hugging Face ``datasets`` as a trainer would.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_export_chat.py."""
 
 from __future__ import annotations
 

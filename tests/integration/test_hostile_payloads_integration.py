@@ -1,4 +1,6 @@
-"""Malformed model input to tools and to the REPL's host calls: always an observation, never a crash: the tests that start a process, a server or a real model."""
+"""Malformed model input to tools and to the REPL's host calls: always an observation, never a crash.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_hostile_payloads.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Hostile text (issue 12, classes 1 and 2): invalid Unicode and terminal escapes through every boundary: the tests that start a process, a server or a real model."""
+"""Hostile text (issue 12, classes 1 and 2): invalid Unicode and terminal escapes through every boundary.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_hostile_text.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""``hf:`` models (ponder.models.hub) against a Hugging Face cache built in a temporary folder: the tests that start a process, a server or a real model."""
+"""``hf:`` models (ponder.models.hub) against a Hugging Face cache built in a temporary folder.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_hub.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The OpenAI-compatible backend against real servers on 127.0.0.1: the tests that start a process, a server or a real model."""
+"""The OpenAI-compatible backend against real servers on 127.0.0.1.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_openai_compat.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Dollar budgets: prices per model, costs a server reports, ``max_usd`` at the one budget gate, and the
-cost in results, ``--json``, ``ponder runs show``, eval rows and ``ponder serve``'s usage object: the tests that start a process, a server or a real model."""
+cost in results, ``--json``, ``ponder runs show``, eval rows and ``ponder serve``'s usage object.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_prices.py."""
 
 from __future__ import annotations
 

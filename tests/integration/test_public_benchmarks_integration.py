@@ -1,4 +1,6 @@
-"""Public benchmarks on the eval harness: GSM8K/Game of 24/HumanEval data, their scorers, the examples verifier: the tests that start a process, a server or a real model."""
+"""Public benchmarks on the eval harness: GSM8K/Game of 24/HumanEval data, their scorers, the examples verifier.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_public_benchmarks.py."""
 
 from __future__ import annotations
 

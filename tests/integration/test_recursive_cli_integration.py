@@ -1,4 +1,6 @@
-"""``ponder ask --context``: recursive plan mode from the command line, and mode selection: the tests that start a process, a server or a real model."""
+"""``ponder ask --context``: recursive plan mode from the command line, and mode selection.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_recursive_cli.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Recursive code mode: the REPL round trip of llm_query through the engine, FINAL, depth and budget: the tests that start a process, a server or a real model."""
+"""Recursive code mode: the REPL round trip of llm_query through the engine, FINAL, depth and budget.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_recursive_code.py."""
 
 from __future__ import annotations
 

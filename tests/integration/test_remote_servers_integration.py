@@ -1,4 +1,6 @@
-"""Remote models that behave like the embedded one: server kinds, constraints, tool choice, windows: the tests that start a process, a server or a real model."""
+"""Remote models that behave like the embedded one: server kinds, constraints, tool choice, windows.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_remote_servers.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""What the root model sees of a block: head and tail of long output, the line that raised: the tests that start a process, a server or a real model."""
+"""What the root model sees of a block: head and tail of long output, the line that raised.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_repl_output.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""REPL sessions: variables and contexts kept across questions, stored, rebuilt by replay after a crash: the tests that start a process, a server or a real model."""
+"""REPL sessions: variables and contexts kept across questions, stored, rebuilt by replay after a crash.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_repl_session.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Resume: a killed or failed run goes on from the store, replaying what was recorded, paying for nothing twice: the tests that start a process, a server or a real model."""
+"""Resume: a killed or failed run goes on from the store, replaying what was recorded, paying for nothing twice.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_resume.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Resume trusts nothing: a changed context, a run another process is writing, a rerun that ends early: the tests that start a process, a server or a real model."""
+"""Resume trusts nothing: a changed context, a run another process is writing, a rerun that ends early.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_resume_safety.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Models by role (root, sub, fast, judge) and the one budget gate: the tests that start a process, a server or a real model."""
+"""Models by role (root, sub, fast, judge) and the one budget gate.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_roles.py."""
 
 from __future__ import annotations
 

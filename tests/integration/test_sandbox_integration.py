@@ -1,4 +1,6 @@
-"""The sandbox as a REPL: state, errors, output, limits, host calls, fallback, CLI: the tests that start a process, a server or a real model."""
+"""The sandbox as a REPL: state, errors, output, limits, host calls, fallback, CLI.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_sandbox.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The run store: events committed as they happen, listing/showing runs, migrations, bad files, two writers: the tests that start a process, a server or a real model."""
+"""The run store: events committed as they happen, listing/showing runs, migrations, bad files, two writers.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_store.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The store's journal: one write per step, moved into SQLite by batches, and never lost or doubled: the tests that start a process, a server or a real model."""
+"""The store's journal: one write per step, moved into SQLite by batches, and never lost or doubled.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_store_journal.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The run store on a real PostgreSQL server: same schema, same migrations, same commands; two servers at once: the tests that start a process, a server or a real model."""
+"""The run store on a real PostgreSQL server: same schema, same migrations, same commands; two servers at once.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_store_postgres.py."""
 
 from __future__ import annotations
 

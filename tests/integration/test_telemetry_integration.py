@@ -1,4 +1,6 @@
-"""OpenTelemetry spans with GenAI attributes, checked with the SDK's in-memory exporter: the tests that start a process, a server or a real model."""
+"""OpenTelemetry spans with GenAI attributes, checked with the SDK's in-memory exporter.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_telemetry.py."""
 
 from __future__ import annotations
 

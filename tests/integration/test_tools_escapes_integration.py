@@ -1,4 +1,6 @@
-"""Confinement: read_file/search stay in their folder; http_get stays on its allowlist: the tests that start a process, a server or a real model."""
+"""Confinement: read_file/search stay in their folder; http_get stays on its allowlist.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_tools_escapes.py."""
 
 from __future__ import annotations
 

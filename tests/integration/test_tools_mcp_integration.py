@@ -1,4 +1,6 @@
-"""MCP: a real stdio server (tests/support/mcp_server_fixture.py) started through a config, called as tools: the tests that start a process, a server or a real model."""
+"""MCP: a real stdio server (tests/support/mcp_server_fixture.py) started through a config, called as tools.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_tools_mcp.py."""
 
 from __future__ import annotations
 

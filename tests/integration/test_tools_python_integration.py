@@ -1,4 +1,6 @@
-"""The python tool: how a sandbox run becomes an observation, and (when present) the real sandbox: the tests that start a process, a server or a real model."""
+"""The python tool: how a sandbox run becomes an observation, and (when present) the real sandbox.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_tools_python.py."""
 
 from __future__ import annotations
 

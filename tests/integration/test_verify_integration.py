@@ -1,4 +1,6 @@
-"""verify and the verifiers: accept, revise with feedback, give up after max_rounds; judge, grounded, code checks: the tests that start a process, a server or a real model."""
+"""verify and the verifiers: accept, revise with feedback, give up after max_rounds; judge, grounded, code checks.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_verify.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The trace viewer: one self-contained HTML page per run, checked in real headless Chromium: the tests that start a process, a server or a real model."""
+"""The trace viewer: one self-contained HTML page per run, checked in real headless Chromium.
+
+These tests start a process, a server or a real model; the others are in tests/unit/test_viewer.py."""
 
 from __future__ import annotations
 

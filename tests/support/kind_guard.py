@@ -79,4 +79,6 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         with open(report, "a", encoding="utf-8") as out:
             out.write(f"{item.nodeid}\t{started}\n")
         return
-    pytest.fail(f"this test starts {started} but is not marked integration (see tests/kind_guard.py)", pytrace=False)
+    pytest.fail(
+        f"this test starts {started} but is not marked integration (see tests/support/kind_guard.py)", pytrace=False
+    )
