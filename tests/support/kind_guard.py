@@ -10,6 +10,7 @@ started, so ``pytest -m "not integration"`` stays in-process and fast.
 from __future__ import annotations
 
 import os
+import platform
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -33,6 +34,9 @@ def _watch(owner: Any, name: str, what: str) -> None:
 
 def install() -> None:
     """Wrap the calls that start something outside the process (once per session)."""
+    # the standard library runs `uname -p` once per interpreter, the first time anything (the openai SDK's
+    # headers) asks for the platform: ask now, so that process is nobody's test
+    platform.processor()
     _watch(subprocess.Popen, "_execute_child", "a process")
     _watch(os, "fork", "a process")
     _watch(os, "posix_spawn", "a process")

@@ -210,17 +210,6 @@ def test_grounded_from_file(tmp_path):
         Grounded.from_file(tmp_path / "missing.txt")
 
 
-def test_code_check_uses_a_fresh_namespace_each_time(python):
-    check = CodeCheck(python, "assert helper() == 1")
-    # round 1 defines helper() but then fails; round 2 does not define it and must not pass thanks to round 1
-    first = "def helper():\n    return 1\nraise ValueError('boom')"
-    _, result = run([first, "x = 1"], check, max_rounds=2)
-    assert result.stop_reason == "rounds"
-    feedback = [v.data["feedback"] for v in verdicts(result)]
-    assert "ValueError" in feedback[0]
-    assert "NameError" in feedback[1]
-
-
 def test_code_check_without_code_and_with_a_wrong_tool(python):
     from ponder.tools import calculator_tool
 
