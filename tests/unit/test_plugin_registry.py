@@ -1,22 +1,18 @@
 """The one plugin registry: every kind (strategy, model, tool, verifier) finds plugins and reports broken ones alike.
 
 The plugins are real entry points: a package and its ``.dist-info`` (with ``entry_points.txt``) in a
-temporary folder put on ``sys.path``, which is where ``importlib.metadata`` finds installed distributions.
-"""
+temporary folder put on ``sys.path``, which is where ``importlib.metadata`` finds installed distributions."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plugin_registry_helpers import write_plugin
 from ponder import Engine, get_strategy, list_backends, load_model
 from ponder.models import registry as model_registry
 from ponder.plugins import PluginError, Registry
@@ -25,104 +21,6 @@ from ponder.tools import parse_tool_specs
 from ponder.tools import specs as tool_specs
 from ponder.verifiers import parse_verifier
 from ponder.verifiers import specs as verifier_specs
-
-PLUGIN = textwrap.dedent(
-    '''
-    from dataclasses import dataclass
-
-    from ponder.models import ScriptedModel
-    from ponder.requests import Generate, Outcome
-    from ponder.strategies import entries
-    from ponder.strategies.entry import StrategyEntry
-    from ponder.tools import tool
-    from ponder.types import user
-    from ponder.verifiers import contains
-
-
-    @dataclass(frozen=True)
-    class Whisper:
-        name: str = "whisper"
-
-        def run(self, question):
-            reply = yield Generate.of([user(question)], kind="answer")
-            return Outcome(reply.text.lower())
-
-
-    STRATEGY = StrategyEntry("whisper", Whisper, "answer quietly", calls=lambda options, slots: 1)
-    SINGLE_AGAIN = StrategyEntry("single", Whisper, "takes a built-in's name")
-    NOT_AN_ENTRY = 42
-    #: a plugin may look up names while the registry imports it (no deadlock)
-    KNOWN_AT_IMPORT = sorted(entries())
-
-
-    def parrot(arg, base_url, **options):
-        return ScriptedModel(lambda messages: f"{arg} SAYS {messages[-1].content}", name=f"parrot:{arg}")
-
-
-    def exploding(arg, base_url, **options):
-        raise RuntimeError("no parrots today")
-
-
-    def no_model(arg, base_url, **options):
-        return "a string, not a model"
-
-
-    @tool(name="rot13")
-    def _rot13(text: str) -> str:
-        """Rotate letters by 13.
-
-        Args:
-            text: the text
-        """
-        import codecs
-
-        return codecs.encode(text, "rot13")
-
-
-    def rot13_tools(arg):
-        return [_rot13]
-
-
-    def not_tools(arg):
-        return ["a string, not a tool"]
-
-
-    def says(arg):
-        return contains(arg or "yes")
-    '''
-)
-
-#: per group: a working plugin, one whose module is missing, one of the wrong type, one taking a built-in's
-#: name, and one whose entry point name differs from its entry's
-ENTRY_POINTS = """\
-[ponder.strategies]
-whisper = ponder_fake:STRATEGY
-gone = ponder_fake_missing:STRATEGY
-wrong = ponder_fake:NOT_AN_ENTRY
-single = ponder_fake:SINGLE_AGAIN
-alias = ponder_fake:STRATEGY
-
-[ponder.models]
-parrot = ponder_fake:parrot
-exploding = ponder_fake:exploding
-nomodel = ponder_fake:no_model
-gone = ponder_fake_missing:parrot
-wrong = ponder_fake:NOT_AN_ENTRY
-scripted = ponder_fake:parrot
-
-[ponder.tools]
-rot13 = ponder_fake:rot13_tools
-nottools = ponder_fake:not_tools
-gone = ponder_fake_missing:rot13_tools
-wrong = ponder_fake:NOT_AN_ENTRY
-calc = ponder_fake:rot13_tools
-
-[ponder.verifiers]
-says = ponder_fake:says
-gone = ponder_fake_missing:says
-wrong = ponder_fake:NOT_AN_ENTRY
-judge = ponder_fake:says
-"""
 
 REGISTRIES: dict[str, Registry[Any]] = {
     "strategy": strategy_registry.REGISTRY,
@@ -136,16 +34,6 @@ GROUPS = {
     "tool": "ponder.tools",
     "verifier": "ponder.verifiers",
 }
-
-
-def write_plugin(site: Path) -> Path:
-    (site / "ponder_fake").mkdir(parents=True)
-    (site / "ponder_fake" / "__init__.py").write_text(PLUGIN)
-    info = site / "ponder_fake-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ponder-fake\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    return site
 
 
 def refresh_all() -> None:
@@ -258,25 +146,3 @@ def test_two_builtins_with_one_name_are_a_bug_found_at_once() -> None:
         ValueError, match=r"built-in tool 'calc': the name 'calc' is taken \(by the tool 'calculator'\)"
     ):
         Registry("tool", "ponder.tools", twice, tool_specs._admit)
-
-
-def test_ponder_models_and_ask_report_a_broken_plugin_without_a_traceback(tmp_path: Path) -> None:
-    site = write_plugin(tmp_path / "site")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    env["PONDER_STORE"] = str(tmp_path / "runs.db")
-
-    def ponder(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ponder", *args], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
-
-    listed = ponder("models", "--json")
-    assert listed.returncode == 0, listed.stderr
-    gone = next(b for b in json.loads(listed.stdout) if b["spec"] == "gone:...")
-    assert not gone["available"] and "ponder_fake_missing" in gone["detail"]
-    failed = ponder("ask", "hi", "-m", "gone:x")
-    assert failed.returncode != 0 and "Traceback" not in failed.stderr
-    assert "the model plugin 'gone' (entry point ponder_fake_missing:parrot in group ponder.models)" in failed.stderr
-    failed = ponder("ask", "hi", "-s", "wrong", "-m", "scripted")
-    assert failed.returncode != 0 and "Traceback" not in failed.stderr
-    assert "the strategy plugin 'wrong'" in failed.stderr and "TypeError" in failed.stderr

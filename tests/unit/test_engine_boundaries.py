@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from test_import_cycles import graph
+from import_graph import graph
+from layout import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "ponder"
 ENGINE = PACKAGE / "engine"
 CORE = ENGINE / "core.py"
