@@ -8,9 +8,9 @@ import json
 import time
 
 import pytest
-from looper_strategy import Looper
 
 from inflight import InFlight
+from looper_strategy import Looper
 from ponder import (
     Batch,
     Budget,

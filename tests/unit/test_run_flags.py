@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from layout import SRC as SRC_DIR
 from ponder.access import CLIENT, OPERATOR
 from ponder.errors import ConfigError
 from ponder.spec import RunSpec, flags, spec_from_flags
 from ponder.spec.run_flags import BY_NAME, RUN_FLAGS, access_of
 from ponder.strategies import entries
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "ponder"
+SRC = SRC_DIR / "ponder"
 
 
 def test_spec_from_flags_is_a_short_loop() -> None:
