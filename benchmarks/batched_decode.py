@@ -169,7 +169,7 @@ def plan_map(args: argparse.Namespace) -> None:
 def serve(args: argparse.Namespace) -> None:
     import openai
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     from servers import free_port, start_process_server, stop_process
 
     tasks = questions(args.requests, args.offset)

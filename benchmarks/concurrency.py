@@ -1,6 +1,6 @@
 """Wall time of consistency with N samples, concurrent vs sequential, against a slow OpenAI-compatible endpoint.
 
-The endpoint is the test suite's fake chat server (``tests/servers.py``) on
+The endpoint is the test suite's fake chat server (``tests/support/servers.py``) on
 127.0.0.1, answering every request after a fixed delay (a stand-in for a remote
 API). The same ``Consistency(samples=N, adaptive=False)`` runs through
 ``ponder.Engine`` with ``max_parallel_calls=N`` (the wave is one concurrent batch)
@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import ponder
 from ponder.strategies import Consistency

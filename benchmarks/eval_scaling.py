@@ -1,7 +1,7 @@
 """``ponder eval`` scaling and resume against a slow loopback OpenAI-compatible server.
 
 400 items of ``single`` against the test suite's fake chat server
-(``tests/servers.py``) on 127.0.0.1, answering every request after 200 ms:
+(``tests/support/servers.py``) on 127.0.0.1, answering every request after 200 ms:
 wall time with ``--workers 1, 4, 16`` and with ``--ray local`` at 4 and 16
 tasks in flight, against the ideal ``items × 0.2 s / parallelism``. Each
 configuration writes into a fresh output folder and run store (recording every
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from servers import FakeChatServer  # noqa: E402
 

@@ -5,7 +5,7 @@ counting question over a ~1M-token input (``ponder.tasks.long_context``,
 ``counting``): split the records into ``--calls`` chunks of whole lines, ask
 one ``llm_query_batched`` sub-call per chunk, add the counts up and call FINAL.
 The sub-calls go to the ``sub`` model role: an OpenAI-compatible model pointed
-at the test suite's fake chat server on 127.0.0.1 (``tests/servers.py``),
+at the test suite's fake chat server on 127.0.0.1 (``tests/support/servers.py``),
 which answers every request after ``--delay`` seconds with the exact count of
 the chunk it was sent, so the run's answer is checked against the gold count.
 The same run is made with the engine's ``max_parallel_calls`` at each of
@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import ponder
 from ponder.strategies.recursive_code import RecursiveCode

@@ -6,6 +6,9 @@ import pytest
 
 from ponder import ScriptedModel
 
+#: fixtures shared by the unit and the integration half of a split test file
+pytest_plugins = ["resume_helpers", "store_journal_helpers", "viewer_helpers"]
+
 
 @pytest.fixture
 def echo_model() -> ScriptedModel:
@@ -41,3 +44,10 @@ def _fresh_server_probes(monkeypatch):
     servers.forget()
     yield
     servers.forget()
+
+
+def pytest_configure(config):
+    import kind_guard
+
+    kind_guard.install()
+    config.pluginmanager.register(kind_guard, "kind_guard")

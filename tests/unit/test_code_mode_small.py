@@ -1,0 +1,46 @@
+"""Code mode for small code models: the reply grammar, the helpers, the answer conventions, loops, the last call."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder import ScriptedModel, prompts
+from ponder.grammar.constraint import Constraint
+from ponder.models.request_fields import extra_fields
+from ponder.models.servers import ServerInfo
+from ponder.spec import StrategySpec
+from ponder.spec.build import build_strategy
+from ponder.strategies.code_guard import CODE_GRAMMAR, LoopGuard
+from ponder.strategies.code_prompt import sub_chars
+from ponder.strategies.entry import BuildContext
+from ponder.strategies.recursive import Recursive
+
+
+def test_servers_get_the_grammar_where_they_take_one_and_nothing_where_they_do_not() -> None:
+    llama = ServerInfo(kind="llamacpp", constraint="grammar")
+    assert extra_fields(llama, CODE_GRAMMAR, None, False).fields == {"grammar": CODE_GRAMMAR}
+    vllm = ServerInfo(kind="vllm", constraint="structured_outputs")
+    assert extra_fields(vllm, CODE_GRAMMAR, None, False).fields == {"structured_outputs": {"grammar": CODE_GRAMMAR}}
+    openai = ServerInfo(kind="openai", constraint="json_schema")
+    assert Constraint.parse(CODE_GRAMMAR).schema is None  # no JSON-schema form: the reply stays plain text
+    assert extra_fields(openai, CODE_GRAMMAR, None, False).fields == {}
+
+
+def test_the_sub_reading_size_comes_from_the_sub_models_window() -> None:
+    sub = ScriptedModel(["x"], context_window=4096)
+    spec = StrategySpec.parse({"strategy": "recursive", "mode": "code"})
+    strategy = build_strategy(spec, BuildContext(models={"root": ScriptedModel(["x"]), "sub": sub}, context_text="c"))
+    assert isinstance(strategy, Recursive) and strategy.sub_chars == sub_chars(4096) == (4096 - 768) * 3
+    assert sub_chars(512) == 1000
+
+
+def test_loop_guard_counts_repeats() -> None:
+    guard = LoopGuard(limit=2)
+    assert guard.code(1, "x", "out") is None and guard.code(2, "x ", "other") is None
+    assert guard.code(3, "x", "out") == 1 and not guard.over
+    assert guard.reply(4, "hi") is None and guard.reply(5, " hi ") == 4 and guard.over
+
+
+@pytest.mark.parametrize("name", ["code_system", "code_task", "code_output", "code_repeat", "code_final"])
+def test_prompts_are_data(name: str) -> None:
+    assert prompts.load(f"recursive/{name}")
