@@ -20,6 +20,6 @@ broken; the other plugins and the built-ins work on. This package imports nothin
 :mod:`ponder.errors`.
 """
 
-from .registry import Broken, PluginError, Registry, names_of
+from .registry import Arg, Broken, PluginError, Registry, names_of, resolve
 
-__all__ = ["Broken", "PluginError", "Registry", "names_of"]
+__all__ = ["Arg", "Broken", "PluginError", "Registry", "names_of", "resolve"]

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from ..errors import ConfigError, PonderError
 
@@ -169,3 +169,36 @@ def _clash(entry: Named, declared: str, taken: dict[str, str], kind: str) -> str
         if name in taken:
             return f"the name {name!r} is taken (by the {kind} {taken[name]!r})"
     return ""
+
+
+#: whether an entry's ``NAME:ARG`` form takes an argument
+Arg = Literal["none", "required", "optional"]
+
+
+class Written(Named, Protocol):
+    """An entry named in a ``NAME:ARG`` item (a ``--tools`` item, a ``--verifier``)."""
+
+    @property
+    def arg(self) -> Arg: ...
+
+    @property
+    def usage(self) -> str: ...
+
+
+W = TypeVar("W", bound=Written)
+
+
+def resolve(registry: Registry[W], item: str, known: str, example: Callable[[W], str]) -> tuple[W, str]:
+    """The entry ``item`` (``NAME`` or ``NAME:ARG``) names and its argument, checked against what the entry
+    takes; one ConfigError naming the known entries (``known``, then plugins) or the argument's rule."""
+    written, sep, arg = item.strip().partition(":")
+    name, arg = written.strip().lower(), arg.strip()
+    found = registry.get(name)
+    if found is None:
+        plugins = "".join(f", {e.usage or e.name}" for e in registry.plugins().values())
+        raise ConfigError(f"unknown {registry.kind} {written!r}; known: {known}{plugins}")
+    if found.arg == "none" and sep:
+        raise ConfigError(f"{registry.kind} {found.name!r} takes no argument, got {item!r}")
+    if found.arg == "required" and not arg:
+        raise ConfigError(f"{registry.kind} {found.name!r} needs an argument, like {example(found)}")
+    return found, arg

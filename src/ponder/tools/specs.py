@@ -25,10 +25,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import ConfigError
-from ..plugins import PluginError, Registry
+from ..plugins import Arg, PluginError, Registry, resolve
 from .base import Tool, close_tools
 from .calculator import calculator_tool
 from .files import file_tools
@@ -65,7 +65,6 @@ def parse_tool_specs(spec: str, *, sandbox_factory: Callable[[], SandboxLike] | 
 Build = Callable[[str, Callable[[], SandboxLike]], "Tool | Sequence[Tool]"]
 #: what a plugin's entry point may give instead of a ToolEntry: a function of the argument
 ToolFactory = Callable[[str], "Tool | Sequence[Tool]"]
-Arg = Literal["none", "required", "optional"]
 GROUP = "ponder.tools"
 
 
@@ -119,16 +118,7 @@ def _one(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
 
 
 def _make(item: str, sandbox_factory: Callable[[], SandboxLike]) -> list[Tool]:
-    written, sep, arg = item.partition(":")
-    name, arg = written.strip().lower(), arg.strip()
-    found = REGISTRY.get(name)
-    if found is None:
-        plugins = "".join(f", {e.usage or e.name}" for e in REGISTRY.plugins().values())
-        raise ConfigError(f"unknown tool {written!r}; known: {KNOWN}{plugins}")
-    if found.arg == "none" and sep:
-        raise ConfigError(f"tool {found.name!r} takes no argument, got {item!r}")
-    if found.arg == "required" and not arg:
-        raise ConfigError(f"tool {found.name!r} needs an argument, like {found.example or found.name + ':ARG'}")
+    found, arg = resolve(REGISTRY, item, KNOWN, lambda e: e.example or e.name + ":ARG")
     made = REGISTRY.call(found, lambda: _as_list(found.build(arg, sandbox_factory)))
     if not all(isinstance(t, Tool) for t in made):
         close_tools([t for t in made if isinstance(t, Tool)])

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..access import CLIENT, OPERATOR, Access
 from ..errors import ConfigError
 from ..guards.numbers import finite, whole
-from ..plugins import PluginError, Registry
+from ..plugins import Arg, PluginError, Registry, resolve
 from ..tools import python_tool
 from ..tools.python import SandboxLike
 from ..tools.specs import default_sandbox
@@ -43,7 +43,6 @@ from .judge import Judge
 MAX_AGREE = 1000
 CLIENT_AGREE = 32
 GROUP = "ponder.verifiers"
-Arg = Literal["none", "required", "optional"]
 #: builds a verifier from the text after ``NAME:``, a sandbox factory and the ``agree`` options
 Build = Callable[[str, Callable[[], SandboxLike], dict[str, Any]], Verifier]
 #: the model calls one check makes, given the text after ``NAME:`` and the extraction kind (``lm``), if any
@@ -146,16 +145,7 @@ def parse_verifier(
     A ``python``/``tests`` verifier owns a fresh sandbox; release it with
     :func:`~ponder.verifiers.close_verifier`.
     """
-    written, sep, arg = spec.strip().partition(":")
-    name = written.strip().lower()
-    found = REGISTRY.get(name)
-    if found is None:
-        plugins = "".join(f", {e.usage or e.name}" for e in REGISTRY.plugins().values())
-        raise ConfigError(f"unknown verifier {spec!r}; known: {KNOWN}{plugins}")
-    if found.arg == "none" and sep:
-        raise ConfigError(f"verifier {found.name!r} takes no argument, got {spec!r}")
-    if found.arg == "required" and not arg:
-        raise ConfigError(f"verifier {found.name!r} needs an argument, like {found.usage or found.name + ':ARG'}")
+    found, arg = resolve(REGISTRY, spec, KNOWN, lambda e: e.usage or e.name + ":ARG")
     made = REGISTRY.call(found, lambda: found.build(arg, sandbox_factory or default_sandbox, agreement))
     if not isinstance(made, Verifier):
         raise PluginError(f"the verifier plugin {found.name!r} did not return a verifier")
