@@ -371,7 +371,9 @@ def test_cache_is_shared_by_the_arms_through_the_evaluation_store(capsys, tmp_pa
     echo = models.get(ModelSpec("scripted"))
     echo.cacheable = True  # the echo fake's reply follows from its prompt
     item = Item("1", "say 7", "7").to_dict()
-    single, refine = arms_of(["single", "refine"], [], {"model_spec": "scripted", "cache": True}, {"model_spec", "cache"})
+    single, refine = arms_of(
+        ["single", "refine"], [], {"model_spec": "scripted", "cache": True}, {"model_spec", "cache"}
+    )
     rows = {}
     for shared in (None, str(store)):
         for arm in (single, refine):
