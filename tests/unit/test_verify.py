@@ -275,3 +275,24 @@ def test_prompts_exist():
         ("consistency/extract", "$response"),
     ]:
         assert var in load(name)
+
+
+def test_a_failed_check_gives_back_the_error_not_the_echoed_program():
+    """The sandbox's traceback starts with the frame that runs the built program (all of it, echoed): the
+    feedback drops it and keeps the end, where the failing example is named."""
+    from ponder.verifiers.code import failure_text
+
+    echo = "    exec(compile('def f(x):\\n" + "    # padding\\n" * 300 + "', '<answer>', 'exec'))"
+    observation = (
+        "[stderr]\nTraceback (most recent call last):\n"
+        f'  File "<cell 3>", line 1, in <module>\n{echo}\n'
+        '  File "<answer>", line 29, in <module>\n'
+        "AssertionError: 1 of 2 examples fail: f(2) returned 3; the question says 4\n"
+        "Error: AssertionError: 1 of 2 examples fail: f(2) returned 3; the question says 4"
+    )
+    text = failure_text(observation)
+    assert "<cell 3>" not in text and "padding" not in text and 'File "<answer>", line 29' in text
+    assert text.endswith("f(2) returned 3; the question says 4")
+    long = "[stderr]\n" + "x = 1\n" * 1000 + "ValueError: the last line"
+    cut = failure_text(long)
+    assert len(cut) <= 1500 and cut.startswith("[stderr]") and cut.endswith("ValueError: the last line")
