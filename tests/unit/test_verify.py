@@ -64,6 +64,26 @@ def test_revises_with_the_feedback_then_accepts():
     assert [v.data["ok"] for v in verdicts(result)] == [False, True]
 
 
+def test_a_repeated_answer_is_not_checked_again_and_the_next_revision_is_sampled():
+    checked = []
+
+    def check(question, answer):
+        checked.append(answer)
+        return Verdict(answer == "right", f"{answer} is wrong")
+
+    model, result = run(["wrong", " wrong\n", "right"], Check(check), max_rounds=3)
+    assert result.answer == "right" and result.stop_reason == "answered"
+    assert checked == ["wrong", "right"]  # the repeat was not run through the check
+    first, repeat, last = verdicts(result)
+    assert repeat.data["repeat"] == 1 and not repeat.data["ok"] and "round 1 again" in repeat.text
+    assert "repeat" not in first.data and "repeat" not in last.data
+    assert model.calls[2].messages[-1].content == render("verify/repeat", feedback="wrong is wrong")
+    assert model.calls[2].options.temperature == 0.7 and model.calls[2].options.seed == 3
+    assert model.calls[1].options.temperature == 0  # a plain revision stays greedy
+    with pytest.raises(ConfigError, match="repeat temperature"):
+        Verify(verifier=Check(check), repeat_temperature=3)
+
+
 def test_gives_up_after_max_rounds_keeping_the_best_scored_answer():
     scores = {"a": 0.2, "b": 0.7, "c": 0.4}
     check = Check(lambda q, a: Verdict(False, f"score of {a}", scores[a]))
