@@ -92,12 +92,15 @@ def open_run(
     store: RunStore | None = None,
     resume: str | None = None,
     models: ModelCache | None = None,
+    cache: StoreCache | None = None,
 ) -> Iterator[OpenRun]:
     """Build everything ``spec`` describes; release it when the block ends.
 
     ``sinks`` and ``on_text`` watch the run (the CLI's live view); ``replay``,
     ``store`` and ``resume`` continue a stored run (see :func:`ponder.resume`);
-    ``models`` is a cache of loaded models kept across runs (``ponder serve``).
+    ``models`` is a cache of loaded models kept across runs (``ponder serve``);
+    ``cache`` keeps completions for later runs in a store other than the run's
+    (``ponder eval --cache``: the evaluation's store, shared by its arms).
     """
     with ExitStack() as stack:
         all_sinks: list[EventSink] = []
@@ -132,7 +135,8 @@ def open_run(
             all_sinks.append(store.sink(resume=resume))
         all_sinks.extend(sinks)
         all_sinks.extend(telemetry.sinks_from_env())
-        cache: bool | StoreCache = StoreCache(store) if spec.cache and store is not None else True
+        if cache is None and spec.cache and store is not None:
+            cache = StoreCache(store)
         engine = Engine(
             roles["root"],
             models=roles,
@@ -141,7 +145,7 @@ def open_run(
             on_text=on_text,
             max_parallel_calls=spec.max_parallel_calls,
             replay=replay,
-            cache=cache,
+            cache=cache if cache is not None else True,
             prices=spec.prices,
         )
         yield OpenRun(spec, roles, tools, strategy, engine, store)

@@ -346,3 +346,45 @@ def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
     assert "## arithmetic" in out and "| react+calculator | single | 3 |" in out
     rows = rows_of(tmp_path / "arithmetic")
     assert {r["spec"] for r in rows} == {"single", "react+calculator"} and len(rows) == 6
+
+
+def test_cache_is_shared_by_the_arms_through_the_evaluation_store(capsys, tmp_path):
+    """``--cache`` is accepted (each item's own spec records nothing) and its completions live in the
+    evaluation's store, where a later arm repeating an earlier arm's call reads it instead of calling."""
+    from ponder.builder import ModelCache
+    from ponder.eval.arms import arms_from_flags as arms_of
+    from ponder.eval.execute import Task, run_item
+    from ponder.spec import ModelSpec
+
+    store = tmp_path / "runs.db"
+    data = write_jsonl(tmp_path / "d.jsonl", [{"question": "say 7", "answer": "7"}])
+    code, _, err = run_cli(
+        capsys, "eval", data, "-m", "scripted", "-s", "single,refine", "--cache", "--store", store,
+        "--out", tmp_path / "o", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert all(r["error"] is None for r in rows_of(tmp_path / "o"))
+    code, _, err = run_cli(capsys, "eval", data, "-m", "scripted", "--cache", "--no-store", "--out", tmp_path / "p")
+    assert code != 0 and "--cache" in err and "Traceback" not in err
+
+    models = ModelCache()
+    echo = models.get(ModelSpec("scripted"))
+    echo.cacheable = True  # the echo fake's reply follows from its prompt
+    item = Item("1", "say 7", "7").to_dict()
+    single, refine = arms_of(
+        ["single", "refine"], [], {"model_spec": "scripted", "cache": True}, {"model_spec", "cache"}
+    )
+    rows = {}
+    for shared in (None, str(store)):
+        for arm in (single, refine):
+            task = Task(arm.name, arm.for_item(Item.from_dict(item)).to_json(), arm.hash, item, "number", shared)
+            rows[arm.name, shared] = run_item(task, models).row
+    calls = {key: row["model_calls"] for key, row in rows.items()}
+    assert calls["single", None] == calls["single", str(store)] == 1 and calls["refine", None] >= 2
+    # refine's first draft is single's answer, read from the evaluation's store
+    assert calls["refine", str(store)] == calls["refine", None] - 1
+    assert rows["refine", str(store)]["answer"] == rows["refine", None]["answer"]
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM completions").fetchone()[0] == 1 + calls["refine", str(store)]

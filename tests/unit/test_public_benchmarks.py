@@ -35,6 +35,17 @@ def test_examples_are_found_in_doctests_and_arrows_for_the_defined_functions_onl
     assert examples("no code here") == [] and example_tests("no code here") == ""
 
 
+def test_examples_in_prose_are_left_out():
+    """``is_happy(abcd) => True`` names no defined value (HumanEval/80 writes strings unquoted): running
+    it raises NameError whatever the answer, so it is no check of the answer."""
+    prose = 'def is_happy(s):\n    """is_happy(abcd) => True\n    is_happy("aa") => False\n    fib(n) -> 3"""\n'
+    assert examples(prose) == [('is_happy("aa")', "False")]
+    uses_builtins = "def f(xs):\n    >>> f(list(range(3)))\n    3\n"
+    assert examples(uses_builtins) == [("f(list(range(3)))", "3")]
+    no_def = "Write add(a, b).\n>>> add(1, 2)\n3\n>>> add(x, 2)\n5\n"
+    assert examples(no_def) == [("add(1, 2)", "3")]
+
+
 def test_game24_scorer_checks_the_expression_against_the_puzzle():
     scorer = get_scorer("game24")
     item = Item("p", "4 9 10 13", None, record={"numbers": "4 9 10 13"})

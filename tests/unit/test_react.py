@@ -194,3 +194,15 @@ def test_native_tool_calls_are_compacted_with_each_result_after_its_call():
                     j -= 1
                 assert messages[j].role == "assistant" and m.tool_call_id in {c.id for c in messages[j].tool_calls}
     assert max(sum(model.count_tokens(m.content) for m in c.messages) for c in model.calls) < 450
+
+
+def test_a_python_example_is_a_program_of_several_lines():
+    """The python tool's first example writes a program with named values (program of thought): an example
+    block's Action Input may span lines, and the turns keep them."""
+    from ponder.strategies.react_format import examples as example_turns
+
+    turns = example_turns(["python"])
+    first = turns[1].content
+    assert first.startswith("Action: python\nAction Input: ") and first.count("\n") >= 3 and "print(" in first
+    assert turns[2].content.startswith("Observation: ") and turns[3].content.startswith("Final Answer: ")
+    assert len(turns) % 4 == 0 and all(t.content.startswith("Question: ") for t in turns[::4])

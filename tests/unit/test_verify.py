@@ -64,6 +64,26 @@ def test_revises_with_the_feedback_then_accepts():
     assert [v.data["ok"] for v in verdicts(result)] == [False, True]
 
 
+def test_a_repeated_answer_is_not_checked_again_and_the_next_revision_is_sampled():
+    checked = []
+
+    def check(question, answer):
+        checked.append(answer)
+        return Verdict(answer == "right", f"{answer} is wrong")
+
+    model, result = run(["wrong", " wrong\n", "right"], Check(check), max_rounds=3)
+    assert result.answer == "right" and result.stop_reason == "answered"
+    assert checked == ["wrong", "right"]  # the repeat was not run through the check
+    first, repeat, last = verdicts(result)
+    assert repeat.data["repeat"] == 1 and not repeat.data["ok"] and "round 1 again" in repeat.text
+    assert "repeat" not in first.data and "repeat" not in last.data
+    assert model.calls[2].messages[-1].content == render("verify/repeat", feedback="wrong is wrong")
+    assert model.calls[2].options.temperature == 0.7 and model.calls[2].options.seed == 3
+    assert model.calls[1].options.temperature == 0  # a plain revision stays greedy
+    with pytest.raises(ConfigError, match="repeat temperature"):
+        Verify(verifier=Check(check), repeat_temperature=3)
+
+
 def test_gives_up_after_max_rounds_keeping_the_best_scored_answer():
     scores = {"a": 0.2, "b": 0.7, "c": 0.4}
     check = Check(lambda q, a: Verdict(False, f"score of {a}", scores[a]))
@@ -275,3 +295,24 @@ def test_prompts_exist():
         ("consistency/extract", "$response"),
     ]:
         assert var in load(name)
+
+
+def test_a_failed_check_gives_back_the_error_not_the_echoed_program():
+    """The sandbox's traceback starts with the frame that runs the built program (all of it, echoed): the
+    feedback drops it and keeps the end, where the failing example is named."""
+    from ponder.verifiers.code import failure_text
+
+    echo = "    exec(compile('def f(x):\\n" + "    # padding\\n" * 300 + "', '<answer>', 'exec'))"
+    observation = (
+        "[stderr]\nTraceback (most recent call last):\n"
+        f'  File "<cell 3>", line 1, in <module>\n{echo}\n'
+        '  File "<answer>", line 29, in <module>\n'
+        "AssertionError: 1 of 2 examples fail: f(2) returned 3; the question says 4\n"
+        "Error: AssertionError: 1 of 2 examples fail: f(2) returned 3; the question says 4"
+    )
+    text = failure_text(observation)
+    assert "<cell 3>" not in text and "padding" not in text and 'File "<answer>", line 29' in text
+    assert text.endswith("f(2) returned 3; the question says 4")
+    long = "[stderr]\n" + "x = 1\n" * 1000 + "ValueError: the last line"
+    cut = failure_text(long)
+    assert len(cut) <= 1500 and cut.startswith("[stderr]") and cut.endswith("ValueError: the last line")

@@ -11,7 +11,10 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
 3. the same fact found by the method of the RLM paper: ``recursive`` code mode with the code model
    (``--code-model``, ``coder`` by default) as the root, writing Python over the haystack in a
    sandboxed REPL; its cells stream and their outputs show in the live view. Without that model
-   installed, the part says how to install it and the table shows it was not run.
+   installed, the part says how to install it and the table shows it was not run;
+4. a word problem of several steps on the same code model: the single pass (chain of thought) slips
+   in its arithmetic; ``react`` with the Python sandbox writes a small program and runs it (program of
+   thought; what it buys over a benchmark is in BENCHMARKS.md, "What the strategies buy").
 
 It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
 it gave), right or wrong, model calls, tokens, seconds. Nothing is
@@ -41,6 +44,11 @@ from .live import LiveView
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")
 ARITHMETIC = ("What is 487 + 356 - 129?", "714")
+WORD_PROBLEM = (
+    "A train leaves at 9:40 and travels 276 km at 92 km per hour, then waits 25 minutes, then travels 138 km"
+    " at 69 km per hour. At how many minutes past 9:40 does it arrive?",
+    "325",
+)
 NEEDLE = ("The secret code for the blue vault is 481730.", "What is the secret code for the blue vault?", "481730")
 
 
@@ -102,6 +110,8 @@ def demo(model: str, base_url: str | None, tokens: int, keep: bool, code_model: 
         rows.append(_row("2", "recursive", result, gold))
         if code_model != "none":
             rows.append(_code_part(console, code_model, spec, question, gold, models))
+    if code_model != "none" and rows[-1].right is not None:
+        rows.extend(_word_problem(console, code_model, base, models))
     console.print()
     console.print(_table(rows, model, console.width))
     console.print(Text(unread, style="dim"))
@@ -120,6 +130,21 @@ def _code_part(console: Console, code_model: str, spec: RunSpec, question: str, 
     strategy = StrategySpec.parse({"strategy": "recursive", "mode": "code", "max_iterations": 8})
     result = _run(console, replace(spec, strategy=strategy, models={"root": wanted}), question, models)
     return _row("3", name, result, gold)
+
+
+def _word_problem(console: Console, code_model: str, base: RunSpec, models: ModelCache) -> list[Row]:
+    """Part 4: a word problem on the code model, single pass (chain of thought) vs react with python."""
+    question, gold = WORD_PROBLEM
+    _part(console, f"4. A word problem on {code_model}: {question}")
+    rows = []
+    spec = replace(base, models={"root": ModelSpec(code_model)})
+    for strategy, tools in (
+        (StrategySpec.parse({"strategy": "single", "prompt": "answer/cot"}), ()),
+        (StrategySpec("react"), ("python",)),
+    ):
+        result = _run(console, replace(spec, strategy=strategy, tools=tools), question, models)
+        rows.append(_row("4", strategy.name + ("+python" if tools else ""), result, gold))
+    return rows
 
 
 def _part(console: Console, title: str) -> None:

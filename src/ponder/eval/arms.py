@@ -39,8 +39,9 @@ class Arm:
 
     def for_item(self, item: Item) -> RunSpec:
         """The spec of one item's run: its question and context; not recorded by the run itself (the
-        evaluation writes the run's events into its store)."""
-        spec = replace(self.spec, question=item.question, record=False, trace=None, store=None)
+        evaluation writes the run's events into its store, and keeps the completions of ``--cache`` there:
+        see :class:`~ponder.eval.execute.Task`)."""
+        spec = replace(self.spec, question=item.question, record=False, trace=None, store=None, cache=False)
         if item.context_path is not None:
             spec = replace(spec, context=item.context_path, context_text=None)
         elif item.context is not None:

@@ -100,7 +100,7 @@ def evaluate(
     results = ResultsFile(out / "results.jsonl")
     latest = results.latest()
     todo = [
-        Task(arm.name, arm.for_item(item).to_json(), arm.hash, item.to_dict(), scorer_spec)
+        Task(arm.name, arm.for_item(item).to_json(), arm.hash, item.to_dict(), scorer_spec, _cache_store(arm, options))
         for item in items
         for arm in arms
         if (item.id, arm.hash) not in latest
@@ -153,6 +153,13 @@ def evaluate(
             f"stopped early: {stopped}; the report in {out} holds the {finished} items that finished"
         )
     return summary
+
+
+def _cache_store(arm: Arm, options: EvalOptions) -> str | None:
+    """Where ``arm``'s ``--cache`` keeps completions: the evaluation's store, shared by every arm."""
+    if not arm.spec.cache or not options.record:
+        return None
+    return options.store or ""
 
 
 def _backend(options: EvalOptions, arms: Sequence[Arm]) -> Backend:

@@ -11,14 +11,17 @@ is a row with an ``error`` (the other items go on); an interrupted run
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..builder import ModelCache, open_run
 from ..engine.budget import Cancellation
+from ..engine.call_cache import StoreCache
 from ..errors import ConfigError, PonderError, RunInterruptedError
 from ..events import Event, RunFinished, RunStarted
 from ..spec import RunSpec
+from ..store import RunStore
 from ..types import Usage
 from .data import Item
 from .score import Score
@@ -48,13 +51,20 @@ ROW_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """What a worker receives: the arm (name, spec as JSON, its hash), the item and the scorer's spec."""
+    """What a worker receives: the arm (name, spec as JSON, its hash), the item and the scorer's spec.
+
+    ``cache_store`` is where the arm's ``--cache`` keeps completions (the evaluation's store: a SQLite
+    path, a ``postgresql://`` URL, or "" for the default store); None: no cache beyond the run's own.
+    Every arm and item of an evaluation share it, so an arm that repeats another's deterministic call
+    (``verify``'s first draft is ``single``'s answer) reads it instead of making it again.
+    """
 
     arm: str
     spec_json: str
     spec_hash: str
     item: dict[str, Any]
     scorer: str
+    cache_store: str | None = None
 
     @property
     def item_id(self) -> str:
@@ -86,7 +96,12 @@ def run_item(task: Task, models: ModelCache | None = None, cancellation: Cancell
     score = Score(0.0, False, "error")
     try:
         scorer = get_scorer(task.scorer)
-        with open_run(spec, sinks=[sink], models=models) as opened:
+        with ExitStack() as stack:
+            cache = None
+            if task.cache_store is not None:
+                store = stack.enter_context(closing(RunStore(task.cache_store or None)))
+                cache = StoreCache(store)
+            opened = stack.enter_context(open_run(spec, sinks=[sink], models=models, cache=cache))
             try:
                 result = opened.run(cancellation=cancellation)
             except RunInterruptedError:

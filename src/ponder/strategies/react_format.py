@@ -120,11 +120,20 @@ def examples(tool_names: Sequence[str], per_tool: int = 3) -> list[Message]:
     return turns
 
 
+#: the fields of an example block; a line starting with none of them continues the field before it
+_FIELDS = ("Question", "Action", "Action Input", "Observation", "Final Answer")
+
+
 def _turns(block: str) -> list[Message]:
     fields: dict[str, str] = {}
+    last = ""
     for line in block.strip().splitlines():
-        key, _, value = line.partition(":")
-        fields[key.strip()] = value.strip()
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in _FIELDS:
+            last = key.strip()
+            fields[last] = value.strip()
+        else:  # an input of several lines (a program)
+            fields[last] += "\n" + line.rstrip()
     return [
         user(f"Question: {fields['Question']}"),
         assistant(step_text(Action(fields["Action"], fields["Action Input"]))),

@@ -14,6 +14,13 @@ step records each judgement (round, ok, score, feedback).
 * after ``max_rounds`` rejected answers → stop reason ``rounds``, and the
   answer is the best-scored one (the latest among equals).
 
+**A repeated answer** (the same text, spaces aside, as one already rejected: a
+small model at temperature 0 often gives back its rejected code unchanged) is
+not checked again: its verdict is the earlier one, recorded with ``repeat`` in
+the step's data, and the next revision says so (``prompts/verify/repeat.txt``)
+and is sampled at ``repeat_temperature`` (seeded by the round), so it can leave
+the answer it keeps returning. ``repeat_temperature=0`` keeps every call greedy.
+
 When the budget ends the run first, the latest answer is returned unverified.
 """
 
@@ -42,11 +49,15 @@ class Verify:
     verifier: Verifier = field(default_factory=Judge)
     max_rounds: int = 3
     system_prompt: str | None = None
+    #: the temperature of a revision asked after a repeated answer (see the module docs)
+    repeat_temperature: float = 0.7
     name: str = "verify"
 
     def __post_init__(self) -> None:
         if self.max_rounds < 1:
             raise ConfigError(f"verify needs max_rounds >= 1, got {self.max_rounds}")
+        if not 0 <= self.repeat_temperature <= 2:
+            raise ConfigError(f"verify's repeat temperature is between 0 and 2, got {self.repeat_temperature}")
 
     def run(self, question: str) -> StrategyGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
@@ -54,20 +65,29 @@ class Verify:
         answer: str | None = None
         verdict: Verdict | None = None
         best: tuple[float, int, str] | None = None
+        rejected: dict[str, tuple[int, Verdict]] = {}  # answer (spaces aside) -> its round and verdict
+        repeat: int | None = None  # the round whose answer the last one repeated
         try:
             for round_ in range(1, self.max_rounds + 1):
-                answer = yield from self._answer(question, history, answer, verdict)
+                answer = yield from self._answer(question, history, answer, verdict, repeat is not None, round_)
+                repeat = None
                 if answer is None:
                     verdict = Verdict(False, "no answer was given")
+                elif _same(answer) in rejected:
+                    repeat, verdict = rejected[_same(answer)]
                 else:
                     verdict = yield from self.verifier.check(question, answer)
                     if best is None or verdict.value >= best[0]:
                         best = (verdict.value, round_, answer)
+                    if not verdict.ok:
+                        rejected[_same(answer)] = (round_, verdict)
                 state = "accepted" if verdict.ok else "rejected"
+                again = f" (the answer of round {repeat} again, not checked again)" if repeat is not None else ""
                 yield Record(
                     steps.VERDICT,
-                    f"round {round_}: {state} by {self.verifier.name}: {verdict.feedback}",
-                    {"round": round_, "verifier": self.verifier.name, **verdict.to_dict()},
+                    f"round {round_}: {state} by {self.verifier.name}{again}: {verdict.feedback}",
+                    {"round": round_, "verifier": self.verifier.name, **verdict.to_dict()}
+                    | ({"repeat": repeat} if repeat is not None else {}),
                 )
                 if verdict.ok:
                     return Outcome(answer, "answered", f"accepted by {self.verifier.name} in round {round_}")
@@ -82,9 +102,16 @@ class Verify:
             return Outcome(answer, stop.reason, f"{stop.detail}; the last answer is unverified")
 
     def _answer(
-        self, question: str, history: list[Message], previous: str | None, verdict: Verdict | None
+        self,
+        question: str,
+        history: list[Message],
+        previous: str | None,
+        verdict: Verdict | None,
+        repeated: bool,
+        round_: int,
     ) -> Generator[Request, Any, str | None]:
-        """The first answer (``verdict`` None) or a revision of ``previous`` after ``verdict``."""
+        """The first answer (``verdict`` None) or a revision of ``previous`` after ``verdict`` (``repeated``:
+        ``previous`` was an answer rejected before)."""
         if self.inner is not None:
             asked = question
             if verdict is not None:
@@ -95,10 +122,20 @@ class Verify:
             return outcome.answer.strip() if outcome.answer and outcome.answer.strip() else None
         if verdict is not None:
             history.append(assistant(previous or ""))
-            history.append(user(prompts.render("verify/revise", feedback=verdict.feedback)))
+            history.append(
+                user(prompts.render("verify/repeat" if repeated else "verify/revise", feedback=verdict.feedback))
+            )
         kind = steps.DRAFT if verdict is None else steps.REVISION
-        completion = yield Generate.of(history, kind=kind)
+        if repeated and self.repeat_temperature > 0:
+            completion = yield Generate.of(history, kind=kind, temperature=self.repeat_temperature, seed=round_)
+        else:
+            completion = yield Generate.of(history, kind=kind)
         return completion.text.strip() or None
+
+
+def _same(answer: str) -> str:
+    """An answer with its spacing dropped: what makes two answers the same one."""
+    return " ".join(answer.split())
 
 
 def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:

@@ -36,6 +36,23 @@ def program(answer: str, tests: str = "") -> str:
     return f"exec(compile({source!r}, '<answer>', 'exec'), {{'__name__': '__answer__'}})"
 
 
+#: the most characters of a failure given back as feedback
+MAX_FEEDBACK = 1500
+#: the sandbox's own frame (the ``exec(compile(...))`` line that echoes the whole program) and its source line
+_CELL_FRAME = re.compile(r'^  File "<cell \d+>", line \d+, in <module>\n(?:    .*\n)?', re.MULTILINE)
+
+
+def failure_text(observation: str, limit: int = MAX_FEEDBACK) -> str:
+    """What a failed run says, as feedback: without the frame that echoes the program the check built
+    (the answer's own frames stay), and, when long, its beginning and its end: the end of a traceback
+    is the error itself (``3 of 5 examples fail: f(2) returned 3; the question says 4``)."""
+    text = _CELL_FRAME.sub("", observation)
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    return text[:head].rstrip() + "\n…\n" + text[len(text) - (limit - head - 3) :].lstrip()
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     """Run the answer's code (and ``tests``) with ``tool`` (a ``python`` tool); pass when nothing fails."""
@@ -64,7 +81,7 @@ class CodeCheck:
         if result.ok:
             what = "the tests pass" if self.tests.strip() else "the code runs without error"
             return Verdict(True, what + (f"; output: {result.output[:300]}" if result.output else ""))
-        return Verdict(False, "running the code failed: " + result.observation[:1500])
+        return Verdict(False, "running the code failed: " + failure_text(result.observation))
 
     def close(self) -> None:
         """Close the tool (and its sandbox, when the tool owns it)."""

@@ -8,6 +8,10 @@ code with them in the sandbox. It never sees hidden tests: only what the
 question already shows, as a programmer would test a draft against the examples
 in the docstring (self-debugging with execution feedback, Chen et al. 2023).
 
+An example whose call names something neither Python nor the question defines
+(``is_happy(abc) => False``, ``fib4(n)``: prose, not code) is left out: it
+cannot be run, and its failure would blame a correct answer.
+
 A failing example goes back as feedback: the call, what it returned, what the
 question says. A question with no examples is checked by running the code (it must
 define the function without error).
@@ -16,6 +20,7 @@ define the function without error).
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass
 
@@ -56,12 +61,19 @@ print(f"all {len(_EXAMPLES)} examples of the question pass")
 """
 
 
-def _parses(text: str) -> bool:
+_BUILTINS = frozenset(dir(builtins))
+
+
+def _runnable(call: str, defined: set[str]) -> bool:
+    """Whether ``call`` is Python that names only builtins, the question's functions and the function it
+    calls (a question may show examples of a function it asks for without a ``def``)."""
     try:
-        ast.parse(text, mode="eval")
+        tree = ast.parse(call, mode="eval")
     except SyntaxError:
         return False
-    return True
+    called = {tree.body.func.id} if isinstance(tree.body, ast.Call) and isinstance(tree.body.func, ast.Name) else set()
+    named = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return named <= _BUILTINS | defined | called
 
 
 def examples(question: str) -> list[tuple[str, str]]:
@@ -74,11 +86,11 @@ def examples(question: str) -> list[tuple[str, str]]:
         if stripped.startswith(">>>"):
             call = stripped[3:].strip()
             want = lines[i + 1].strip() if i + 1 < len(lines) else ""
-            if want and not want.startswith(">>>") and not want.startswith('"""') and _parses(call):
+            if want and not want.startswith(">>>") and not want.startswith('"""') and _runnable(call, names):
                 found.append((call, want))
             continue
         match = _ARROW.match(line)
-        if match and match.group("call").split("(", 1)[0] in names and _parses(match.group("call")):
+        if match and match.group("call").split("(", 1)[0] in names and _runnable(match.group("call"), names):
             found.append((match.group("call"), match.group("want").rstrip(".,;")))
     calls_names = [(c, w) for c, w in found if c.split("(", 1)[0].strip() in names or not names]
     return calls_names[:MAX_EXAMPLES]
