@@ -17,10 +17,10 @@ def test_demo_runs_every_part_and_prints_the_table(capsys):
     assert "1. Arithmetic: What is 487 + 356 - 129?" in out and "2. A fact in ~" in out
     assert "3. The same fact, found by code that scripted writes" in out
     table = out[out.index("single pass vs strategies on scripted") :]
-    assert "4. A word problem on scripted" in out
+    assert "4. A function (HumanEval/90) on scripted" in out and "def next_smallest(lst):" in out
     for run in ("1: single", "1: react+calculator", "2: single", "2: recursive", "3: recursive code", "4: single"):
         assert run in table
-    assert "4: react+python" in table
+    assert "4: verify +examples" in table and table.count("tests fail") == 2
     assert table.count("wrong") >= 2 and "(cannot read it)" in table
     assert "single was not run on the haystack" in out
 

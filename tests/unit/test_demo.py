@@ -23,7 +23,7 @@ def test_demo_says_when_the_code_model_is_not_there(capsys):
     assert main(["demo", "-m", "scripted", "--tokens", "8192", "--code-model", "nosuchmodel"]) == 0
     out = capsys.readouterr().out
     assert "not run: unknown model 'nosuchmodel'" in out and "(not run)" in out
-    assert "4. A word problem" not in out  # part 4 needs the code model too
+    assert "4. A function" not in out  # part 4 needs the code model too
 
 
 def test_the_table_shows_the_answer_itself_not_the_tail_of_a_long_reply():

