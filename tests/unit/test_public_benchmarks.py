@@ -120,3 +120,29 @@ def test_eval_of_game24_items_with_io_prompt_and_tree(tmp_path):
     arms = arms_from_flags(["single"], [], {"model_spec": "scripted", "prompt": "game24/io"}, {"model_spec", "prompt"})
     summary = evaluate(arms, load_items(data), EvalOptions(out=tmp_path / "out", record=False))
     assert summary["scorer"] == "game24" and summary["specs"][0]["accuracy"] == 0.0  # the echo fake solves nothing
+
+
+def test_examples_written_loosely_are_read_as_a_reader_would():
+    """Checked against every HumanEval canonical solution (all pass their docstring examples but HumanEval/47
+    and /158, whose docstrings are wrong): a value over several lines, a worked example, JSON booleans,
+    a tuple of one written without its comma."""
+    question = (
+        "def f(xs):\n"
+        '    f([1, 2]) == ["a",\n'
+        '                  "b"]\n'
+        "    f([3]) == 1 + 2 = 3\n"
+        "    g(1) -> true\n"
+        '    h(1) => ("Venus")\n'
+        "    f([9]) == [1,\n"
+        "def g(x): pass\ndef h(x): pass\n"
+    )
+    pairs = examples(question)
+    assert pairs[:3] == [("f([1, 2])", '["a", "b"]'), ("f([3])", "3"), ("g(1)", "true")]
+    assert pairs[3] == ("h(1)", '("Venus")') and len(pairs) == 4  # the unclosed [1, is left out
+    namespace: dict = {}
+    code = (
+        "def f(xs):\n    return ['a', 'b'] if len(xs) == 2 else 3\ndef g(x): return True\ndef h(x): return ('Venus',)\n"
+    )
+    exec(code + example_tests(question), namespace)  # raises AssertionError when an example fails
+    with pytest.raises(AssertionError, match="1 of 4 examples fail: g"):
+        exec(code.replace("return True", "return False") + example_tests(question), {})

@@ -30,6 +30,8 @@ from .code import CodeCheck
 
 #: the most examples taken from one question
 MAX_EXAMPLES = 20
+#: the most lines an expected value written over several lines may take beyond its first
+MAX_WANT_LINES = 5
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _ARROW = re.compile(r"^\s*(?P<call>[A-Za-z_]\w*\(.*\))\s*(?:➞|==>|=>|->|==|→)\s*(?P<want>.+?)\s*$")
 
@@ -37,6 +39,8 @@ _RUNNER = """
 import math as _math
 _failures = []
 def _same(got, want):
+    if isinstance(got, tuple) and len(got) == 1 and not isinstance(want, tuple):
+        return _same(got[0], want)  # ("Venus") written for a tuple of one
     if isinstance(got, float) or isinstance(want, float):
         try:
             return _math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9)
@@ -53,6 +57,7 @@ for _call, _want_text in _EXAMPLES:
         _ok = _same(_got, eval(_want_text))
     except Exception:
         _ok = repr(_got) == _want_text or str(_got) == _want_text
+        _ok = _ok or (_got is None or isinstance(_got, bool)) and _want_text.lower() in ("true", "false", "null", "none") and str(_got).lower().replace("none", "null") == _want_text.lower().replace("none", "null")
     if not _ok:
         _failures.append(f"{_call} returned {_got!r}; the question says {_want_text}")
 if _failures:
@@ -76,6 +81,51 @@ def _runnable(call: str, defined: set[str]) -> bool:
     return named <= _BUILTINS | defined | called
 
 
+def _whole(want: str, after: list[str]) -> str | None:
+    """The expected value ``want``, continued over the lines ``after`` it while its brackets are open (a
+    list written over several lines); None when it never closes within :data:`MAX_WANT_LINES` lines."""
+    for extra in range(MAX_WANT_LINES + 1):
+        if _balanced(want):
+            return want
+        if extra == len(after):
+            break
+        want = want + " " + after[extra].strip()
+    return None
+
+
+def _result(want: str) -> str:
+    """The value a worked example ends with: ``3 - 0 - 1 = 2`` -> ``2`` (the text after its last ``=``,
+    when what is before it is an expression and what is after it a value)."""
+    before, sep, after = want.rpartition(" = ")
+    if sep and _parses(before) and _parses(after.strip()):
+        return after.strip()
+    return want
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _balanced(text: str) -> bool:
+    """Whether ``text`` closes every bracket it opens (outside quotes)."""
+    depth = 0
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+    return depth <= 0
+
+
 def examples(question: str) -> list[tuple[str, str]]:
     """The (call, expected) pairs the question shows for the functions it defines."""
     names = set(_DEF.findall(question))
@@ -85,13 +135,15 @@ def examples(question: str) -> list[tuple[str, str]]:
         stripped = line.strip()
         if stripped.startswith(">>>"):
             call = stripped[3:].strip()
-            want = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            want = _whole(lines[i + 1].strip(), lines[i + 2 :]) if i + 1 < len(lines) else None
             if want and not want.startswith(">>>") and not want.startswith('"""') and _runnable(call, names):
                 found.append((call, want))
             continue
         match = _ARROW.match(line)
         if match and match.group("call").split("(", 1)[0] in names and _runnable(match.group("call"), names):
-            found.append((match.group("call"), match.group("want").rstrip(".,;")))
+            want = _whole(match.group("want"), lines[i + 1 :])
+            if want is not None:
+                found.append((match.group("call"), _result(want.rstrip(".,;"))))
     calls_names = [(c, w) for c, w in found if c.split("(", 1)[0].strip() in names or not names]
     return calls_names[:MAX_EXAMPLES]
 
