@@ -137,7 +137,7 @@ def test_examples_written_loosely_are_read_as_a_reader_would():
         "def g(x): pass\ndef h(x): pass\n"
     )
     pairs = examples(question)
-    assert pairs[:3] == [("f([1, 2])", '["a", "b"]'), ("f([3])", "3"), ("g(1)", "true")]
+    assert pairs[:3] == [("f([1, 2])", '["a", "b"]'), ("f([3])", "3"), ("g(1)", "True")]
     assert pairs[3] == ("h(1)", '("Venus")') and len(pairs) == 4  # the unclosed [1, is left out
     namespace: dict = {}
     code = (

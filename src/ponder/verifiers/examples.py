@@ -57,7 +57,6 @@ for _call, _want_text in _EXAMPLES:
         _ok = _same(_got, eval(_want_text))
     except Exception:
         _ok = repr(_got) == _want_text or str(_got) == _want_text
-        _ok = _ok or (_got is None or isinstance(_got, bool)) and _want_text.lower() in ("true", "false", "null", "none") and str(_got).lower().replace("none", "null") == _want_text.lower().replace("none", "null")
     if not _ok:
         _failures.append(f"{_call} returned {_got!r}; the question says {_want_text}")
 if _failures:
@@ -67,6 +66,8 @@ print(f"all {len(_EXAMPLES)} examples of the question pass")
 
 
 _BUILTINS = frozenset(dir(builtins))
+#: values a docstring may write the way JSON or prose does
+_LITERALS = {"true": "True", "false": "False", "null": "None", "none": "None"}
 
 
 def _runnable(call: str, defined: set[str]) -> bool:
@@ -91,6 +92,11 @@ def _whole(want: str, after: list[str]) -> str | None:
             break
         want = want + " " + after[extra].strip()
     return None
+
+
+def _literal(want: str) -> str:
+    """``true``, ``false``, ``null`` (JSON's words, as some docstrings write them) as Python's."""
+    return _LITERALS.get(want.strip().lower(), want)
 
 
 def _result(want: str) -> str:
@@ -137,13 +143,13 @@ def examples(question: str) -> list[tuple[str, str]]:
             call = stripped[3:].strip()
             want = _whole(lines[i + 1].strip(), lines[i + 2 :]) if i + 1 < len(lines) else None
             if want and not want.startswith(">>>") and not want.startswith('"""') and _runnable(call, names):
-                found.append((call, want))
+                found.append((call, _literal(want)))
             continue
         match = _ARROW.match(line)
         if match and match.group("call").split("(", 1)[0] in names and _runnable(match.group("call"), names):
             want = _whole(match.group("want"), lines[i + 1 :])
             if want is not None:
-                found.append((match.group("call"), _result(want.rstrip(".,;"))))
+                found.append((match.group("call"), _literal(_result(want.rstrip(".,;")))))
     calls_names = [(c, w) for c, w in found if c.split("(", 1)[0].strip() in names or not names]
     return calls_names[:MAX_EXAMPLES]
 
