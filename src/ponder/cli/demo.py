@@ -149,12 +149,10 @@ def _function_part(console: Console, code_model: str, base: RunSpec, models: Mod
     rows = []
     for strategy in (StrategySpec("single"), StrategySpec.parse({"strategy": "verify", "verifier": "examples"})):
         result = _run(console, replace(spec, strategy=strategy), item.question, models)
-        passed = scorer.score(result.answer, item).correct
+        passed = bool(scorer.score(result.answer, item).correct)
         name = strategy.name + (" +examples" if strategy.name == "verify" else "")
-        tests = "tests pass" if passed else "tests fail"  # HumanEval's hidden tests
-        usage = result.usage
-        tokens = usage.prompt_tokens_evaluated + usage.completion_tokens
-        rows.append(Row("4", name, tests, passed, usage.model_calls, tokens, result.seconds))
+        # the row shows HumanEval's hidden tests' verdict, not the code
+        rows.append(_row("4", name, result, shown="tests pass" if passed else "tests fail", right=passed))
     return rows
 
 
@@ -175,14 +173,17 @@ def _run(console: Console, spec: RunSpec, question: str, models: ModelCache) -> 
     return result
 
 
-def _row(task: str, strategy: str, result: RunResult, gold: str) -> Row:
+def _row(
+    task: str, strategy: str, result: RunResult, gold: str = "", *, shown: str | None = None, right: bool | None = None
+) -> Row:
+    """A run's row; right when ``gold`` is in its answer, unless ``right`` says (and ``shown`` replaces the answer)."""
     answer = (result.answer or "(no answer)").strip()
     usage = result.usage
     return Row(
         task,
         strategy,
-        answer,
-        _found(answer, gold) is not None,
+        answer if shown is None else shown,
+        _found(answer, gold) is not None if right is None else right,
         usage.model_calls,
         usage.prompt_tokens_evaluated + usage.completion_tokens,
         result.seconds,
