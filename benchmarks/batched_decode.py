@@ -20,6 +20,10 @@ neither path reuses the other's prompt.
   (the batch of sub-calls over the kept chunks).
 * ``decode``: one batch of ``--n`` calls on one prompt (T=0.7, seeds 0..N-1, ``--max-tokens``), then
   the same calls one after another: the raw decode ratio.
+* ``ceiling``: what this CPU allows. The prompt rate (one ``--prompt-tokens`` prompt evaluated in
+  one pass: every token's arithmetic batched) against the one-sequence decode rate bounds what any
+  number of sequences decoded together can gain; then one batch of N calls (T=0.7, ``--max-tokens``)
+  for each N of ``--widths``: generated tokens per second and the gain over N = 1.
 * ``serve``: ``ponder serve --model M`` started twice (``PONDER_BATCHED_DECODE=1`` and ``0``),
   ``--clients`` concurrent clients (the ``openai`` SDK) sending ``--requests`` GSM8K questions
   to ``single``; requests per second of each.
@@ -141,6 +145,41 @@ def stage_seconds(result: ponder.RunResult, kind: str) -> float:
     return max(ends) - min(starts) if starts and ends else 0.0
 
 
+def ceiling(args: argparse.Namespace) -> None:
+    """The prompt rate against the decode rate, then the decode rate of one batch of N calls for each N."""
+    from ponder.types import GenerationOptions, system, user
+
+    widths = [int(w) for w in args.widths.split(",")]
+    model: Any = ponder.load_model(args.model, batched=True, max_sequences=max(max(widths), 2))
+    question = questions(1, args.offset)[0].question
+    filler = " ".join([question] * (args.prompt_tokens // max(1, len(question) // 4) + 1))
+    model.reset_cache()
+    t0 = time.perf_counter()
+    done = model.complete([user(filler[: args.prompt_tokens * 4])], GenerationOptions(max_tokens=1, temperature=0))
+    prompt_s = time.perf_counter() - t0
+    evaluated = done.usage.prompt_tokens_evaluated
+    print(f"# {model.name}; load {load_average()}")
+    print(f"prompt: {evaluated} tokens in {prompt_s:.1f}s = {evaluated / prompt_s:.1f} tokens/s", flush=True)
+    messages = [system(SYSTEM), user(question)]
+    rates: dict[int, float] = {}
+    for width in widths:
+        calls = [(messages, GenerationOptions(max_tokens=args.max_tokens, temperature=0.7, seed=i)) for i in range(width)]
+        model.reset_cache()
+        model.complete(messages, GenerationOptions(max_tokens=1, temperature=0))  # the shared prompt, not timed
+        out: dict[int, Any] = {}
+        t0 = time.perf_counter()
+        model.complete_batch(calls, out.__setitem__)
+        wall = time.perf_counter() - t0
+        tokens = sum(c.usage.completion_tokens for c in out.values() if isinstance(c, ponder.Completion))
+        rates[width] = tokens / wall
+        print(
+            f"N={width}: {tokens} tokens in {wall:.1f}s = {rates[width]:.1f} tokens/s; "
+            f"{rates[width] / rates[widths[0]]:.2f}x N={widths[0]}; load {load_average()}",
+            flush=True,
+        )
+    print(f"prompt rate / decode rate of N={widths[0]}: {evaluated / prompt_s / rates[widths[0]]:.2f}x (the ceiling)")
+
+
 def plan_map(args: argparse.Namespace) -> None:
     from ponder.tasks.long_context import generate
 
@@ -231,11 +270,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     d = sub.add_parser("decode")
     d.add_argument("--n", type=int, default=8)
     d.add_argument("--max-tokens", type=int, default=64)
+    e = sub.add_parser("ceiling")
+    e.add_argument("--widths", default="1,2,3,4,5,8")
+    e.add_argument("--max-tokens", type=int, default=64)
+    e.add_argument("--prompt-tokens", type=int, default=512)
     s = sub.add_parser("serve")
     s.add_argument("--clients", type=int, default=4)
     s.add_argument("--requests", type=int, default=24)
     s.add_argument("--max-tokens", type=int, default=256)
-    for p in (c, m, d, s):
+    for p in (c, m, d, e, s):
         p.add_argument("--model", default="smollm2")
         p.add_argument("--offset", type=int, default=0)
     return parser.parse_args(argv)
@@ -243,7 +286,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    {"consistency": consistency, "map": plan_map, "decode": decode, "serve": serve}[args.case](args)
+    {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "serve": serve}[args.case](args)
     return 0
 
 
