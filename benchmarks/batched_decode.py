@@ -24,6 +24,11 @@ neither path reuses the other's prompt.
   one pass: every token's arithmetic batched) against the one-sequence decode rate bounds what any
   number of sequences decoded together can gain; then one batch of N calls (T=0.7, ``--max-tokens``)
   for each N of ``--widths``: generated tokens per second and the gain over N = 1.
+* ``steps``: the bound under any decode loop. One ``llama_decode`` of N tokens (one sequence,
+  positions in a row: the same matrix shapes as N sequences decoded together), timed for each N of
+  ``--widths``, with logits for every token (as N sampling sequences need) and for the last only
+  (as a prompt needs). N x (the time of N = 1) / (the time of N) is the most that decoding N
+  sequences together can gain over decoding them one by one on this CPU and build.
 * ``serve``: ``ponder serve --model M`` started twice (``PONDER_BATCHED_DECODE=1`` and ``0``),
   ``--clients`` concurrent clients (the ``openai`` SDK) sending ``--requests`` GSM8K questions
   to ``single``; requests per second of each.
@@ -180,6 +185,46 @@ def ceiling(args: argparse.Namespace) -> None:
     print(f"prompt rate / decode rate of N={widths[0]}: {evaluated / prompt_s / rates[widths[0]]:.2f}x (the ceiling)")
 
 
+def steps(args: argparse.Namespace) -> None:
+    """Milliseconds of one ``llama_decode`` of N tokens, every token's logits and the last token's only."""
+    import llama_cpp
+
+    widths = [int(w) for w in args.widths.split(",")]
+    model: Any = ponder.load_model(args.model, batched=False)
+    ctx = model._llm._ctx.ctx
+    memory = llama_cpp.llama_get_memory(ctx)
+    tokens = model.tokenize(questions(1, args.offset)[0].question * 8)
+    batch = llama_cpp.llama_batch_init(max(widths), 0, 1)
+
+    def step_ms(width: int, every: bool, reps: int = 12, warm: int = 2) -> float:
+        llama_cpp.llama_memory_clear(memory, True)
+        total = 0.0
+        for rep in range(reps):
+            batch.n_tokens = width
+            for i in range(width):
+                batch.token[i] = tokens[(rep * width + i) % len(tokens)]
+                batch.pos[i] = rep * width + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = every or i == width - 1
+            t0 = time.perf_counter()
+            if llama_cpp.llama_decode(ctx, batch) != 0:
+                raise SystemExit("llama_decode failed")
+            if rep >= warm:
+                total += time.perf_counter() - t0
+        return total / (reps - warm) * 1000
+
+    print(f"# {model.name}; load {load_average()}")
+    print("| N | ms per step, every logit | ms per step, last logit | N x step(1) / step(N) |\n|---:|---:|---:|---:|")
+    one = 0.0
+    for width in widths:
+        every, last = step_ms(width, True), step_ms(width, False)
+        one = one or every
+        print(f"| {width} | {every:.0f} | {last:.0f} | {width * one / every:.2f}x |", flush=True)
+    llama_cpp.llama_batch_free(batch)
+    print(f"load {load_average()}")
+
+
 def plan_map(args: argparse.Namespace) -> None:
     from ponder.tasks.long_context import generate
 
@@ -274,11 +319,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     e.add_argument("--widths", default="1,2,3,4,5,8")
     e.add_argument("--max-tokens", type=int, default=64)
     e.add_argument("--prompt-tokens", type=int, default=512)
+    t = sub.add_parser("steps")
+    t.add_argument("--widths", default="1,2,4,5,8,16")
     s = sub.add_parser("serve")
     s.add_argument("--clients", type=int, default=4)
     s.add_argument("--requests", type=int, default=24)
     s.add_argument("--max-tokens", type=int, default=256)
-    for p in (c, m, d, e, s):
+    for p in (c, m, d, e, t, s):
         p.add_argument("--model", default="smollm2")
         p.add_argument("--offset", type=int, default=0)
     return parser.parse_args(argv)
@@ -286,7 +333,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "serve": serve}[args.case](args)
+    {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "steps": steps, "serve": serve}[args.case](args)
     return 0
 
 
