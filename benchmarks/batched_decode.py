@@ -168,7 +168,9 @@ def ceiling(args: argparse.Namespace) -> None:
     messages = [system(SYSTEM), user(question)]
     rates: dict[int, float] = {}
     for width in widths:
-        calls = [(messages, GenerationOptions(max_tokens=args.max_tokens, temperature=0.7, seed=i)) for i in range(width)]
+        calls = [
+            (messages, GenerationOptions(max_tokens=args.max_tokens, temperature=0.7, seed=i)) for i in range(width)
+        ]
         model.reset_cache()
         model.complete(messages, GenerationOptions(max_tokens=1, temperature=0))  # the shared prompt, not timed
         out: dict[int, Any] = {}
@@ -333,7 +335,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "steps": steps, "serve": serve}[args.case](args)
+    cases = {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "steps": steps}
+    {**cases, "serve": serve}[args.case](args)
     return 0
 
 
