@@ -335,8 +335,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
-    cases = {"consistency": consistency, "map": plan_map, "decode": decode, "ceiling": ceiling, "steps": steps}
-    {**cases, "serve": serve}[args.case](args)
+    cases = {
+        "consistency": consistency,
+        "map": plan_map,
+        "decode": decode,
+        "ceiling": ceiling,
+        "steps": steps,
+        "serve": serve,
+    }
+    cases[args.case](args)
     return 0
 
 
