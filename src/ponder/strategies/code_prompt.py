@@ -3,7 +3,7 @@
 The words are data (``prompts/recursive/code_*.txt``); this module fills them in:
 
 * :func:`root_prompt`: the system prompt (the REPL's functions with their
-  signatures, how to work, one worked example that teaches narrowing a search)
+  signatures, how to work, three short worked examples: a fact, a count, a chain)
   and the task (the question, the context's size and start, the turn counter);
 * :func:`output_message`: one turn's output with its turn number, and notes
   (a repeat, a refused first-turn answer, the turns left);
