@@ -92,6 +92,28 @@ def repeat_note(earlier: int, code: bool) -> str:
     return prompts.render("recursive/code_repeat", earlier=str(earlier), what=what)
 
 
+def confirm_note(answer: str, question: str, earlier: list[str], code: str) -> str:
+    """The note that holds ``answer`` back for one check: the question again, the parts of the answer no code
+    has searched for yet (``code``: every block run so far), and, after earlier answers were held back, all of
+    them as one list to give instead."""
+
+    def shown(text: str) -> str:
+        return repr(text if len(text) <= 200 else text[:200] + "...")
+
+    items = list(dict.fromkeys(part.strip() for a in [*earlier, answer] for part in a.split(",") if part.strip()))
+    fresh = [item for item in items if item not in code][:5]
+    unsearched = (
+        f"\nYou have not searched for {', '.join(shown(i) for i in fresh)} yet: search before you answer, it may lead"
+        " further."
+        if fresh
+        else ""
+    )
+    every = f" If the question asks for every one, give all you found: FINAL({shown(', '.join(items))})." if earlier else ""
+    return prompts.render(
+        "recursive/code_confirm", answer=shown(answer), question=question, unsearched=unsearched, every=every
+    )
+
+
 def final_request(history: list[Message], question: str) -> list[Message]:
     """The messages of the final-answer call: the conversation, then the request (joined to a last user message)."""
     ask = prompts.render("recursive/code_final", question=question)

@@ -52,7 +52,8 @@ from ..sandbox import Sandbox, SandboxConfig
 from ..tools.base import Tool
 from ..types import Message, assistant, user
 from .code_guard import CODE_GRAMMAR, LoopGuard, reads_context
-from .code_prompt import final_answer_of, final_request, output_message, repeat_note, root_prompt
+from .code_prompt import _FINAL as _FINAL_CALL
+from .code_prompt import confirm_note, final_answer_of, final_request, output_message, repeat_note, root_prompt
 from .recursive_code_calls import HostCalls
 from .recursive_plan import RecursivePlan
 from .recursive_repl import SETUP, Bridge
@@ -118,6 +119,8 @@ class RecursiveCode(HostCalls):
     loop_limit: int = 3
     #: when the turns run out (or a loop ends them), one last call asks for the answer
     final_call: bool = True
+    #: answers held back once each for a check (the question shown again) before one stands; 0: every FINAL stands
+    confirm: int = 4
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
@@ -160,6 +163,8 @@ class RecursiveCode(HostCalls):
             history = self._prompt(question)
             loops = LoopGuard(self.loop_limit)
             failures = turns = repeats_seen = 0
+            held: list[str] = []  # answers held back once for a check
+            ran: list[str] = []  # every block run, to tell which parts of an answer were never searched for
             grammar = CODE_GRAMMAR if self.constrained else None
             try:
                 while True:
@@ -200,6 +205,7 @@ class RecursiveCode(HostCalls):
                     outputs = []
                     for i, code in enumerate(blocks):
                         result = yield from self._execute(bridge, sandbox, code)
+                        ran.append(_FINAL_CALL.sub("", code))  # an answer given is not a search made
                         if self.session is not None:
                             self.session.cell(sandbox, router, code, result)
                             if result.restarted:  # the worker was lost: the session's REPL comes back
@@ -216,8 +222,19 @@ class RecursiveCode(HostCalls):
                                 )
                                 notes.append(prompts.load("recursive/code_first"))
                                 break
+                            answer = str(bridge.answer).strip()
+                            if len(held) < self.confirm and answer not in held:
+                                held.append(answer)
+                                bridge.answer = None
+                                sandbox.run(ANSWER_RESET)  # a ready answer dict is held back too
+                                yield Record(steps.REPL, "an answer held back for a check", {"ok": True})
+                                notes.append(confirm_note(answer, question, held[:-1], "\n".join(ran)))
+                                break
                             return self._end(Outcome(bridge.answer, "answered", "the code called FINAL"), history)
                         earlier = loops.code(turns, code, out)
+                        if earlier is not None and held:  # the check found nothing new: the last answer stands
+                            why = f"the code called FINAL; the check after it repeated turn {earlier}"
+                            return self._end(Outcome(held[-1], "answered", why), history)
                         note = yield from self._repeat(earlier, loops, code=True)
                         if earlier is not None:  # not shown again: it already misled the model once
                             outputs[-1] = f"(the same output as turn {earlier})"
