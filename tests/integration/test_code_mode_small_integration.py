@@ -185,3 +185,51 @@ def test_no_last_call_when_turned_off_and_no_answer_from_only_code() -> None:
     assert final_answer_of("```python\nprint(x)\n```") is None
     assert final_answer_of("It is 7341.") == "It is 7341."
     assert final_answer_of('```python\nFINAL_VAR("ABCDE, FGHIJ")\n```') == "ABCDE, FGHIJ"
+
+
+# -- the check before an answer stands (confirm) ------------------------------------------------
+
+
+@pytest.mark.integration
+def test_confirm_holds_each_new_answer_back_once_and_names_what_was_never_searched() -> None:
+    replies = [
+        block("print(grep('parcel'))"),
+        block("FINAL('Lomb')"),  # held back: Lomb was never searched for
+        block("print(grep('Lomb'))"),
+        block("FINAL('Arden')"),  # a new answer: held back too, with both offered as one list
+        block("FINAL('Lomb, Arden')"),  # new again: held (the limit is 3)
+        block("FINAL('Lomb, Arden')"),  # given again: it stands
+    ]
+    result, model = run(replies, question="Who and where?", confirm=3)
+    assert result.answer == "Lomb, Arden" and result.stop_reason == "answered" and len(model.calls) == 6
+    first = model.calls[2].messages[-1].content
+    assert "You called FINAL('Lomb')" in first and "Who and where?" in first
+    assert "You have not searched for 'Lomb' yet" in first  # an answer given is not a search made
+    second = model.calls[4].messages[-1].content
+    assert "You have not searched for 'Arden' yet" in second and "'Lomb'" not in second.split("yet")[0]
+    assert "give all you found: FINAL('Lomb, Arden')" in second
+    assert [s.text for s in result.steps if s.text == "an answer held back for a check"] == [
+        "an answer held back for a check"
+    ] * 3
+
+
+@pytest.mark.integration
+def test_confirm_ends_when_the_check_repeats_a_search_and_is_off_by_default() -> None:
+    replies = [block("print(grep('parcel'))"), block("FINAL('7341')"), block("print(grep('parcel'))")]
+    result, model = run(replies, confirm=2)
+    assert result.answer == "7341" and result.stop_reason == "answered" and len(model.calls) == 3
+    assert "repeated turn 1" in (result.detail or "")
+    result, model = run(replies[:2])  # off by default: the first FINAL stands
+    assert result.answer == "7341" and len(model.calls) == 2
+
+
+@pytest.mark.integration
+def test_confirm_holds_back_a_ready_answer_dict_too() -> None:
+    replies = [
+        block("print(len(context))"),
+        block("answer['content'] = '7341'\nanswer['ready'] = True"),
+        block("print(grep('grams'))"),  # the dict was reset: this turn does not end the run by itself
+        block("FINAL('7341')"),
+    ]
+    result, model = run(replies, confirm=1)
+    assert result.answer == "7341" and len(model.calls) == 4

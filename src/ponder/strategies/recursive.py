@@ -93,6 +93,8 @@ class Recursive:
     loop_limit: int = 3
     #: code mode: when the turns run out, one last call asks for the answer from what was found
     final_call: bool = True
+    #: code mode: new answers held back once each for a check before one stands (0: every FINAL stands)
+    confirm: int = 0
     #: code mode: characters one sub-call reads (set from the ``sub`` model's window when the run is built)
     sub_chars: int = 4000
     name: str = "recursive"
@@ -128,6 +130,7 @@ class Recursive:
                 constrained=self.code_grammar,
                 loop_limit=self.loop_limit,
                 final_call=self.final_call,
+                confirm=self.confirm,
             )
             return (yield from code.run(question))
         if self.context is not None:
@@ -261,6 +264,15 @@ ENTRY = StrategyEntry(
         ),
         Option(
             "final_call", bool, "recursive code mode: ask once for the answer when the turns run out.", access=CLIENT
+        ),
+        Option(
+            "confirm",
+            int,
+            "recursive code mode: new FINAL answers held back once each for a check before one stands (0: none).",
+            minimum=0,
+            maximum=20,
+            access=CLIENT,
+            client_max=10,
         ),
         Option(
             "max_output",

@@ -120,7 +120,7 @@ class RecursiveCode(HostCalls):
     #: when the turns run out (or a loop ends them), one last call asks for the answer
     final_call: bool = True
     #: answers held back once each for a check (the question shown again) before one stands; 0: every FINAL stands
-    confirm: int = 4
+    confirm: int = 0
     name: str = "recursive"
 
     def run(self, question: str) -> StrategyGen:
