@@ -108,7 +108,9 @@ def confirm_note(answer: str, question: str, earlier: list[str], code: str) -> s
         if fresh
         else ""
     )
-    every = f" If the question asks for every one, give all you found: FINAL({shown(', '.join(items))})." if earlier else ""
+    every = (
+        f" If the question asks for every one, give all you found: FINAL({shown(', '.join(items))})." if earlier else ""
+    )
     return prompts.render(
         "recursive/code_confirm", answer=shown(answer), question=question, unsearched=unsearched, every=every
     )
