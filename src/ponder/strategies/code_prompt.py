@@ -28,7 +28,8 @@ SUB_RESERVE = 768
 #: characters per token assumed for the context (conservative for English text)
 CHARS_PER_TOKEN = 3
 
-_FINAL = re.compile(r"\bFINAL(?:_VAR)?\(\s*(.*?)\s*\)\s*$", re.DOTALL | re.MULTILINE)
+#: a FINAL(...) or FINAL_VAR(...) call at the end of a line (its argument is group 1)
+FINAL_CALL = re.compile(r"\bFINAL(?:_VAR)?\(\s*(.*?)\s*\)\s*$", re.DOTALL | re.MULTILINE)
 
 
 def sub_chars(window: int) -> int:
@@ -127,7 +128,7 @@ def final_request(history: list[Message], question: str) -> list[Message]:
 def final_answer_of(text: str) -> str | None:
     """The answer in the final call's reply: a ``FINAL(...)`` argument if it wrote one, else the text without
     the text itself; None for an empty reply or one with code but no ``FINAL``."""
-    found = _FINAL.findall(text)
+    found = FINAL_CALL.findall(text)
     if found:
         raw = found[-1].strip()
         try:

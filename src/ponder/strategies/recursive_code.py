@@ -52,8 +52,15 @@ from ..sandbox import Sandbox, SandboxConfig
 from ..tools.base import Tool
 from ..types import Message, assistant, user
 from .code_guard import CODE_GRAMMAR, LoopGuard, reads_context
-from .code_prompt import _FINAL as _FINAL_CALL
-from .code_prompt import confirm_note, final_answer_of, final_request, output_message, repeat_note, root_prompt
+from .code_prompt import (
+    FINAL_CALL,
+    confirm_note,
+    final_answer_of,
+    final_request,
+    output_message,
+    repeat_note,
+    root_prompt,
+)
 from .recursive_code_calls import HostCalls
 from .recursive_plan import RecursivePlan
 from .recursive_repl import SETUP, Bridge
@@ -205,7 +212,7 @@ class RecursiveCode(HostCalls):
                     outputs = []
                     for i, code in enumerate(blocks):
                         result = yield from self._execute(bridge, sandbox, code)
-                        ran.append(_FINAL_CALL.sub("", code))  # an answer given is not a search made
+                        ran.append(FINAL_CALL.sub("", code))  # an answer given is not a search made
                         if self.session is not None:
                             self.session.cell(sandbox, router, code, result)
                             if result.restarted:  # the worker was lost: the session's REPL comes back
