@@ -184,7 +184,9 @@ def ceiling(args: argparse.Namespace) -> None:
             f"{rates[width] / rates[widths[0]]:.2f}x N={widths[0]}; load {load_average()}",
             flush=True,
         )
-    print(f"prompt rate / decode rate of N={widths[0]}: {evaluated / prompt_s / rates[widths[0]]:.2f}x (the ceiling)")
+    print(
+        f"prompt rate / decode rate of N={widths[0]}: {evaluated / prompt_s / rates[widths[0]]:.2f}x (large batches; small ones reach less: see steps)"
+    )
 
 
 def steps(args: argparse.Namespace) -> None:

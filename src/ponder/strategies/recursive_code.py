@@ -212,7 +212,8 @@ class RecursiveCode(HostCalls):
                     outputs = []
                     for i, code in enumerate(blocks):
                         result = yield from self._execute(bridge, sandbox, code)
-                        ran.append(FINAL_CALL.sub("", code))  # an answer given is not a search made
+                        if self.confirm:  # what was searched for, for the check (an answer given is not a search)
+                            ran.append(FINAL_CALL.sub("", code))
                         if self.session is not None:
                             self.session.cell(sandbox, router, code, result)
                             if result.restarted:  # the worker was lost: the session's REPL comes back
