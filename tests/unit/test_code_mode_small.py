@@ -11,7 +11,7 @@ from ponder.models.servers import ServerInfo
 from ponder.spec import StrategySpec
 from ponder.spec.build import build_strategy
 from ponder.strategies.code_guard import CODE_GRAMMAR, LoopGuard
-from ponder.strategies.code_prompt import sub_chars
+from ponder.strategies.code_prompt import confirm_note, searched, sub_chars
 from ponder.strategies.entry import BuildContext
 from ponder.strategies.recursive import Recursive
 
@@ -32,6 +32,15 @@ def test_the_sub_reading_size_comes_from_the_sub_models_window() -> None:
     strategy = build_strategy(spec, BuildContext(models={"root": ScriptedModel(["x"]), "sub": sub}, context_text="c"))
     assert isinstance(strategy, Recursive) and strategy.sub_chars == sub_chars(4096) == (4096 - 768) * 3
     assert sub_chars(512) == 1000
+
+
+def test_a_part_of_an_answer_counts_as_searched_only_as_a_whole_word() -> None:
+    code = 'print(grep("ADAM"))\nprint(grep("vault code", window=40))'
+    assert searched("adam", code) and searched("Vault Code", code)  # grep ignores case: so does the check
+    assert not searched("ADA", code) and not searched("code 7", code)  # inside a longer word or phrase: not searched
+    assert searched("a.b", "grep('a.b')") and not searched("a.b", "grep('axb')")  # the part is text, not a pattern
+    note = confirm_note("ADA, ADAM", "Who?", [], code)
+    assert "You have not searched for 'ADA' yet" in note and "'ADAM'" not in note
 
 
 def test_loop_guard_counts_repeats() -> None:

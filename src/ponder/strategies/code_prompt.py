@@ -93,6 +93,16 @@ def repeat_note(earlier: int, code: bool) -> str:
     return prompts.render("recursive/code_repeat", earlier=str(earlier), what=what)
 
 
+#: how many parts of an answer the check looks up in the code run so far (an answer is the model's: unbounded)
+MAX_CHECKED = 50
+
+
+def searched(part: str, code: str) -> bool:
+    """Whether ``part`` of an answer appears in ``code`` as a whole word or phrase, in any case (as ``grep``
+    matches): ``ADA`` inside ``print(grep("ADAM"))`` was not searched for."""
+    return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", code, re.IGNORECASE) is not None
+
+
 def confirm_note(answer: str, question: str, earlier: list[str], code: str) -> str:
     """The note that holds ``answer`` back for one check: the question again, the parts of the answer no code
     has searched for yet (``code``: every block run so far), and, after earlier answers were held back, all of
@@ -102,7 +112,7 @@ def confirm_note(answer: str, question: str, earlier: list[str], code: str) -> s
         return repr(text if len(text) <= 200 else text[:200] + "...")
 
     items = list(dict.fromkeys(part.strip() for a in [*earlier, answer] for part in a.split(",") if part.strip()))
-    fresh = [item for item in items if item not in code][:5]
+    fresh = [item for item in items[:MAX_CHECKED] if not searched(item, code)][:5]
     unsearched = (
         f"\nYou have not searched for {', '.join(shown(i) for i in fresh)} yet: search before you answer, it may lead"
         " further."
