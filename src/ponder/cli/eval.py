@@ -16,7 +16,7 @@ from rich.console import Console
 
 from ..datasets import HELDOUT, TUNE, direct, word_problems
 from ..datasets.templated import arithmetic, write_jsonl
-from ..eval import EvalOptions, Fields, arms_from_flags, evaluate, load_items, select
+from ..eval import EvalOptions, Fields, arms_from_flags, evaluate, load_resumed, select
 from ..eval.report import markdown
 from ..eval.scorers import SCORERS
 from ..spec import RunSpec
@@ -80,7 +80,12 @@ def _max_errors(value: str | None) -> float | None:
     default=None,
     help="The field holding the gold answer (default: answer, gold, target, label or output).",
 )
-@click.option("--id-field", default=None, help="The field holding the item id (default: the line number).")
+@click.option(
+    "--id-field",
+    default=None,
+    help="The field holding the item id (default: id when every record has a unique one, else the line number;"
+    " a rerun into --out keeps the choice its eval.json records).",
+)
 @click.option(
     "--context-field", default=None, help="The field holding an item's context for recursive (text, or @PATH)."
 )
@@ -158,7 +163,7 @@ def eval_command(
         return
     fields = Fields(question_field, answer_field, id_field, context_field)
     seed = sample_seed if sample_seed is not None else flags.get("seed") or 0
-    items = select(load_items(data, fields), limit=limit, sample=sample, seed=seed)
+    items = select(load_resumed(data, fields, out), limit=limit, sample=sample, seed=seed)
     first: RunSpec = arms[0].spec
     options = EvalOptions(
         out=out,

@@ -3,7 +3,7 @@
 =====================  ==========================================================
 module                 what it holds
 =====================  ==========================================================
-:mod:`.data`           items from JSONL/CSV files or folders; sampling
+:mod:`.data`           items from JSONL/CSV files or folders (keyed by ``id`` or line); sampling
 :mod:`.arms`           the specs compared, each identified by a hash of its RunSpec
 :mod:`.scorers`        exact, number, contains, regex:, choice, python:, judge
 :mod:`.execute`        one item under one spec (what every worker runs)
@@ -12,6 +12,7 @@ module                 what it holds
 :mod:`.ray_runner`     Ray tasks (optional ``ray`` extra)
 :mod:`.stats`          Wilson intervals, exact McNemar (scipy)
 :mod:`.report`         summary.json, report.md, report.png (matplotlib)
+:mod:`.manifest`       eval.json: the specs, data, scorer and id field a rerun keeps
 :mod:`.evaluation`     :func:`evaluate`: the whole job
 =====================  ==========================================================
 """
@@ -20,6 +21,7 @@ from .arms import Arm, arms_from_flags, spec_hash
 from .data import Fields, Item, load_items, select
 from .evaluation import EvalOptions, EvalStoppedError, evaluate
 from .execute import ItemResult, Task, run_item
+from .manifest import load_resumed
 from .score import Score
 from .scorers import get_scorer
 
@@ -36,6 +38,7 @@ __all__ = [
     "evaluate",
     "get_scorer",
     "load_items",
+    "load_resumed",
     "run_item",
     "select",
     "spec_hash",

@@ -5,12 +5,12 @@ pairs ``results.jsonl`` already holds (and, with ``retry_errors``, reruns the
 failed ones), runs the rest item by item so partial results stay paired,
 records each run in the run store with its outcome, appends its row, and
 writes ``summary.json``, ``report.md`` and ``report.png`` at the end — also when
-it stops early on too many errors or an interrupt.
+it stops early on too many errors or an interrupt. It refuses to resume into a
+folder whose ``eval.json`` keys the items another way (:mod:`.manifest`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -26,6 +26,7 @@ from .arms import Arm
 from .data import Item
 from .execute import ItemResult, Task
 from .local import Backend, Threads, local_backend
+from .manifest import check_resume, id_choice, write_manifest
 from .report import summarize, write_reports
 from .results import ResultsFile, record_run
 from .scorers import get_scorer
@@ -97,6 +98,8 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    ids = id_choice(items)
+    check_resume(out, ids)  # rows keyed another way would all run again
     results = ResultsFile(out / "results.jsonl")
     latest = results.latest()
     todo = [
@@ -106,7 +109,7 @@ def evaluate(
         if (item.id, arm.hash) not in latest
         or (options.retry_errors and latest[(item.id, arm.hash)].get("error") is not None)
     ]
-    _write_manifest(out, arms, options, scorer_spec, len(items))
+    write_manifest(out, arms, options.data, scorer_spec, len(items), ids)
     total = len(items) * len(arms)
     stopped: str | None = None
     errors = finished = 0
@@ -217,17 +220,3 @@ def _summary(
         "workers": options.workers if options.ray is None else None,
         "ray": options.ray,
     }
-
-
-def _write_manifest(out: Path, arms: Sequence[Arm], options: EvalOptions, scorer: str, items: int) -> None:
-    """``eval.json``: the specs, data and scorer of the evaluation, for reproducing it."""
-    data = {
-        "data": options.data,
-        "items": items,
-        "scorer": scorer,
-        "specs": [{"name": a.name, "hash": a.hash, "spec": a.spec.to_dict()} for a in arms],
-    }
-    try:
-        (out / "eval.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out / 'eval.json'}: {exc.strerror}") from None
