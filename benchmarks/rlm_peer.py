@@ -362,6 +362,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--rlms-venv", type=Path, default=Path(tempfile.gettempdir()) / "ponder-bench-rlms-venv")
     ap.add_argument("--in-process", action="store_true", help="run ponder trials in this process (no kill)")
     ap.add_argument("--report", action="store_true", help="only print the table and draw the plot")
+    ap.add_argument("--only-seeds", default=None, help="with --report: the rows of these seeds only (e.g. 110,111)")
     ap.add_argument("--ponder-label", default=None, help="what the rows say ponder was (default: its git commit)")
     ap.add_argument("--trial", nargs=4, metavar=("SYSTEM", "KIND", "TOKENS", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -387,7 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.report:
-        report(args.out_dir, args.plot)
+        seeds = {int(s) for s in args.only_seeds.split(",") if s.strip()} if args.only_seeds else None
+        report(args.out_dir, args.plot, seeds)
         return 0
     args.rev = args.ponder_label or ponder_rev()
     todo, skipped = plan(args)

@@ -86,8 +86,9 @@ def totals(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def report(out_dir: Path, plot_path: Path | None) -> list[dict[str, Any]]:
-    rows = read_rows(out_dir)
+def report(out_dir: Path, plot_path: Path | None, seeds: set[int] | None = None) -> list[dict[str, Any]]:
+    """Print the table of the rows in ``out_dir`` (only those of ``seeds`` when given) and draw the plot."""
+    rows = [r for r in read_rows(out_dir) if seeds is None or r["seed"] in seeds]
     if not rows:
         print(f"no rows in {out_dir}")
         return rows
