@@ -49,6 +49,11 @@ def test_each_root_reply_is_constrained_to_one_python_block() -> None:
     assert not admits(CODE_GRAMMAR, "The answer is 12345.")
     assert not admits(CODE_GRAMMAR, "```python\nx = 1\n```\nand more text")
     assert not admits(CODE_GRAMMAR, "```python\nx = '```'\n```")
+    assert admits(CODE_GRAMMAR, "```python\nx = 1\n\nprint(x)\n```")  # one blank line between lines
+    assert admits(CODE_GRAMMAR, "```python\nprint(x)```")  # the fence may close the last line
+    assert not admits(CODE_GRAMMAR, "```python\nx = 1\n\n\nprint(x)\n```")  # never two: padding runs to the limit
+    # a fence mistyped as ``) (seen on the coder model) cannot go on: after two backticks only the third fits
+    assert not admits(CODE_GRAMMAR, "```python\nprint(len(hits))\n``)`\nOutput:\n1\n```")
 
 
 @pytest.mark.integration

@@ -3,7 +3,11 @@
 * :data:`CODE_GRAMMAR`: each root reply is one fenced ```python block and
   nothing else, wherever the backend takes a GBNF grammar (the embedded
   llama.cpp backend; llama.cpp and vLLM servers through
-  :mod:`ponder.models.request_fields`). The ``code`` rule is recursive on
+  :mod:`ponder.models.request_fields`). Inside the block two backticks can
+  only be the closing fence and at most one blank line comes at a time: a
+  small model that closes with a mistyped fence (```` ``) ````) or pads with
+  blank lines is held to a block that ends, not run to its token limit. The
+  ``code`` rule is recursive on
   purpose: a recursive grammar has no regular-expression form
   (:class:`~ponder.grammar.constraint.Constraint`), so a server that takes only a JSON
   schema (OpenAI, Ollama) is sent no constraint and answers as before.
@@ -21,8 +25,9 @@ import re
 from dataclasses import dataclass, field
 
 CODE_GRAMMAR = r"""root ::= "```python\n" code "```"
-code ::= piece code | piece
-piece ::= [^`] | "`" [^`] | "``" [^`]
+code ::= line code | line "\n" code | line | char char*
+line ::= char char* "\n"
+char ::= [^`\n] | "`" [^`\n]
 """
 
 #: names through which a block reads the input (the context, the helpers, sub-calls, tools)
