@@ -13,6 +13,7 @@ from ponder.spec.build import build_strategy
 from ponder.strategies.code_guard import CODE_GRAMMAR, LoopGuard
 from ponder.strategies.code_prompt import confirm_note, searched, sub_chars
 from ponder.strategies.entry import BuildContext
+from ponder.tasks.long_context import LABELS
 from ponder.strategies.recursive import Recursive
 
 
@@ -41,6 +42,14 @@ def test_a_part_of_an_answer_counts_as_searched_only_as_a_whole_word() -> None:
     assert searched("a.b", "grep('a.b')") and not searched("a.b", "grep('axb')")  # the part is text, not a pattern
     note = confirm_note("ADA, ADAM", "Who?", [], code)
     assert "You have not searched for 'ADA' yet" in note and "'ADAM'" not in note
+
+
+def test_the_worked_examples_share_no_word_with_the_shipped_tasks() -> None:
+    # a small model copies its example: an example counting "urgent" made it write the example's search and
+    # count when a generated task asked for the label urgent (counting 256k, seed 110)
+    examples = prompts.load("recursive/code_system").split("examples (other texts")[1].lower()
+    for word in (*LABELS, "special magic", "var "):
+        assert word not in examples
 
 
 def test_loop_guard_counts_repeats() -> None:
