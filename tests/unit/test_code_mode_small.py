@@ -13,8 +13,8 @@ from ponder.spec.build import build_strategy
 from ponder.strategies.code_guard import CODE_GRAMMAR, LoopGuard
 from ponder.strategies.code_prompt import confirm_note, searched, sub_chars
 from ponder.strategies.entry import BuildContext
-from ponder.tasks.long_context import LABELS
 from ponder.strategies.recursive import Recursive
+from ponder.tasks.long_context import LABELS
 
 
 def test_servers_get_the_grammar_where_they_take_one_and_nothing_where_they_do_not() -> None:
