@@ -221,11 +221,13 @@ def steps(args: argparse.Namespace) -> None:
     print(f"# {model.name}; load {load_average()}")
     print("| N | ms per step, every logit | ms per step, last logit | N x step(1) / step(N) |\n|---:|---:|---:|---:|")
     one = 0.0
-    for width in widths:
-        every, last = step_ms(width, True), step_ms(width, False)
-        one = one or every
-        print(f"| {width} | {every:.0f} | {last:.0f} | {width * one / every:.2f}x |", flush=True)
-    llama_cpp.llama_batch_free(batch)
+    try:
+        for width in widths:
+            every, last = step_ms(width, True), step_ms(width, False)
+            one = one or every
+            print(f"| {width} | {every:.0f} | {last:.0f} | {width * one / every:.2f}x |", flush=True)
+    finally:  # a failed decode still frees the batch
+        llama_cpp.llama_batch_free(batch)
     print(f"load {load_average()}")
 
 
