@@ -345,3 +345,14 @@ def test_cli_bad_flags_give_one_line(capsys, args, needle):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert needle in lines[0]
+
+
+def test_the_prompt_flag_of_a_route_is_the_routes():
+    assert tree("route", prompt="answer/cot") == {
+        "strategy": "route",
+        "prompt": "answer/cot",
+        "fast": {"strategy": "single"},
+        "slow": {"strategy": "consistency"},
+    }
+    route = get_strategy("route", prompt="answer/cot")
+    assert (route.fast.prompt, route.slow.prompt, route.check.prompt) == ("answer/cot",) * 3

@@ -136,3 +136,59 @@ def test_budget_end_before_the_slow_path_keeps_the_fast_answer():
     assert result.stop_reason == "max_steps"
     assert "kept the fast answer" in result.detail
     assert len(model.calls) == 1
+
+
+def asked_as(call) -> str:
+    """The first message of a call: the packaged prompt's system text or the default system prompt."""
+    return call.messages[0].content
+
+
+def test_the_route_prompt_is_how_every_part_asks():
+    from ponder.strategies.asking import ask
+
+    cot = ask("Capital of France?", "answer/cot")[0].content
+    plain = ask("Capital of France?")[0].content
+    model, result = run(
+        ["7", "8", "9", "7", "7"],
+        prompt="answer/cot",
+        check=Agreement(samples=2),
+        slow=Consistency(samples=3),
+    )
+    assert route_step(result).data["path"] == "slow"
+    assert [asked_as(c) for c in model.calls] == [cot] * 5  # fast, 2 check samples, 2 votes
+    assert cot != plain
+
+
+def test_a_part_with_its_own_prompt_keeps_it():
+    route = Route(prompt="answer/cot", fast=Single(prompt="game24/io"), slow=Consistency(system_prompt="Be brief."))
+    assert route.fast.prompt == "game24/io"
+    assert route.slow.prompt is None and route.slow.system_prompt == "Be brief."
+    assert route.check.prompt is None  # it asks as the slow vote does (shared samples)
+    assert Route(prompt="answer/cot", slow=Tagged()).check.prompt == "answer/cot"
+
+
+def test_the_check_draws_the_votes_own_samples():
+    route = Route(slow=Consistency(seed=40, temperature=0.5, extract="answer", prompt="answer/cot"))
+    assert (route.check.seed, route.check.temperature) == (41, 0.5)  # samples 1..K of the vote
+    assert (route.check.extract, route.check.prompt) == ("answer", "answer/cot")
+    assert Route(slow=Consistency(seed=40), share_samples=False).check.seed == Agreement().seed
+
+
+def test_with_a_cache_an_escalation_reuses_the_check_samples():
+    # fast 5 (greedy); the check's samples 1, 2 say 6, 7 -> escalate; the anchored vote's sample 0 is the fast
+    # call and samples 1, 2 are the check's: all three come from the cache, only samples 3, 4 are drawn
+    model = ScriptedModel(["5", "6", "7", "6", "6"], supports_concurrency=False, cacheable=True)
+    route = Route(check=Agreement(samples=2), slow=Consistency(samples=5, anchor=True), prompt="answer/cot")
+    result = Engine(model, budget=Budget(max_steps=20), cache=True).run(route, "Capital of France?")
+    assert route_step(result).data["path"] == "slow"
+    assert len(model.calls) == 5
+    assert result.answer == "6"
+    drawn = [(c.options.temperature, c.options.seed) for c in model.calls]
+    assert drawn == [(0.0, 0), (0.7, 1), (0.7, 2), (0.7, 3), (0.7, 4)]
+
+
+def test_an_unknown_check_prompt_is_refused():
+    from ponder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown prompt"):
+        Agreement(prompt="../../etc/passwd")

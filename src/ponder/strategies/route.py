@@ -8,6 +8,15 @@
    (default: ``consistency``; any strategy) runs as a child run and its answer
    is final (the fast answer is kept when the slow path gives none).
 
+``prompt`` (a packaged prompt, see :mod:`.asking`) is how the route asks: it
+goes to the fast path, the agreement check's samples and the slow path,
+wherever one of them (``single``, ``consistency``, :class:`Agreement`) sets
+none of its own. When the slow path is ``consistency`` and the check is
+:class:`Agreement`, the check draws the vote's own samples 1..K (its prompt,
+temperature, seeds and extraction), so with a call cache an escalation reuses them
+instead of drawing them again (``share_samples=False`` keeps the check's
+own seeds).
+
 A ``route`` step records the decision (``path``: fast or slow, and why, with
 the verdict) and the outcome's detail says the same.
 """
@@ -15,7 +24,7 @@ the verdict) and the outcome's detail says the same.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import steps
@@ -25,8 +34,9 @@ from ..requests import Child, Outcome, Record, Strategy, StrategyGen
 from ..verifiers.agreement import Agreement
 from ..verifiers.base import Verdict, Verifier
 from ..verifiers.specs import verifier_calls
+from .asking import PROMPTS
 from .consistency import Consistency
-from .entry import Slot, StrategyEntry
+from .entry import Option, Slot, StrategyEntry
 from .single import Single
 
 
@@ -38,10 +48,28 @@ class Route:
     slow: Strategy = field(default_factory=Consistency)
     check: Verifier | float = field(default_factory=Agreement)
     name: str = "route"
+    #: a packaged prompt for every asking of the route that sets none (see the module docs)
+    prompt: str | None = None
+    #: the agreement check draws the slow vote's samples 1..K (see the module docs)
+    share_samples: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.check, int | float) and not isinstance(self.check, bool):
             object.__setattr__(self, "check", Agreement(threshold=float(self.check)))
+        if self.prompt is not None:
+            for part in ("fast", "slow", "check"):
+                object.__setattr__(self, part, _asking_with(getattr(self, part), self.prompt))
+        if self.share_samples and isinstance(self.check, Agreement) and isinstance(self.slow, Consistency):
+            vote = self.slow
+            shared = replace(
+                self.check,
+                seed=vote.seed + 1,
+                temperature=vote.temperature,
+                extract=vote.extract,
+                prompt=vote.prompt,
+                system_prompt=vote.system_prompt,
+            )
+            object.__setattr__(self, "check", shared)
 
     def run(self, question: str) -> StrategyGen:
         check = self.check
@@ -74,6 +102,13 @@ class Route:
         return Outcome(slow.answer, slow.stop_reason, f"{why}: {slow.detail}")
 
 
+def _asking_with(part: Any, prompt: str) -> Any:
+    """``part`` asking with the packaged ``prompt`` when it is a one-shot asker that sets no prompt of its own."""
+    if isinstance(part, Single | Consistency | Agreement) and part.prompt is None and part.system_prompt is None:
+        return replace(part, prompt=prompt)
+    return part
+
+
 def _call_count(options: Mapping[str, Any], slots: Mapping[str, int]) -> int:
     """The fast path, the check's calls (default: agreement, 3 fresh samples) and the slow path."""
     return slots.get("fast", 1) + verifier_calls(options.get("verifier"), "agree") + slots.get("slow", 0)
@@ -90,6 +125,17 @@ ENTRY = StrategyEntry(
             "route: the slow strategy (default consistency).",
             flag="--escalate-to",
             default="consistency",
+            access=CLIENT,
+        ),
+    ),
+    options=(
+        Option(
+            "prompt",
+            str,
+            "route: the packaged prompt of the fast path, the check and the slow path (where they set none).",
+            "--prompt",
+            choices=PROMPTS,
+            nullable=True,
             access=CLIENT,
         ),
     ),

@@ -5,7 +5,9 @@ seeds from ``seed``; one :class:`~ponder.requests.Batch`, concurrent where the
 backend allows), extracts each one's key and the answer's key, and measures
 the agreement: the share of the ``samples + 1`` answers (the checked one
 included) whose key equals the answer's. The answer passes when the agreement
-is at least ``threshold``. This is the check ``route`` uses by default: a fast
+is at least ``threshold``. The samples are asked as ``prompt`` (a packaged
+prompt, see :mod:`ponder.strategies.asking`) when given, else with the system
+prompt and the question. This is the check ``route`` uses by default: a fast
 answer the model does not reproduce is escalated.
 """
 
@@ -13,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import prompts, steps
+from .. import steps
 from ..errors import ConfigError
 from ..extract import Extractor, extract_all, extractor
 from ..requests import Batch, Generate
-from ..types import system, user
+from ..strategies.asking import PROMPTS, ask
 from .base import Verdict, VerifierGen
 
 
@@ -32,6 +34,8 @@ class Agreement:
     seed: int = 1000
     system_prompt: str | None = None
     name: str = "agreement"
+    #: a packaged prompt for the samples, instead of the system prompt
+    prompt: str | None = None
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -41,10 +45,11 @@ class Agreement:
         if self.temperature <= 0:
             raise ConfigError(f"agreement samples at a temperature > 0, got {self.temperature}")
         extractor(self.extract)
+        if self.prompt is not None and self.prompt not in PROMPTS:
+            raise ConfigError(f"unknown prompt {self.prompt!r} (use {', '.join(PROMPTS)})")
 
     def check(self, question: str, answer: str) -> VerifierGen:
-        sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
-        messages = [system(sys_prompt), user(question)]
+        messages = ask(question, self.prompt, self.system_prompt)
         asks = Generate.samples(
             messages, steps.CHECK_SAMPLE, self.temperature, self.seed, range(self.samples), "check_sample"
         )
