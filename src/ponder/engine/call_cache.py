@@ -9,7 +9,7 @@ or a tree that asks the same sub-question twice pays once. The engine keeps a
 later runs reuse them (:class:`StoreCache`). Two identical calls in one batch
 are made once. A cached call is recorded like any other, with ``cached: true``
 in its data; its usage counts no tokens and no model call, only
-``cached_calls``.
+``cached_calls`` and ``cached_tokens`` (what the call cost when it was made).
 
 Backends whose replies do not follow from the prompt (the scripted fake's reply
 queue) say ``cacheable = False``.
@@ -91,8 +91,9 @@ def lookup(
 
 
 def as_cached(completion: Completion) -> Completion:
-    """``completion`` as served from the cache: no tokens, no model call, one cached call."""
-    return replace(completion, usage=Usage(cached_calls=1))
+    """``completion`` as served from the cache: no tokens, no model call, one cached call (and the tokens it
+    cost when it was made)."""
+    return replace(completion, usage=Usage(cached_calls=1, cached_tokens=completion.usage.total_tokens))
 
 
 def to_data(completion: Completion) -> dict[str, Any]:
