@@ -89,8 +89,9 @@ class Usage:
     ``prompt_tokens`` is what was sent; ``prompt_tokens_evaluated`` is what the
     backend actually had to process (smaller when a cached KV prefix was reused).
     ``cached_calls`` counts calls answered from the completion cache (:mod:`ponder.engine.call_cache`),
-    which cost no tokens and no model call; ``cached_tokens`` is what those calls cost when they
-    were first made (prompt + completion tokens), so a report can say what a run would cost alone. ``cost`` is in US dollars: what the server reported,
+    which cost no tokens and no model call; ``shared_calls`` are those of them that another run had
+    made (through the store's cache: this run neither made them nor had them before) and
+    ``shared_tokens`` what they cost when made, so a report can say what a run would cost alone. ``cost`` is in US dollars: what the server reported,
     or the model's price (:mod:`ponder.engine.prices`); None when neither is known (for a sum: the
     calls with a known cost).
     """
@@ -101,7 +102,8 @@ class Usage:
     model_calls: int = 0
     cached_calls: int = 0
     cost: float | None = None
-    cached_tokens: int = 0
+    shared_calls: int = 0
+    shared_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -113,7 +115,8 @@ class Usage:
         self.prompt_tokens_evaluated += other.prompt_tokens_evaluated
         self.model_calls += other.model_calls
         self.cached_calls += other.cached_calls
-        self.cached_tokens += other.cached_tokens
+        self.shared_calls += other.shared_calls
+        self.shared_tokens += other.shared_tokens
         if other.cost is not None:
             self.cost = other.cost if self.cost is None else self.cost + other.cost
 
@@ -128,8 +131,9 @@ class Usage:
         # only when there are some: older readers see the same keys as before
         if self.cached_calls:
             out["cached_calls"] = self.cached_calls
-        if self.cached_tokens:
-            out["cached_tokens"] = self.cached_tokens
+        if self.shared_calls:
+            out["shared_calls"] = self.shared_calls
+            out["shared_tokens"] = self.shared_tokens
         if self.cost is not None:
             out["cost"] = round(self.cost, 12)
         return out

@@ -160,13 +160,13 @@ def test_summary_pairs_items_and_report_shows_them():
     assert [s["accuracy"] for s in summary["specs"]] == [0.4, 0.6]
     text = markdown({**summary, "data": "d.jsonl", "scorer": "number"})
     assert "| refine | single | 5 | 2 | 1 | 2 | 1.000 |" in text
-    assert "| 3.0 | 15 |" in text and "cached" not in text  # rows without cache fields count none
+    assert "| 3.0 | 15 |" in text and "shared" not in text  # rows without these fields count none
     for i in range(5):
-        rows[(str(i), other.hash)].update(cached_calls=1 if i < 2 else 0, cached_tokens=15 if i < 2 else 0)
+        rows[(str(i), other.hash)].update(shared_calls=1 if i < 2 else 0, shared_tokens=15 if i < 2 else 0)
     summary = summarize(arms, [str(i) for i in range(5)], rows)
-    assert summary["specs"][1]["mean_cached_calls"] == pytest.approx(0.4)
+    assert summary["specs"][1]["mean_shared_calls"] == pytest.approx(0.4)
     text = markdown({**summary, "data": "d.jsonl", "scorer": "number"})
-    assert "| 3.0 (+0.4 cached) | 15 (+6 cached) |" in text
+    assert "| 3.0 (+0.4 shared) | 15 (+6 shared) |" in text
 
 
 # -- specs ----------------------------------------------------------------------
@@ -390,12 +390,12 @@ def test_cache_is_shared_by_the_arms_through_the_evaluation_store(capsys, tmp_pa
     assert calls["single", None] == calls["single", str(store)] == 1 and calls["refine", None] >= 2
     # refine's first draft is single's answer, read from the evaluation's store
     assert calls["refine", str(store)] == calls["refine", None] - 1
-    # ... and the row says so: one call served from the cache, with the tokens single paid for it
+    # ... and the row says so: one call another arm made, with the tokens single paid for it
     first = rows["single", str(store)]
-    assert (first["cached_calls"], first["cached_tokens"]) == (0, 0)
-    assert rows["refine", str(store)]["cached_calls"] == 1
-    assert rows["refine", str(store)]["cached_tokens"] == first["prompt_tokens"] + first["completion_tokens"] > 0
-    assert rows["refine", None]["cached_calls"] == 0
+    assert (first["shared_calls"], first["shared_tokens"]) == (0, 0)
+    assert rows["refine", str(store)]["shared_calls"] == 1
+    assert rows["refine", str(store)]["shared_tokens"] == first["prompt_tokens"] + first["completion_tokens"] > 0
+    assert rows["refine", None]["shared_calls"] == 0
     assert rows["refine", str(store)]["answer"] == rows["refine", None]["answer"]
     import sqlite3
 

@@ -9,7 +9,9 @@ or a tree that asks the same sub-question twice pays once. The engine keeps a
 later runs reuse them (:class:`StoreCache`). Two identical calls in one batch
 are made once. A cached call is recorded like any other, with ``cached: true``
 in its data; its usage counts no tokens and no model call, only
-``cached_calls`` and ``cached_tokens`` (what the call cost when it was made).
+``cached_calls``; a call another run made (read from the store, the first time this
+run is served it) counts in ``shared_calls`` and ``shared_tokens`` too (what it cost
+when it was made): what this run would have paid alone.
 
 Backends whose replies do not follow from the prompt (the scripted fake's reply
 queue) say ``cacheable = False``.
@@ -79,9 +81,9 @@ def lookup(
             continue
         tools = [t.to_openai() for t in request.tools] if request.tools and model.supports_tools else []
         key = keys[i] = cache_key(model.name, request.messages, opts, tools)
-        hit = cache.get(key)
+        hit, shared = cache.take(key)
         if hit is not None:
-            served[i] = (as_cached(hit), 0.0)
+            served[i] = (as_cached(hit, shared), 0.0)
             cached.add(i)
         elif key in first:
             followers[i] = first[key]
@@ -90,10 +92,13 @@ def lookup(
     return keys, cached, followers
 
 
-def as_cached(completion: Completion) -> Completion:
-    """``completion`` as served from the cache: no tokens, no model call, one cached call (and the tokens it
-    cost when it was made)."""
-    return replace(completion, usage=Usage(cached_calls=1, cached_tokens=completion.usage.total_tokens))
+def as_cached(completion: Completion, shared: bool = False) -> Completion:
+    """``completion`` as served from the cache: no tokens, no model call, one cached call; ``shared``: another
+    run made it (its tokens are counted as shared)."""
+    if not shared:
+        return replace(completion, usage=Usage(cached_calls=1))
+    usage = Usage(cached_calls=1, shared_calls=1, shared_tokens=completion.usage.total_tokens)
+    return replace(completion, usage=usage)
 
 
 def to_data(completion: Completion) -> dict[str, Any]:
@@ -125,6 +130,19 @@ class MemoryCache:
         #: a slower cache behind this one (the store), read on a miss and written on every put
         self.backing = backing
         self.hits = 0
+        #: keys this cache was given (calls made under it) and keys it has served: neither is shared again
+        self._known: set[str] = set()
+
+    def take(self, key: str) -> tuple[Completion | None, bool]:
+        """The completion of ``key`` (None: a miss) and whether it is shared: made elsewhere and served here for
+        the first time."""
+        found = self.get(key)
+        if found is None:
+            return None, False
+        with self._lock:
+            shared = key not in self._known
+            self._known.add(key)
+        return found, shared
 
     def get(self, key: str) -> Completion | None:
         with self._lock:
@@ -141,6 +159,7 @@ class MemoryCache:
     def put(self, key: str, model: str, completion: Completion) -> None:
         with self._lock:
             self._items[key] = completion
+            self._known.add(key)
         if self.backing is not None:
             self.backing.put(key, model, completion)
 

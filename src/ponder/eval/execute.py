@@ -42,8 +42,8 @@ ROW_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "evaluated_tokens",
-    "cached_calls",
-    "cached_tokens",
+    "shared_calls",
+    "shared_tokens",
     "cost",
     "seconds",
     "run_id",
@@ -143,10 +143,10 @@ def run_item(task: Task, models: ModelCache | None = None, cancellation: Cancell
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "evaluated_tokens": usage.prompt_tokens_evaluated,
-        # calls another arm (or an earlier run) had made, served from the shared cache: what the arm used but
-        # this evaluation did not pay for again
-        "cached_calls": usage.cached_calls,
-        "cached_tokens": usage.cached_tokens,
+        # calls another arm (or an earlier run) had made, served from the evaluation's cache: what the arm
+        # would have paid alone but this evaluation did not pay again
+        "shared_calls": usage.shared_calls,
+        "shared_tokens": usage.shared_tokens,
         "cost": None if usage.cost is None else round(usage.cost, 12),  # US dollars, where known
         "seconds": round(seconds, 4),
         "run_id": _root_run(events),
@@ -161,7 +161,7 @@ def error_result(task: Task, message: str) -> ItemResult:
     row = dict.fromkeys(ROW_FIELDS)
     row.update(item=item.id, spec=task.arm, spec_hash=task.spec_hash, gold=item.gold, score=0.0, correct=False)
     row.update(score_detail="error", stop_reason="error", error=message, seconds=0.0)
-    row.update(model_calls=0, prompt_tokens=0, completion_tokens=0, evaluated_tokens=0, cached_calls=0, cached_tokens=0)
+    row.update(model_calls=0, prompt_tokens=0, completion_tokens=0, evaluated_tokens=0, shared_calls=0, shared_tokens=0)
     return ItemResult(row)
 
 

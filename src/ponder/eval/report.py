@@ -2,10 +2,10 @@
 
 The plot (matplotlib, headless ``Agg`` backend) shows each spec as one point:
 accuracy against mean model calls per item, with the 95% interval as an error
-bar, so the cost of a strategy's gain is visible at a glance. Calls an arm had
-served from the evaluation's shared cache (``--cache``: another arm made them)
-count there too, and the table shows them beside the calls made
-(``3.3 (+1.0 cached)``): the cost is the strategy's, not the order the arms ran in.
+bar, so the cost of a strategy's gain is visible at a glance. Calls another arm
+made that an arm read from the evaluation's cache (``--cache``) count there
+too, and the table shows them beside the calls made (``3.3 (+1.0 shared)``):
+the cost is the strategy's, not the order the arms ran in.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _own(value: float | None, cached: float | None, digits: int) -> str:
-    """A per-item mean, with what the shared cache served beside it: ``3.3 (+1.0 cached)``."""
+def _own(value: float | None, shared: float | None, digits: int) -> str:
+    """A per-item mean, with what other runs made for it beside it: ``3.3 (+1.0 shared)``."""
     text = _num(value, digits)
-    return f"{text} (+{cached:.{digits}f} cached)" if cached and round(cached, digits) else text
+    return f"{text} (+{shared:.{digits}f} shared)" if shared and round(shared, digits) else text
 
 
 def _p(value: float | None) -> str:
@@ -77,7 +77,7 @@ def markdown(summary: dict[str, Any]) -> str:
         cost = "-" if s.mean_cost is None else dollars(s.mean_cost)
         lines.append(
             f"| {s.name} | {s.n} | {_pct(s.accuracy)} | {ci} | {_num(s.mean_score, 3)}"
-            f" | {_own(s.mean_calls, s.mean_cached_calls, 1)} | {_own(s.mean_tokens, s.mean_cached_tokens, 0)} | {cost} | {_num(s.mean_seconds, 2)} | {s.errors} |"
+            f" | {_own(s.mean_calls, s.mean_shared_calls, 1)} | {_own(s.mean_tokens, s.mean_shared_tokens, 0)} | {cost} | {_num(s.mean_seconds, 2)} | {s.errors} |"
         )
     pairs = [Paired(**p) for p in summary["paired"]]
     if pairs:
@@ -108,11 +108,11 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
     for s in stats:
         assert s.accuracy is not None and s.ci_low is not None and s.ci_high is not None
-        x = (s.mean_calls or 0.0) + (s.mean_cached_calls or 0.0)  # what the strategy asks for, shared or not
+        x = (s.mean_calls or 0.0) + (s.mean_shared_calls or 0.0)  # what the strategy would make alone
         yerr = [[100 * (s.accuracy - s.ci_low)], [100 * (s.ci_high - s.accuracy)]]
         ax.errorbar([x], [100 * s.accuracy], yerr=yerr, fmt="o", capsize=4, label=s.name)
         ax.annotate(s.name, (x, 100 * s.accuracy), textcoords="offset points", xytext=(6, 6), fontsize=8)
-    ax.set_xlabel("mean model calls per item (cached ones included)")
+    ax.set_xlabel("mean model calls per item (shared ones included)")
     ax.set_ylabel("accuracy (%), 95% interval")
     ax.set_ylim(-2, 102)
     ax.margins(x=0.2)

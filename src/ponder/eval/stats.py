@@ -43,10 +43,10 @@ class ArmStats:
     errors: int
     #: mean US dollars per item, over the items with a known cost (None: none had one)
     mean_cost: float | None = None
-    #: mean calls (and their tokens) per item served from the evaluation's shared cache: made once by another
-    #: arm or an earlier run, so not in ``mean_calls``; the arm alone would have made them too
-    mean_cached_calls: float | None = None
-    mean_cached_tokens: float | None = None
+    #: mean calls (and their tokens) per item another arm or an earlier run made, served from the evaluation's
+    #: cache, so not in ``mean_calls``; the arm alone would have made them too
+    mean_shared_calls: float | None = None
+    mean_shared_tokens: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__slots__}
@@ -91,7 +91,7 @@ def arm_stats(name: str, spec_hash: str, rows: Sequence[dict[str, Any]]) -> ArmS
 
     tokens = fmean(r["prompt_tokens"] + r["completion_tokens"] for r in rows) if rows else None
 
-    def cached(key: str) -> float | None:  # rows written before these fields existed count none
+    def shared(key: str) -> float | None:  # rows written before these fields existed count none
         return fmean(float(r.get(key) or 0) for r in rows) if rows else None
 
     costs = [float(c) for r in rows if isinstance(c := r.get("cost"), int | float) and not isinstance(c, bool)]
@@ -109,8 +109,8 @@ def arm_stats(name: str, spec_hash: str, rows: Sequence[dict[str, Any]]) -> ArmS
         mean("seconds"),
         sum(r.get("error") is not None for r in rows),
         fmean(costs) if costs else None,
-        cached("cached_calls"),
-        cached("cached_tokens"),
+        shared("shared_calls"),
+        shared("shared_tokens"),
     )
 
 
