@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import ponder
-from ponder.builder import ModelCache, open_run
+from ponder.builder import open_run
+from ponder.run_models import ModelCache
 from ponder.tasks.long_context import KINDS, LongTask, generate
 
 HERE = Path(__file__).resolve().parent

@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import ponder  # noqa: E402
-from ponder.builder import ModelCache  # noqa: E402
+from ponder.run_models import ModelCache  # noqa: E402
 from ponder.tasks.long_context import KINDS, LongTask, generate  # noqa: E402
 from rlm_peer_report import report  # noqa: E402
 from rlm_peer_scripted import scripted_models  # noqa: E402

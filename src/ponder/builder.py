@@ -12,8 +12,6 @@ resume``) and :func:`run` are thin shells over it::
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -29,14 +27,13 @@ from .engine.dispatch import TextObserver
 from .engine.run_state import Replay
 from .errors import ConfigError, PonderError
 from .events import EventSink, JsonlTrace
-from .models import load_model
 from .models.base import Model
-from .requests import MODEL_ROLES, Strategy
+from .requests import Strategy
 from .result import RunResult
+from .run_models import ModelCache, check_priced, load_models, release_models
 from .spec import RunSpec, build_strategy
 from .spec.describe import describe_run
 from .spec.legacy import spec_from_stored
-from .spec.parts import ModelSpec
 from .stop import parse_stop
 from .store import Replayer, RunStore, StoreError
 from .store.sessions import SessionStore
@@ -110,8 +107,8 @@ def open_run(
         stack.callback(close_tools, tools)
         roles = load_models(spec, models)
         if models is not None:
-            stack.callback(_release_models, spec, models)
-        _check_priced(spec, roles)
+            stack.callback(release_models, spec, models)
+        check_priced(spec, roles)
         overrides = {role: m.writes_code for role, m in spec.models.items() if m.writes_code is not None}
         ctx = BuildContext(
             tools=tuple(tools),
@@ -174,105 +171,6 @@ def describe(strategy: Strategy, engine: Engine, question: str) -> dict[str, Any
 
 
 Engine.default_describe = describe  # the engine does not know the strategies or the spec; the builder does
-
-
-class ModelCache:
-    """Models loaded once and kept across runs (``ponder serve``): each distinct backend spec is loaded
-    the first time a run asks for it, by one thread at a time.
-
-    At most ``size`` models stay loaded (None: no bound): past it the least recently used one that no run
-    holds is dropped (and closed, where the backend has ``close``). A run holds its models from
-    :meth:`get` until :meth:`release`; ``pin``: never dropped (a server's own model)."""
-
-    def __init__(self, size: int | None = None) -> None:
-        self.size = size
-        self._models: OrderedDict[ModelSpec, Model] = OrderedDict()
-        self._holds: dict[ModelSpec, int] = {}
-        self._pinned: set[ModelSpec] = set()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._models)
-
-    def get(self, wanted: ModelSpec, *, pin: bool = False) -> Model:
-        key = replace(wanted, writes_code=None)
-        with self._lock:
-            if key not in self._models:
-                self._models[key] = load_model(wanted.model, base_url=wanted.base_url, **wanted.load_options())
-            self._models.move_to_end(key)
-            self._holds[key] = self._holds.get(key, 0) + 1
-            if pin:
-                self._pinned.add(key)
-            model = self._models[key]
-            dropped = self._evict()
-        for old in dropped:
-            _close_model(old)
-        return model
-
-    def release(self, wanted: ModelSpec) -> None:
-        """A run is done with the model of ``wanted`` (it may be dropped now, if the cache is over its size)."""
-        key = replace(wanted, writes_code=None)
-        with self._lock:
-            if self._holds.get(key, 0) > 0:
-                self._holds[key] -= 1
-            dropped = self._evict()
-        for old in dropped:
-            _close_model(old)
-
-    def _evict(self) -> list[Model]:
-        dropped: list[Model] = []
-        if self.size is None:
-            return dropped
-        for key in list(self._models):
-            if len(self._models) <= self.size:
-                break
-            if self._holds.get(key, 0) == 0 and key not in self._pinned:
-                dropped.append(self._models.pop(key))
-                self._holds.pop(key, None)
-        return dropped
-
-
-def _close_model(model: Model) -> None:
-    close = getattr(model, "close", None)
-    if callable(close):
-        with suppress(Exception):  # a backend that cannot close cleanly is dropped all the same
-            close()
-
-
-def load_models(spec: RunSpec, cache: ModelCache | None = None) -> dict[str, Model]:
-    """The model of every role the spec names, each distinct model loaded once (roles not named use the root's);
-    ``cache`` keeps them across runs (held until :meth:`ModelCache.release`: :func:`open_run` releases them)."""
-    cache = cache if cache is not None else ModelCache()  # an empty cache is falsy (it has a length)
-    out: dict[str, Model] = {}
-    try:
-        for role in (*MODEL_ROLES, *sorted(r for r in spec.models if r not in MODEL_ROLES)):  # then the depth:N models
-            if role not in spec.models:
-                continue
-            wanted = spec.models[role]
-            out[role] = cache.get(wanted)
-    except BaseException:
-        for role in out:
-            cache.release(spec.models[role])
-        raise
-    return out
-
-
-def _check_priced(spec: RunSpec, roles: dict[str, Model]) -> None:
-    """A dollar limit needs a cost for every call: each model has a price, or a server that may report
-    what a call cost (``reports_cost``; one that then reports none stops the run with a clear line)."""
-    if spec.budget.max_usd is None:
-        return
-    for model in dict.fromkeys(roles.values()):
-        if (spec.prices is None or spec.prices.get(model.name) is None) and not getattr(model, "reports_cost", False):
-            raise ConfigError(
-                f"--max-usd needs a price for {model.name}: give --prices FILE (dollars per million tokens;"
-                " see ponder.engine.prices)"
-            )
-
-
-def _release_models(spec: RunSpec, cache: ModelCache) -> None:
-    for role in spec.models:
-        cache.release(spec.models[role])
 
 
 def _configure(strategy: Strategy, spec: RunSpec, window: int) -> Strategy:

@@ -6,7 +6,8 @@
   (``engine._x``, ``self._engine._x``, ``opened.engine._x``, ``getattr(engine, "_x")``) nor, on any
   object but ``self``, a private member the ``Engine`` class declares (or one its old helpers reached for).
 * The engine does not know the strategies or the spec: no module of the package imports ``ponder.spec``,
-  ``ponder.strategies`` or the builder, nor does anything it imports (describing a run is the builder's).
+  ``ponder.strategies`` or the builder (``ponder.builder``, ``ponder.run_models``), nor does anything it imports
+  (describing a run is the builder's).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ PACKAGE = ROOT / "src" / "ponder"
 ENGINE = PACKAGE / "engine"
 CORE = ENGINE / "core.py"
 #: what the engine must not import, directly or through what it imports
-FORBIDDEN = ("ponder.spec", "ponder.strategies", "ponder.builder")
+FORBIDDEN = ("ponder.spec", "ponder.strategies", "ponder.builder", "ponder.run_models")
 #: private members the engine's helpers reached for before the recorder (issue 25), wherever they are looked up
 OLD_REACH_INS = {"_emit", "_next_seq", "_take_index", "_model_of", "_role_names", "_history", "_run", "_spec"}
 

@@ -358,9 +358,9 @@ def test_react_vs_single_benchmark_runs_on_eval(capsys, tmp_path):
 def test_cache_is_shared_by_the_arms_through_the_evaluation_store(capsys, tmp_path):
     """``--cache`` is accepted (each item's own spec records nothing) and its completions live in the
     evaluation's store, where a later arm repeating an earlier arm's call reads it instead of calling."""
-    from ponder.builder import ModelCache
     from ponder.eval.arms import arms_from_flags as arms_of
     from ponder.eval.execute import Task, run_item
+    from ponder.run_models import ModelCache
     from ponder.spec import ModelSpec
 
     store = tmp_path / "runs.db"

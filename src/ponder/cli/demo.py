@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..builder import ModelCache, open_run
+from ..builder import open_run
 from ..datasets.haystack import BYTES_PER_TOKEN, write_haystack
 from ..datasets.public import humaneval
 from ..errors import PonderError
@@ -45,6 +45,7 @@ from ..eval.data import Item
 from ..eval.scorers import get_scorer
 from ..guards.text import terminal_text
 from ..result import RunResult
+from ..run_models import ModelCache
 from ..spec import ModelSpec, RunSpec, StrategySpec
 from .live import LiveView
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..builder import load_models
 from ..errors import ConfigError, PonderError
 from ..extract import number_key
+from ..run_models import load_models
 from ..store import RunStore
 from .arms import Arm
 from .data import Item

@@ -15,11 +15,12 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..builder import ModelCache, open_run
+from ..builder import open_run
 from ..engine.budget import Cancellation
 from ..engine.call_cache import StoreCache
 from ..errors import ConfigError, PonderError, RunInterruptedError
 from ..events import Event, RunFinished, RunStarted
+from ..run_models import ModelCache
 from ..spec import RunSpec
 from ..store import RunStore
 from ..types import Usage

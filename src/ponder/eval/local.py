@@ -1,6 +1,6 @@
 """Workers on this machine: threads for remote backends, processes for embedded models.
 
-Threads share one :class:`~ponder.builder.ModelCache` (an HTTP client per
+Threads share one :class:`~ponder.run_models.ModelCache` (an HTTP client per
 backend). The embedded backends (``smollm2``, ``gguf:``) compute in-process, so
 ``--workers N`` for them starts N worker processes, each loading its own copy of
 the model once, unless batched decoding is on for them (the default, see
@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Protocol
 
-from ..builder import ModelCache
 from ..engine.budget import Cancellation
 from ..errors import RunInterruptedError
+from ..run_models import ModelCache
 from ..spec import RunSpec
 from .execute import ItemResult, Task, error_result, run_item
 

@@ -20,8 +20,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..builder import ModelCache, load_models
 from ..errors import ConfigError
+from ..run_models import ModelCache, load_models
 from ..spec import RunSpec
 from .execute import ItemResult, Task, error_result, run_item
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..builder import ModelCache
 from ..errors import ConfigError, PonderError
+from ..run_models import ModelCache
 from ..serve.admission import RunAdmission
 from ..serve.config import ServeConfig
 from ..serve.failures import run_error

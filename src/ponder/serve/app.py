@@ -35,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..builder import ModelCache
 from ..guards.numbers import loads_json
+from ..run_models import ModelCache
 from ..spec import ModelSpec, RunSpec
 from ..store import RunStore, StoreError
 from ..strategies import entries

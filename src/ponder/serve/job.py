@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..builder import ModelCache, open_run
+from ..builder import open_run
 from ..engine.budget import Cancellation
 from ..events import Event, ModelCalled, RunStarted, StepRecorded, StepStarted, ToolCalled
 from ..result import RunResult
+from ..run_models import ModelCache
 from ..spec import RunSpec
 
 Kind = Literal["header", "text", "done", "error"]
