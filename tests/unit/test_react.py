@@ -29,7 +29,10 @@ def run(replies, tools=None, budget=None, **kw):
 
 def test_parse_variants():
     assert parse("Action: calculator\nAction Input: 1 + 2") == Action("calculator", "1 + 2")
-    assert parse("Thought: add\nAction: calculator\nAction Input: 3*4\nObservation: 99") == Action("calculator", "3*4")
+    assert parse("Thought: add\nAction: calculator\nAction Input: 3*4\nObservation: 99") == Action(
+        "calculator", "3*4", "add"
+    )
+    assert parse("Thought: it  is\n the sum\nFinal Answer: 7") == Final("7", "it is the sum")
     assert parse("Final Answer: 42") == Final("42")
     assert parse("Action: finish\nAction Input: 42") == Final("42")
     assert parse("Action: python\nAction Input: x = 1\nprint(x)") == Action("python", "x = 1\nprint(x)")
@@ -206,3 +209,37 @@ def test_a_python_example_is_a_program_of_several_lines():
     assert first.startswith("Action: python\nAction Input: ") and first.count("\n") >= 3 and "print(" in first
     assert turns[2].content.startswith("Observation: ") and turns[3].content.startswith("Final Answer: ")
     assert len(turns) % 4 == 0 and all(t.content.startswith("Question: ") for t in turns[::4])
+
+
+def test_think_asks_for_a_thought_first_and_keeps_it_in_the_history():
+    model, result = run(
+        [
+            "Thought: multiply, then add 5\nAction: calculator\nAction Input: 12*34+5",
+            "Thought: the calculator says so\nFinal Answer: 413",
+        ],
+        think=True,
+    )
+    assert result.answer == "413"
+    first, second = model.calls
+    assert "Thought: <one line" in first.messages[0].content
+    # the examples show their thoughts; the grammar requires one line of thought before every step
+    assert any(m.content.startswith("Thought: She had 52, got 19") for m in first.messages)
+    assert first.options.grammar.startswith('root ::= "Thought: "')
+    assert second.messages[-2].content == "Thought: multiply, then add 5\nAction: calculator\nAction Input: 12*34+5"
+
+
+def test_without_think_the_prompt_and_history_have_no_thoughts():
+    model, result = run(["Thought: multiply\nAction: calculator\nAction Input: 12*34+5", "Final Answer: 413"])
+    assert result.answer == "413"
+    first, second = model.calls
+    assert not any("Thought" in m.content for m in first.messages)
+    assert "Thought" not in first.options.grammar
+    assert second.messages[-2].content == "Action: calculator\nAction Input: 12*34+5"
+
+
+def test_a_think_grammar_takes_a_thought_and_a_step_only():
+    from llama_cpp import LlamaGrammar
+
+    text = grammar([("calculator", None, False), ("python", None, True)], think=True)
+    LlamaGrammar.from_string(text, verbose=False)  # llama.cpp parses it
+    assert text.splitlines()[0] == 'root ::= "Thought: " [^\\n ] [^\\n]* "\\n" (a0 | a1 | final)'

@@ -3,7 +3,8 @@
 Two protocols:
 
 * **text** (any model, written for small ones): the model writes ``Action`` /
-  ``Action Input`` lines or a ``Final Answer`` line (see
+  ``Action Input`` lines or a ``Final Answer`` line, each after a ``Thought``
+  line with ``think`` (see
   :mod:`ponder.strategies.react_format`); few-shot examples for the tools in
   use are included, and a GBNF grammar constrains the output on backends that
   support it (the embedded one), so a 135M model stays in the format.
@@ -32,7 +33,7 @@ stop reason ``error``. The same action repeated (or steps cycling) ends it with
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import prompts, steps
@@ -77,6 +78,8 @@ class React:
     #: keeps the text protocol's prompt within a token budget (None: the prompt grows)
     memory: Memory | None = None
     name: str = "react"
+    #: text protocol: a Thought line before each step, as in the ReAct paper (see :mod:`.react_format`)
+    think: bool = False
 
     def __post_init__(self) -> None:
         if not self.tools:
@@ -105,8 +108,9 @@ class React:
         listing = "\n".join(
             f"{t.signature()}: {t.description.splitlines()[0] if t.description else ''}" for t in self.tools
         )
-        history: list[Message] = [system(prompts.render("react/system", tools=listing))]
-        history += fmt.examples(list(by_name), self.examples_per_tool)
+        head_prompt = "react/system_think" if self.think else "react/system"
+        history: list[Message] = [system(prompts.render(head_prompt, tools=listing))]
+        history += fmt.examples(list(by_name), self.examples_per_tool, self.think)
         history.append(user(f"Question: {question}"))
         head = len(history)  # system, examples and the question stay verbatim
         last: Completion | None = None
@@ -150,7 +154,7 @@ class React:
             if why is not None:
                 yield Record(steps.LOOP, why)
                 return Outcome(None, "loop", why)
-            history.append(Message("assistant", fmt.step_text(parsed)))
+            history.append(Message("assistant", fmt.step_text(parsed if self.think else replace(parsed, thought=""))))
             history.append(user(f"Observation: {observation}"))
 
     # -- native tool calls --------------------------------------------------
@@ -216,7 +220,7 @@ class React:
                 rule = t.grounding.rule(material, f"g{i}-") or rule
             rules.append((t.name, rule, t.name == "python"))
         # with a grounded tool, the answer's numbers come from the question or a tool too
-        return fmt.grammar(rules, grounded_text(material, "f-") if self._grounded else None)
+        return fmt.grammar(rules, grounded_text(material, "f-") if self._grounded else None, self.think)
 
     @property
     def _grounded(self) -> bool:
@@ -315,6 +319,14 @@ ENTRY = StrategyEntry(
             access=CLIENT,
         ),
         Option("constrained", bool, "react: constrain text-protocol steps with a grammar.", access=CLIENT),
+        Option(
+            "think",
+            bool,
+            "react: a Thought line before each step (the ReAct paper's format).",
+            "--think",
+            flag_value=True,
+            access=CLIENT,
+        ),
         Option(
             "ground",
             bool,
