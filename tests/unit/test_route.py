@@ -172,6 +172,7 @@ def test_the_check_draws_the_votes_own_samples():
     assert (route.check.seed, route.check.temperature) == (41, 0.5)  # samples 1..K of the vote
     assert (route.check.extract, route.check.prompt) == ("answer", "answer/cot")
     assert Route(slow=Consistency(seed=40), share_samples=False).check.seed == Agreement().seed
+    assert Route(slow=Consistency(inner=Single())).check.seed == Agreement().seed  # child runs: nothing to share
 
 
 def test_with_a_cache_an_escalation_reuses_the_check_samples():

@@ -11,7 +11,7 @@
 ``prompt`` (a packaged prompt, see :mod:`.asking`) is how the route asks: it
 goes to the fast path, the agreement check's samples and the slow path,
 wherever one of them (``single``, ``consistency``, :class:`Agreement`) sets
-none of its own. When the slow path is ``consistency`` and the check is
+none of its own. When the slow path is ``consistency`` (of plain samples, no ``inner``) and the check is
 :class:`Agreement`, the check draws the vote's own samples 1..K (its prompt,
 temperature, seeds and extraction), so with a call cache an escalation reuses them
 instead of drawing them again (``share_samples=False`` keeps the check's
@@ -59,8 +59,13 @@ class Route:
         if self.prompt is not None:
             for part in ("fast", "slow", "check"):
                 object.__setattr__(self, part, _asking_with(getattr(self, part), self.prompt))
-        if self.share_samples and isinstance(self.check, Agreement) and isinstance(self.slow, Consistency):
-            vote = self.slow
+        vote = self.slow
+        if (
+            self.share_samples
+            and isinstance(self.check, Agreement)
+            and isinstance(vote, Consistency)
+            and not vote.inner
+        ):
             shared = replace(
                 self.check,
                 seed=vote.seed + 1,
