@@ -45,4 +45,9 @@ def test_route_with_the_embedded_fast_model_and_a_loopback_root_model(capsys):
     assert called[0] == ("answer", "smollm2")  # the fast path ran in-process
     assert {model for _, model in called[1:]} == {"openai:root"}  # the check and any slow path ran on the server
     assert data["usage_by_model"]["smollm2"]["model_calls"] == 1
-    assert data["usage_by_model"]["openai:root"]["model_calls"] == len(called) - 1 == server.requests
+    # an escalated vote reuses the check's samples (its own seeds 1..K) from the run's cache: not sent again
+    cached = [s for s in data["steps"] if "usage" in s and s.get("data", {}).get("cached")]
+    assert all(s["kind"] == "sample" for s in cached)
+    assert len(cached) == (2 if any(kind == "sample" for kind, _ in called) else 0)
+    sent = len(called) - 1 - len(cached)
+    assert data["usage_by_model"]["openai:root"]["model_calls"] == sent == server.requests
