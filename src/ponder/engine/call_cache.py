@@ -95,10 +95,8 @@ def lookup(
 def as_cached(completion: Completion, shared: bool = False) -> Completion:
     """``completion`` as served from the cache: no tokens, no model call, one cached call; ``shared``: another
     run made it (its tokens are counted as shared)."""
-    if not shared:
-        return replace(completion, usage=Usage(cached_calls=1))
-    usage = Usage(cached_calls=1, shared_calls=1, shared_tokens=completion.usage.total_tokens)
-    return replace(completion, usage=usage)
+    tokens = completion.usage.total_tokens if shared else 0
+    return replace(completion, usage=Usage(cached_calls=1, shared_calls=int(shared), shared_tokens=tokens))
 
 
 def to_data(completion: Completion) -> dict[str, Any]:
@@ -130,36 +128,29 @@ class MemoryCache:
         #: a slower cache behind this one (the store), read on a miss and written on every put
         self.backing = backing
         self.hits = 0
-        #: keys this cache was given (calls made under it) and keys it has served: neither is shared again
-        self._known: set[str] = set()
 
     def take(self, key: str) -> tuple[Completion | None, bool]:
-        """The completion of ``key`` (None: a miss) and whether it is shared: made elsewhere and served here for
-        the first time."""
-        found = self.get(key)
-        if found is None:
-            return None, False
-        with self._lock:
-            shared = key not in self._known
-            self._known.add(key)
-        return found, shared
-
-    def get(self, key: str) -> Completion | None:
+        """The completion of ``key`` (None: a miss) and whether it is shared: read from the backing cache, so
+        made elsewhere, and served here for the first time (a call made here, or served before, is in memory)."""
         with self._lock:
             found = self._items.get(key)
+        shared = False
         if found is None and self.backing is not None:
             found = self.backing.get(key)
             if found is not None:
                 with self._lock:
-                    self._items[key] = found
+                    shared = key not in self._items  # not put meanwhile by a call of this run
+                    self._items.setdefault(key, found)
         if found is not None:
             self.hits += 1
-        return found
+        return found, shared
+
+    def get(self, key: str) -> Completion | None:
+        return self.take(key)[0]
 
     def put(self, key: str, model: str, completion: Completion) -> None:
         with self._lock:
             self._items[key] = completion
-            self._known.add(key)
         if self.backing is not None:
             self.backing.put(key, model, completion)
 
