@@ -131,7 +131,9 @@ def test_a_bad_spec_file_is_one_line(capsys, tmp_path):
     path.write_text('{"strategy": {"strategy": "verify", "samples": 3}}')
     code, _, err = cli(capsys, "ask", "q", "--spec", str(path))
     assert code != 0 and len(err.strip().splitlines()) == 1
-    assert err.startswith("ponder: error: strategy 'verify' takes no option 'samples' (it takes: max_rounds, inner")
+    assert err.startswith(
+        "ponder: error: strategy 'verify' takes no option 'samples' (it takes: max_rounds, revise, fresh_temperature, inner"
+    )
     path.write_text("{not json")
     code, _, err = cli(capsys, "ask", "q", "--spec", str(path))
     assert code != 0 and "not valid JSON" in err and len(err.strip().splitlines()) == 1

@@ -84,6 +84,38 @@ def test_a_repeated_answer_is_not_checked_again_and_the_next_revision_is_sampled
         Verify(verifier=Check(check), repeat_temperature=3)
 
 
+def test_fresh_rounds_answer_the_question_again_sampled_and_seeded_by_round():
+    checked = []
+
+    def check(question, answer):
+        checked.append(answer)
+        return Verdict(answer == "right", f"{answer} fails example 2")
+
+    model, result = run(["wrong", "wrong", "right"], Check(check), max_rounds=4, revise="fresh")
+    assert result.answer == "right" and result.stop_reason == "answered"
+    assert checked == ["wrong", "right"]  # round 2 repeated round 1: not checked again
+    assert [s.kind for s in result.steps] == ["draft", "verdict", "sample", "verdict", "sample", "verdict"]
+    first = model.calls[0]
+    for round_, call in enumerate(model.calls[1:], start=2):
+        assert call.messages == first.messages  # the question alone: no rejected answer, no feedback
+        assert call.options.temperature == 0.8 and call.options.seed == round_
+    assert first.options.temperature == 0
+
+
+def test_fresh_rounds_keep_the_best_scored_answer_and_take_no_inner_strategy():
+    scores = {"a": 0.2, "b": 0.7, "c": 0.4}
+    check = Check(lambda q, a: Verdict(False, f"score of {a}", scores[a]))
+    model, result = run(["a", "b", "c"], check, max_rounds=3, revise="fresh", fresh_temperature=0.5)
+    assert result.answer == "b" and result.stop_reason == "rounds"
+    assert [c.options.temperature for c in model.calls] == [0, 0.5, 0.5]
+    with pytest.raises(ConfigError, match="takes no --inner"):
+        Verify(inner=Verify(), revise="fresh")
+    with pytest.raises(ConfigError, match="revises with one of feedback, fresh"):
+        Verify(revise="again")
+    with pytest.raises(ConfigError, match="fresh temperature"):
+        Verify(revise="fresh", fresh_temperature=0)
+
+
 def test_gives_up_after_max_rounds_keeping_the_best_scored_answer():
     scores = {"a": 0.2, "b": 0.7, "c": 0.4}
     check = Check(lambda q, a: Verdict(False, f"score of {a}", scores[a]))

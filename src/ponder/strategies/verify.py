@@ -11,6 +11,11 @@ step records each judgement (round, ok, score, feedback).
   conversation continues (``prompts/verify/revise.txt``, so prompts stay
   prefix-stable); with ``inner`` a new child run gets the question plus the
   rejected answer and the feedback (``prompts/verify/retry.txt``);
+* or, with ``revise="fresh"``, the next round draws a new answer to the question
+  alone (the first call's messages, sampled at ``fresh_temperature``, seeded by
+  the round): generate and filter, for a model that repairs its own answer worse
+  than it answers again (Olausson et al. 2023 found independent samples match or
+  beat self-repair at equal cost for most models they tried);
 * after ``max_rounds`` rejected answers → stop reason ``rounds``, and the
   answer is the best-scored one (the latest among equals).
 
@@ -51,6 +56,11 @@ class Verify:
     system_prompt: str | None = None
     #: the temperature of a revision asked after a repeated answer (see the module docs)
     repeat_temperature: float = 0.7
+    #: how a rejected answer is followed: ``feedback`` (revise it with the verifier's feedback) or ``fresh``
+    #: (a new, independent answer to the question; see the module docs)
+    revise: str = "feedback"
+    #: the temperature of ``fresh`` answers (each seeded by its round)
+    fresh_temperature: float = 0.8
     name: str = "verify"
 
     def __post_init__(self) -> None:
@@ -58,6 +68,15 @@ class Verify:
             raise ConfigError(f"verify needs max_rounds >= 1, got {self.max_rounds}")
         if not 0 <= self.repeat_temperature <= 2:
             raise ConfigError(f"verify's repeat temperature is between 0 and 2, got {self.repeat_temperature}")
+        if self.revise not in REVISE:
+            raise ConfigError(f"verify revises with one of {', '.join(REVISE)}, got {self.revise!r}")
+        if not 0 < self.fresh_temperature <= 2:
+            raise ConfigError(f"verify's fresh temperature is above 0 and at most 2, got {self.fresh_temperature}")
+        if self.revise == "fresh" and self.inner is not None:
+            raise ConfigError(
+                "verify --revise fresh samples new answers with one model call each; it takes no --inner "
+                "(use --revise feedback with an inner strategy)"
+            )
 
     def run(self, question: str) -> StrategyGen:
         sys_prompt = self.system_prompt if self.system_prompt is not None else prompts.load("system")
@@ -120,6 +139,11 @@ class Verify:
                 )
             outcome: Outcome = yield Child(self.inner, asked)
             return outcome.answer.strip() if outcome.answer and outcome.answer.strip() else None
+        if verdict is not None and self.revise == "fresh":
+            completion = yield Generate.of(
+                history[:2], kind=steps.SAMPLE, temperature=self.fresh_temperature, seed=round_
+            )
+            return completion.text.strip() or None
         if verdict is not None:
             history.append(assistant(previous or ""))
             history.append(
@@ -131,6 +155,10 @@ class Verify:
         else:
             completion = yield Generate.of(history, kind=kind)
         return completion.text.strip() or None
+
+
+#: what follows a rejected answer (see the module docs)
+REVISE = ("feedback", "fresh")
 
 
 def _same(answer: str) -> str:
@@ -157,6 +185,23 @@ ENTRY = StrategyEntry(
             maximum=1000,
             access=CLIENT,
             client_max=16,
+        ),
+        Option(
+            "revise",
+            str,
+            "verify: after a rejected answer, revise it with the feedback, or draw a fresh one (default feedback).",
+            "--revise",
+            choices=REVISE,
+            access=CLIENT,
+        ),
+        Option(
+            "fresh_temperature",
+            float,
+            "verify: the temperature of fresh answers (default 0.8).",
+            minimum=0,
+            open_min=True,
+            maximum=2,
+            access=CLIENT,
         ),
     ),
     slots=(
