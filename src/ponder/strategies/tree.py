@@ -67,6 +67,7 @@ class Tree:
     evaluator: Evaluator = "value"
     samples_per_eval: int = 1
     generate: Literal["propose", "sample"] = "propose"
+    #: of ``generate="sample"`` calls and of ``samples_per_eval > 1`` evaluations; one propose call is greedy
     temperature: float = 0.7
     name: str = "tree"
 
@@ -371,7 +372,14 @@ ENTRY = StrategyEntry(
             client_max=CLIENT_WIDTH,
         ),
         Option("generate", str, "tree: how thoughts are made.", choices=("propose", "sample"), access=CLIENT),
-        Option("temperature", float, "tree: sampling temperature.", minimum=0, maximum=100, access=CLIENT),
+        Option(
+            "temperature",
+            float,
+            "tree: the temperature of sampled thoughts and of repeated evaluations (a propose call is greedy).",
+            minimum=0,
+            maximum=100,
+            access=CLIENT,
+        ),
     ),
     calls=_call_count,
 )
