@@ -24,7 +24,7 @@ small model at temperature 0 often gives back its rejected code unchanged) is
 not checked again: its verdict is the earlier one, recorded with ``repeat`` in
 the step's data, and the next revision says so (``prompts/verify/repeat.txt``)
 and is sampled at ``repeat_temperature`` (seeded by the round), so it can leave
-the answer it keeps returning. ``repeat_temperature=0`` keeps every call greedy.
+the answer it keeps returning (``fresh`` answers are sampled anyway). ``repeat_temperature=0`` keeps every call greedy.
 
 When the budget ends the run first, the latest answer is returned unverified.
 """
