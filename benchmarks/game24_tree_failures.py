@@ -31,13 +31,12 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from ponder.store import RunStore
 from ponder.tasks.base import parse_value, split_thoughts
-from ponder.tasks.game24_math import OPS, TARGET, apply, check_step, numbers_text, parse_puzzle, solve
+from ponder.tasks.game24_math import TARGET, check_step, numbers_text, parse_puzzle, solve, successors
 
 Numbers = tuple[Fraction, ...]
 
@@ -73,16 +72,8 @@ def child(numbers: Numbers, line: str) -> Numbers | None:
 
 
 def all_children(numbers: Numbers) -> set[Numbers]:
-    """Every distinct state one legal step away (every pair, both orders, every operator)."""
-    out = set()
-    for i, j in combinations(range(len(numbers)), 2):
-        rest = [n for k, n in enumerate(numbers) if k not in (i, j)]
-        for a, b in ((numbers[i], numbers[j]), (numbers[j], numbers[i])):
-            for op in OPS:
-                value = apply(a, op, b)
-                if value is not None:
-                    out.add(tuple(sorted([*rest, value])))
-    return out
+    """Every distinct state one legal step away."""
+    return {left for _, left in successors(numbers)}
 
 
 # ---------- one recorded run ---------------------------------------------------------------------

@@ -46,6 +46,10 @@ from ..verifiers.specs import verifier_calls
 from .entry import Option, Slot, StrategyEntry
 
 
+#: what follows a rejected answer (see the module docs)
+REVISE = ("feedback", "fresh")
+
+
 @dataclass(frozen=True)
 class Verify:
     """Generator–verifier loop (see module docs)."""
@@ -155,10 +159,6 @@ class Verify:
         else:
             completion = yield Generate.of(history, kind=kind)
         return completion.text.strip() or None
-
-
-#: what follows a rejected answer (see the module docs)
-REVISE = ("feedback", "fresh")
 
 
 def _same(answer: str) -> str:

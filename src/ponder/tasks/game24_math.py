@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -181,21 +181,26 @@ def extract_expression(text: str) -> str | None:
     return max(candidates, key=len) if candidates else None
 
 
-@cache
-def _solve(numbers: tuple[Fraction, ...]) -> str | None:
-    if len(numbers) == 1:
-        return "" if numbers[0] == TARGET else None
+def successors(numbers: Sequence[Fraction]) -> Iterator[tuple[str, tuple[Fraction, ...]]]:
+    """Every legal step from ``numbers`` (each pair, both orders, each operator) as ``a op b = c`` and the
+    numbers left, sorted. Exhaustive; for the solver and analyses."""
     for i, j in combinations(range(len(numbers)), 2):
         rest = [n for k, n in enumerate(numbers) if k not in (i, j)]
         for a, b in ((numbers[i], numbers[j]), (numbers[j], numbers[i])):
             for op in OPS:
                 value = apply(a, op, b)
-                if value is None:
-                    continue
-                found = _solve(tuple(sorted([*rest, value])))
-                if found is not None:
-                    step = f"{fmt(a)} {op} {fmt(b)} = {fmt(value)}"
-                    return step if not found else f"{step}\n{found}"
+                if value is not None:
+                    yield f"{fmt(a)} {op} {fmt(b)} = {fmt(value)}", tuple(sorted([*rest, value]))
+
+
+@cache
+def _solve(numbers: tuple[Fraction, ...]) -> str | None:
+    if len(numbers) == 1:
+        return "" if numbers[0] == TARGET else None
+    for step, left in successors(numbers):
+        found = _solve(left)
+        if found is not None:
+            return step if not found else f"{step}\n{found}"
     return None
 
 
