@@ -45,7 +45,6 @@ from ..verifiers.judge import Judge
 from ..verifiers.specs import verifier_calls
 from .entry import Option, Slot, StrategyEntry
 
-
 #: what follows a rejected answer (see the module docs)
 REVISE = ("feedback", "fresh")
 
