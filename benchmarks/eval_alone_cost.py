@@ -12,29 +12,28 @@ arm has, the calls and tokens per item made, shared and alone.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from ponder.engine.call_cache import cache_key
+from ponder.store import RunStore
 from ponder.types import GenerationOptions, Message
 
 
-def shared_of(db: sqlite3.Connection, run_id: str) -> tuple[int, int]:
+def shared_of(store: RunStore, run_id: str) -> tuple[int, int]:
     """The shared calls and their tokens of one root run, from its events."""
     calls = tokens = 0
     seen: set[str] = set()
-    query = "SELECT data FROM events WHERE root_id = ? AND type = 'model_call' ORDER BY seq"
-    for (data,) in db.execute(query, (run_id,)):
-        event = json.loads(data)
+    for event in store.events(run_id):
+        if event["type"] != "model_call":
+            continue
         options = {**event["options"], "stop": tuple(event["options"].get("stop") or ())}
         messages = [Message(**m) for m in event["messages"]]
         key = cache_key(event["model"], messages, GenerationOptions(**options), event.get("tools") or [])
         if event.get("data", {}).get("cached") and key not in seen:
-            hit = db.execute("SELECT completion FROM completions WHERE key = ?", (key,)).fetchone()
-            usage = json.loads(hit[0]).get("usage", {}) if hit else {}
+            usage = (store.cached_completion(key) or {}).get("usage", {})
             calls += 1
             tokens += usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
         seen.add(key)
@@ -42,7 +41,7 @@ def shared_of(db: sqlite3.Connection, run_id: str) -> tuple[int, int]:
 
 
 def main(out: Path, store: Path) -> None:
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    runs = RunStore(store, readonly=True)
     rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -59,7 +58,7 @@ def main(out: Path, store: Path) -> None:
             if "shared_calls" in row:
                 calls, used = row["shared_calls"], row["shared_tokens"]
             else:
-                calls, used = shared_of(db, row["run_id"])
+                calls, used = shared_of(runs, row["run_id"])
             shared += calls
             shared_tokens += used
         n = len(common) or 1
