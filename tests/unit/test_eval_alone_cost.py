@@ -53,7 +53,7 @@ def test_alone_cost_adds_the_calls_another_arm_made(tmp_path: Path, capsys: pyte
     lines = {line.split(":")[0]: line for line in printed.splitlines()}
     assert lines["2 items with every arm"]
     assert "calls 1.00 made + 0.00 shared = 1.00 alone" in lines["single"]
-    made = sum(int(row["model_calls"]) for row in refine) / 2  # type: ignore[call-overload]
+    made = sum(int(row["model_calls"]) for row in refine) / 2
     assert f"calls {made:.2f} made + 1.00 shared = {made + 1:.2f} alone" in lines["refine"]
     # rows written before ponder recorded shared calls: the same figures, from the store's events
     older = [{k: v for k, v in row.items() if k not in ("shared_calls", "shared_tokens")} for row in rows]
