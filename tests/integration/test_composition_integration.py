@@ -32,7 +32,11 @@ def test_cli_consistency_on_the_embedded_model(capsys):
 
 
 @pytest.mark.integration
-def test_cli_anchored_consistency_on_the_embedded_model(capsys):
+def test_cli_anchored_consistency_on_the_embedded_model(capsys, monkeypatch):
+    # one call at a time: decoded in a batch beside the other samples, the greedy row's logits can differ from a lone
+    # decode in the last bits and take another token at a near tie (docs/models.md), so only the sequential path
+    # promises that the greedy sample is token for token the single pass
+    monkeypatch.setenv("PONDER_BATCHED_DECODE", "0")
     args = ["ask", "What is 12 + 30?", "-s", "consistency", "--anchor", "--samples", "3", "--max-tokens", "32"]
     code = main([*args, "--json", "--no-store"])
     out, err = capsys.readouterr()
