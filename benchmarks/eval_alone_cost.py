@@ -41,7 +41,12 @@ def shared_of(store: RunStore, run_id: str) -> tuple[int, int]:
 
 
 def main(out: Path, store: Path) -> None:
-    runs = RunStore(store, readonly=True)
+    with RunStore(store, readonly=True) as runs:
+        report(out, runs)
+
+
+def report(out: Path, runs: RunStore) -> None:
+    """Print each arm's calls and tokens per item: made, shared and alone."""
     rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
