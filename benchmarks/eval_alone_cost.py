@@ -11,13 +11,13 @@ arm has, the calls and tokens per item made, shared and alone.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from ponder.engine.call_cache import cache_key
+from ponder.eval.results import ResultsFile
 from ponder.store import RunStore
 from ponder.types import GenerationOptions, Message
 
@@ -48,10 +48,8 @@ def main(out: Path, store: Path) -> None:
 def report(out: Path, runs: RunStore) -> None:
     """Print each arm's calls and tokens per item: made, shared and alone."""
     rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            rows[row["spec"]][row["item"]] = row  # the latest row of each pair
+    for row in ResultsFile(out / "results.jsonl").rows():  # complete rows in file order: the latest of a pair wins
+        rows[row["spec"]][row["item"]] = row
     common = set.intersection(*(set(by_item) for by_item in rows.values()))
     print(f"{len(common)} items with every arm")
     for spec, by_item in rows.items():
